@@ -1,0 +1,60 @@
+"""relive: Edit and Continue for Python.
+
+Change the source of a running program and the live process takes the change at once,
+keeping its objects, sockets and loop counters. The public API is small and flat; everything
+else lives in submodules:
+
+- :mod:`relive.delta` — the compiler side: source text → :class:`Baseline` → :class:`Delta`
+  (semantic edits, rude edits, line maps). Pure: it never touches live objects.
+
+Names are imported on first use, so that ``import relive`` costs next to nothing in a program
+that is never edited.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Baseline": "relive.delta",
+    "Delta": "relive.delta",
+    "GenerationMismatchError": "relive.delta",
+    "LineMap": "relive.delta",
+    "RudeEdit": "relive.delta",
+    "RudeEditKind": "relive.delta",
+    "SemanticEdit": "relive.delta",
+    "SourceError": "relive.delta",
+    "compute_delta": "relive.delta",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from relive.delta import (
+        Baseline,
+        Delta,
+        GenerationMismatchError,
+        LineMap,
+        RudeEdit,
+        RudeEditKind,
+        SemanticEdit,
+        SourceError,
+        compute_delta,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'relive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,5 @@
+"""``python -m relive`` runs the command-line front end."""
+
+from relive.cli import main
+
+raise SystemExit(main())
