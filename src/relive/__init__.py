@@ -31,7 +31,18 @@ _EXPORTS: dict[str, str] = {
     "compute_delta": "relive.delta",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "Baseline",
+    "Delta",
+    "GenerationMismatchError",
+    "LineMap",
+    "RudeEdit",
+    "RudeEditKind",
+    "SemanticEdit",
+    "SourceError",
+    "__version__",
+    "compute_delta",
+]
 
 if TYPE_CHECKING:
     from relive.delta import (

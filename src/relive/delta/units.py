@@ -1,0 +1,237 @@
+"""Compile units: the smallest source that compiles a definition exactly as the module does.
+
+A function's code object depends on more than its own text: on the class it is in (name
+mangling, the ``__class__`` cell that ``super()`` needs, its ``__qualname__``), on the
+functions around it (which names are free variables, which are cells) and on the module's
+``from __future__`` imports. A compile unit keeps all of that and nothing else:
+
+- every enclosing class becomes a one-line skeleton ``class Name:`` at its real line;
+- every enclosing ``if``/``try``/loop/``with`` block becomes ``if 1:`` (keeps indentation);
+- the outermost enclosing *function* is taken whole, because its locals decide the free
+  variables of everything nested in it;
+- all other lines are blank, so every line number — and so the line table, tracebacks and
+  ``co_firstlineno`` — is the one of the real module.
+
+The code object of a definition is then picked out of the unit's constants by name and first
+line. This is how the delta engine checks the code it reports, and how the runtime gets the
+new code it installs, at a cost that grows with the edit, not with the module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import CodeType
+
+from relive.delta.index import MODULE_PATH, Definition, facts_line
+
+Transform = Callable[[ast.Module], ast.Module]
+
+FUNCTION_KINDS = ("function", "lambda")
+
+
+class UnitError(Exception):
+    """A compile unit could not be built or compiled (the caller reports or falls back)."""
+
+
+def _indent_of(lines: Sequence[str], line: int, col: int) -> str:
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    indent = text[:col]
+    if len(indent) != col or indent.strip():
+        # the column counts bytes: a non-ASCII prefix cannot be indentation; fall back
+        return " " * col
+    return indent
+
+
+def _wrappers(lines: Sequence[str], d: Definition) -> list[tuple[int, str]]:
+    """``if 1:`` lines reproducing the blocks between ``d``'s scope and ``d``."""
+    out = []
+    for rel_line, rel_header, col in d.blocks:
+        out.append((d.first + rel_line, _indent_of(lines, d.first + rel_header, col) + "if 1:"))
+    return out
+
+
+def skeleton(lines: Sequence[str], index: Mapping[str, Definition],
+             scope: Definition) -> list[tuple[int, str]]:
+    """Lines that reopen ``scope`` (the module or a class, and the classes around it)."""
+    out: list[tuple[int, str]] = []
+    d: Definition | None = scope
+    chain = []
+    while d is not None and d.kind != "module":
+        if d.kind != "class":
+            raise UnitError(f"{scope.path}: a skeleton can only reopen classes")
+        chain.append(d)
+        d = index[d.parent] if d.parent is not None else None
+    for cls in reversed(chain):
+        out.extend(_wrappers(lines, cls))
+        params = f"[{cls.type_params}]" if cls.type_params else ""
+        out.append((cls.header_line, _indent_of(lines, cls.header_line, cls.col)
+                    + f"class {cls.name}{params}:"))
+    return out
+
+
+def assemble(lines: Sequence[str], heads: list[tuple[int, str]], first: int,
+             last: int, tail: str = "") -> str:
+    """Blank text with ``heads`` at their lines, lines ``first..last`` verbatim, then
+    ``tail`` (the module-wide facts, see :func:`relive.delta.index.facts_line`)."""
+    out = [""] * last
+    previous = 0
+    for line, text in heads:
+        if not previous < line < first:
+            raise UnitError(f"cannot place a wrapper at line {line} before line {first}")
+        out[line - 1] = text
+        previous = line
+    out[first - 1:last] = lines[first - 1:last]
+    if tail:
+        out.append(tail)
+    return "\n".join(out) + "\n"
+
+
+def outermost_function(index: Mapping[str, Definition], d: Definition) -> Definition | None:
+    """The outermost function or lambda that encloses ``d`` (or ``d`` itself), if any."""
+    found = d if d.kind in FUNCTION_KINDS else None
+    p = d.parent
+    while p is not None:
+        a = index[p]
+        if a.kind in FUNCTION_KINDS:
+            found = a
+        p = a.parent
+    return found
+
+
+def statement_span(scope: Definition, line: int) -> tuple[int, int]:
+    """Absolute span of the statement of ``scope``'s body that contains ``line``."""
+    for s in scope.body:
+        if scope.first + s.first <= line <= scope.first + s.last:
+            return scope.first + s.first, scope.first + s.last
+    raise UnitError(f"line {line} is in no statement of {scope.path}")
+
+
+def definition_unit(lines: Sequence[str], index: Mapping[str, Definition],
+                    d: Definition) -> tuple[str, Definition]:
+    """The compile unit of ``d``, and the definition that it holds whole."""
+    if d.kind == "module":
+        return "\n".join(lines) + "\n", d
+    root = outermost_function(index, d) or d
+    parent = index[root.parent] if root.parent is not None else index[MODULE_PATH]
+    heads = skeleton(lines, index, parent)
+    if root.kind == "lambda":
+        first, last = statement_span(parent, root.first)
+    else:
+        heads += _wrappers(lines, root)
+        first, last = root.span
+    return assemble(lines, heads, first, last, facts_line(index[MODULE_PATH])), root
+
+
+def region_unit(lines: Sequence[str], index: Mapping[str, Definition], scope: Definition,
+                first: int, last: int) -> str:
+    """The compile unit of lines ``first..last``: whole statements of the body of ``scope``."""
+    return assemble(lines, skeleton(lines, index, scope), first, last,
+                    facts_line(index[MODULE_PATH]))
+
+
+def compile_unit(text: str | ast.Module, filename: str, flags: int,
+                 transform: Transform | None = None) -> CodeType:
+    """Compile a unit (source or an already parsed tree); raises SyntaxError/ValueError."""
+    if transform is not None:
+        tree = text if isinstance(text, ast.Module) else ast.parse(text, filename)
+        text = transform(tree)
+    code: CodeType = compile(text, filename, "exec", flags=flags, dont_inherit=True)
+    return code
+
+
+def iter_codes(code: CodeType) -> Iterator[CodeType]:
+    """``code`` and every code object nested in its constants, depth first, in order."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from iter_codes(const)
+
+
+def find_code(unit: CodeType, d: Definition) -> CodeType:
+    """The code object of ``d`` inside a compiled unit."""
+    name = d.name
+    rank = d.ordinal if d.kind == "lambda" else 0
+    for code in iter_codes(unit):
+        if code.co_firstlineno == d.first and code.co_name == name:
+            if rank == 0:
+                return code
+            rank -= 1
+    raise UnitError(f"no code object for {d.path} (line {d.first}) in its compile unit")
+
+
+def compile_definition(lines: Sequence[str], index: Mapping[str, Definition], path: str,
+                       filename: str, flags: int,
+                       transform: Transform | None = None) -> CodeType:
+    """Compile the code object of the definition ``path`` as the whole module would."""
+    d = index[path]
+    text, _root = definition_unit(lines, index, d)
+    unit = compile_unit(text, filename, flags, transform)
+    return unit if d.kind == "module" else find_code(unit, d)
+
+
+# -- comparing code objects without their line numbers ------------------------------------
+
+def _const_key(value: object) -> object:
+    """A key that tells apart constants ``==`` confuses (1, 1.0, True; 0.0 and -0.0)."""
+    if isinstance(value, CodeType):
+        return ("code", value.co_name, value.co_qualname)
+    if isinstance(value, (tuple, frozenset)):
+        items = [_const_key(v) for v in value]
+        if isinstance(value, frozenset):
+            items.sort(key=repr)
+        return (type(value).__name__, tuple(items))
+    if isinstance(value, (float, complex)):
+        return (type(value).__name__, repr(value))
+    return (type(value).__name__, value)
+
+
+_CO_OPTIMIZED = 0x01
+
+
+def own_key(code: CodeType, skip_first_const: bool = False) -> tuple[object, ...]:
+    """What makes ``code`` behave as it does, except line numbers and nested code bodies."""
+    consts = code.co_consts[1:] if skip_first_const else code.co_consts
+    keys = [_const_key(c) for c in consts]
+    if not code.co_flags & _CO_OPTIMIZED:
+        # a class body stores its own first line (``__firstlineno__``, 3.13+) as a constant
+        first = code.co_firstlineno
+        keys = [("firstlineno",) if k == ("int", first) else k for k in keys]
+    return (code.co_code, tuple(keys), code.co_names,
+            code.co_varnames, code.co_freevars, code.co_cellvars, code.co_flags,
+            code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+            code.co_exceptiontable, code.co_name, code.co_qualname)
+
+
+def deep_key(code: CodeType) -> tuple[object, ...]:
+    """:func:`own_key` of ``code`` and of every code nested in it."""
+    nested = tuple(deep_key(c) for c in code.co_consts if isinstance(c, CodeType))
+    return (own_key(code), nested)
+
+
+def _lines_of(code: CodeType, base: int) -> tuple[int | None, ...]:
+    return tuple(None if line is None else line - base for _s, _e, line in code.co_lines())
+
+
+def own_lines(code: CodeType) -> tuple[int | None, ...]:
+    """The line table of ``code`` relative to its first line."""
+    return _lines_of(code, code.co_firstlineno)
+
+
+def deep_lines(code: CodeType, base: int | None = None) -> tuple[object, ...]:
+    """Line tables of ``code`` and nested code, all relative to ``code``'s first line."""
+    if base is None:
+        base = code.co_firstlineno
+    nested = tuple(deep_lines(c, base) for c in code.co_consts if isinstance(c, CodeType))
+    return (code.co_firstlineno - base, _lines_of(code, base), nested)
+
+
+CO_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
+CO_SIGNATURE_FLAGS = 0x04 | 0x08  # *args, **kwargs
+
+
+def signature_key(code: CodeType) -> tuple[object, ...]:
+    nargs = (code.co_argcount + code.co_kwonlyargcount
+             + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08))
+    return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+            code.co_varnames[:nargs], code.co_flags & CO_SIGNATURE_FLAGS)
