@@ -29,10 +29,18 @@ _EXPORTS: dict[str, str] = {
     "SemanticEdit": "relive.delta",
     "SourceError": "relive.delta",
     "compute_delta": "relive.delta",
+    "ApplyResult": "relive.runtime",
+    "DeletedDefinitionError": "relive.runtime",
+    "apply": "relive.runtime",
+    "install": "relive.runtime",
+    "on_update": "relive.runtime",
+    "reload": "relive.runtime",
 }
 
 __all__ = [
+    "ApplyResult",
     "Baseline",
+    "DeletedDefinitionError",
     "Delta",
     "GenerationMismatchError",
     "LineMap",
@@ -41,7 +49,11 @@ __all__ = [
     "SemanticEdit",
     "SourceError",
     "__version__",
+    "apply",
     "compute_delta",
+    "install",
+    "on_update",
+    "reload",
 ]
 
 if TYPE_CHECKING:
@@ -55,6 +67,14 @@ if TYPE_CHECKING:
         SemanticEdit,
         SourceError,
         compute_delta,
+    )
+    from relive.runtime import (
+        ApplyResult,
+        DeletedDefinitionError,
+        apply,
+        install,
+        on_update,
+        reload,
     )
 
 

@@ -26,8 +26,10 @@ from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.delta.units import (
     CO_KIND_FLAGS,
     FUNCTION_KINDS,
+    code_docstring,
     deep_key,
     deep_lines,
+    has_docstring_slot,
     own_key,
     own_lines,
     signature_key,
@@ -156,16 +158,15 @@ class Analyzer:
         on, nn = self.old.nodes.get(o.path), self.new.nodes.get(n.path)
         reasons: list[str] = []
         kind = "update"
-        doc_old = fp.docstring(on) if on is not None else None
-        doc_new = fp.docstring(nn) if nn is not None else None
-        skip_doc = n.kind == "function" and (doc_old is not None or doc_new is not None)
+        doc_old, doc_new = code_docstring(oc), code_docstring(nc)
+        skip_doc = has_docstring_slot(oc) and has_docstring_slot(nc)
         if own_key(oc, skip_doc) != own_key(nc, skip_doc):
             if signature_key(oc) != signature_key(nc):
                 reasons.append("signature")
             if (oc.co_flags & CO_KIND_FLAGS) != (nc.co_flags & CO_KIND_FLAGS):
                 reasons.append("kind")
-            if (oc.co_code, oc.co_consts[skip_doc:], oc.co_names) != (
-                    nc.co_code, nc.co_consts[skip_doc:], nc.co_names) or not reasons:
+            if (oc.co_code, own_key(oc, skip_doc)[1], oc.co_names) != (
+                    nc.co_code, own_key(nc, skip_doc)[1], nc.co_names) or not reasons:
                 reasons.append("body")
         if doc_old != doc_new:
             reasons.append("docstring")

@@ -126,10 +126,15 @@ def _compile_unit(tree: ast.Module, module: Definition, filename: str,
 
 def _finish(base: Baseline, text: str, ch: ChangedLines, new_lines: list[str],
             new_index: dict[str, Definition], edits: list[SemanticEdit],
-            rude: list[RudeEdit], future: int) -> Delta:
-    """Assemble the delta: sort the edits, add line maps and the next baseline."""
+            rude: list[RudeEdit], future: int, codes: dict[str, CodeType]) -> Delta:
+    """Assemble the delta: sort the edits, add line maps and the next baseline.
+
+    ``codes`` (new code objects compiled on the way) are kept with the next baseline, so that
+    the runtime does not compile them again.
+    """
     nb = Baseline(text, base.filename, base.module_name, base.generation + 1)
     nb.seed(new_lines, new_index, future)
+    nb.cache_codes(codes)
     block = block_map(base.lines, new_lines, ch)
     maps: dict[str, LineMap] = {}
     for e in edits:
@@ -182,7 +187,8 @@ def _full(base: Baseline, text: str, ch: ChangedLines) -> Delta:
         old_module, new_module, list(zip(old_module.body, old_tree.body, strict=True)),
         list(zip(new_module.body, tree.body, strict=True))))
     analyzer.run(old.children.get(MODULE_PATH, []), new.children.get(MODULE_PATH, []))
-    return _finish(base, text, ch, new_lines, new_index, analyzer.edits, analyzer.rude, future)
+    return _finish(base, text, ch, new_lines, new_index, analyzer.edits, analyzer.rude, future,
+                   dict(new.codes))
 
 
 def _whole_module_codes(unit: CodeType, defs: list[Definition], lines: list[str],
@@ -278,20 +284,16 @@ class _Incremental:
         heads = skeleton(self.old_lines, index, parent)
         heads += [(root.first + rel, _indent(self.old_lines, root.first + hdr, col) + "if 1:")
                   for rel, hdr, col in root.blocks]
-        old_tree, old_body = self._parse_unit(self.old_lines, heads, root.first,
-                                              root.last_line)
         new_tree, new_body = self._parse_unit(self.new_lines, heads, root.first,
                                               root.last_line + ch.shift)
-        if len(new_body) != 1 or len(old_body) != 1:
+        if len(new_body) != 1:
             raise _Retry
-        new_node, old_node = new_body[0], old_body[0]
+        new_node = new_body[0]
         if not (isinstance(new_node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and new_node.lineno == root.header_line and new_node.name == root.name):
             raise _Retry
-        assert isinstance(old_node, (ast.FunctionDef, ast.AsyncFunctionDef))
         blocks = tuple((root.first + rel, root.first + hdr, col) for rel, hdr, col in
                        root.blocks)
-        old_defs, old_nodes = self._index_def(self.old_lines, old_node, root, blocks)
         new_defs, new_nodes = self._index_def(self.new_lines, new_node, root, blocks)
         new_root = new_defs[0]
         module = index[MODULE_PATH]
@@ -299,7 +301,21 @@ class _Incremental:
             new_unit = _compile_unit(new_tree, module, self.base.filename, self.flags)
         except (SyntaxError, ValueError) as exc:
             return _source_error(self.base, exc, "compile")
-        old = Side(index, old_nodes, _pick_codes(self._compile_old(old_tree), old_defs))
+        # The old side: its records are the baseline's; its syntax is only needed to compare
+        # the headers of nested definitions (the root's own header did not change).
+        old_defs = [root, *(d for d in index.values() if _inside(index, d, root))]
+        old_nodes: dict[str, ast.AST] = {}
+        old_codes = {d.path: self.base.cached_code(d.path) for d in old_defs}
+        if len(old_defs) > 1 or len(new_defs) > 1 or None in old_codes.values():
+            old_tree, old_body = self._parse_unit(self.old_lines, heads, root.first,
+                                                  root.last_line)
+            old_node = old_body[0]
+            assert isinstance(old_node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            reindexed, old_nodes = self._index_def(self.old_lines, old_node, root, blocks)
+            if [d.path for d in reindexed] != [d.path for d in old_defs]:
+                raise _Retry
+            old_codes = _pick_codes(self._compile_old(old_tree), old_defs)
+        old = Side(index, old_nodes, {p: c for p, c in old_codes.items() if c is not None})
         in_play = {d.path for d in old_defs}
         new_index = self._rebuild(in_play, new_defs, root, new_root.last_line, root.last_line)
         new = Side(new_index, new_nodes, _pick_codes(new_unit, new_defs))
@@ -309,7 +325,7 @@ class _Incremental:
         analyzer.run([old_defs[0]], [new_root])
         edits = analyzer.edits + self._shifted(root.last_line)
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
-                       analyzer.rude, self.flags)
+                       analyzer.rude, self.flags, dict(new.codes))
 
     def _compile_old(self, tree: ast.Module) -> CodeType:
         try:
@@ -404,7 +420,7 @@ class _Incremental:
                      [d for d in new_defs if d.parent == scope.path])
         edits = analyzer.edits + self._shifted(cb)
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
-                       analyzer.rude, self.flags)
+                       analyzer.rude, self.flags, new_codes)
 
     def _chunk(self, lines: Sequence[str], heads: list[tuple[int, str]], first: int, last: int,
                scope: Definition) -> tuple[ast.Module | None, list[ast.stmt]]:
@@ -473,17 +489,26 @@ class _Incremental:
             child_first = a.first
             p = a.parent
         out: list[Definition] = []
+        placed = False
+        interleaved = False
         for path, d in index.items():
             if path in in_play:
+                if not placed:
+                    out.extend(new_defs)
+                    placed = True
                 continue
             if path in updated:
                 out.append(updated[path])
             elif d.first > old_region_last:
                 out.append(d.moved(shift))
             else:
+                if placed and new_defs and d.first >= new_defs[0].first:
+                    interleaved = True  # e.g. a lambda in the decorator of a rebuilt def
                 out.append(d)
-        out.extend(new_defs)
-        return in_source_order(out)
+        if not placed or interleaved:
+            return in_source_order([d for d in out if d not in new_defs] + new_defs
+                                   if placed else [*out, *new_defs])
+        return {d.path: d for d in out}
 
     def _shifted(self, old_region_last: int) -> list[SemanticEdit]:
         """line_shift edits for the definitions after the region, when lines moved."""
@@ -499,6 +524,18 @@ class _Incremental:
                                         (first + shift, last + shift), (), d.parent or "",
                                         (d.name,), d.path))
         return out
+
+
+def _inside(index: dict[str, Definition], d: Definition, root: Definition) -> bool:
+    """Is ``d`` nested (at any depth) in ``root``?"""
+    if not root.first <= d.first <= root.last_line:
+        return False
+    parent = d.parent
+    while parent is not None:
+        if parent == root.path:
+            return True
+        parent = index[parent].parent
+    return False
 
 
 def _indent(lines: Sequence[str], line: int, col: int) -> str:

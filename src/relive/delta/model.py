@@ -140,6 +140,15 @@ class Baseline:
         self._cache["index"] = index
         self._cache["future"] = future
 
+    def cache_codes(self, codes: Mapping[str, Any]) -> None:
+        """Keep code objects compiled for this baseline (path → code), for the runtime."""
+        self._cache.setdefault("codes", {}).update(codes)
+
+    def cached_code(self, path: str) -> Any:
+        """A code object compiled for ``path`` of this baseline, if one was kept."""
+        codes: dict[str, Any] = self._cache.get("codes", {})
+        return codes.get(path)
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "filename": self.filename,
                 "module_name": self.module_name, "generation": self.generation}

@@ -20,6 +20,7 @@ new code it installs, at a cost that grows with the edit, not with the module.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType
 
@@ -123,6 +124,14 @@ def definition_unit(lines: Sequence[str], index: Mapping[str, Definition],
     return assemble(lines, heads, first, last, facts_line(index[MODULE_PATH])), root
 
 
+def statement_unit(lines: Sequence[str], index: Mapping[str, Definition],
+                   d: Definition) -> str:
+    """The unit that runs ``d``'s own statement (decorators included) in its scope."""
+    parent = index[d.parent] if d.parent is not None else index[MODULE_PATH]
+    heads = skeleton(lines, index, parent) + _wrappers(lines, d)
+    return assemble(lines, heads, d.first, d.last_line, facts_line(index[MODULE_PATH]))
+
+
 def region_unit(lines: Sequence[str], index: Mapping[str, Definition], scope: Definition,
                 first: int, last: int) -> str:
     """The compile unit of lines ``first..last``: whole statements of the body of ``scope``."""
@@ -224,6 +233,29 @@ def deep_lines(code: CodeType, base: int | None = None) -> tuple[object, ...]:
         base = code.co_firstlineno
     nested = tuple(deep_lines(c, base) for c in code.co_consts if isinstance(c, CodeType))
     return (code.co_firstlineno - base, _lines_of(code, base), nested)
+
+
+_CO_HAS_DOCSTRING = 0x4000000  # 3.14+
+
+
+def code_docstring(code: CodeType) -> str | None:
+    """The docstring of a function compiled to ``code`` (None for lambdas and class bodies).
+
+    CPython 3.11-3.13 keep a function's docstring, or None, as its first constant; 3.14
+    flags the presence with ``CO_HAS_DOCSTRING``.
+    """
+    if not code.co_flags & _CO_OPTIMIZED or code.co_name == "<lambda>" or not code.co_consts:
+        return None
+    first = code.co_consts[0]
+    if sys.version_info >= (3, 14) and not code.co_flags & _CO_HAS_DOCSTRING:
+        return None
+    return first if isinstance(first, str) else None
+
+
+def has_docstring_slot(code: CodeType) -> bool:
+    """Does ``code`` keep a docstring slot as its first constant (see code_docstring)?"""
+    return (sys.version_info < (3, 14) and bool(code.co_flags & _CO_OPTIMIZED)
+            and code.co_name != "<lambda>" and bool(code.co_consts))
 
 
 CO_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen

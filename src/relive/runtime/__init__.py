@@ -1,0 +1,92 @@
+"""The runtime side of Edit and Continue: apply deltas to the live process.
+
+``install()`` tracks the program's modules from the moment they are imported; ``reload()``
+reads a module's file, computes the delta from its baseline and applies it; ``apply()``
+applies a delta computed elsewhere. An apply is all or nothing and never raises for a refused
+edit: it returns an :class:`ApplyResult` that says what happened and why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from types import ModuleType
+
+from relive.delta import Delta, compute_delta
+from relive.runtime.apply import apply_delta
+from relive.runtime.errors import DeletedDefinitionError
+from relive.runtime.events import on_update
+from relive.runtime.importhook import install as _install
+from relive.runtime.importhook import installed, uninstall
+from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.result import ApplyResult, StaleFrame
+
+__all__ = [
+    "REGISTRY",
+    "ApplyResult",
+    "DeletedDefinitionError",
+    "StaleFrame",
+    "TrackedModule",
+    "apply",
+    "install",
+    "installed",
+    "on_update",
+    "reload",
+    "tracked",
+    "uninstall",
+]
+
+
+def install(paths: Iterable[str | os.PathLike[str]] | None = None) -> None:
+    """Track the program's own modules from now on (idempotent).
+
+    By default every module imported from a ``.py`` file outside the standard library,
+    site-packages and relive itself is tracked: its source is kept at import, and its
+    baseline is made from it on first use. ``paths`` narrows tracking to files under those
+    directories. Modules imported before the call are tracked from their current file.
+    """
+    _install(None if paths is None else [os.fspath(p) for p in paths])
+
+
+def tracked(module: ModuleType | str) -> TrackedModule:
+    """The tracked module for a module object, name or file; tracks it now if need be."""
+    found = REGISTRY.get(module)
+    if found is not None:
+        return found
+    if isinstance(module, str):
+        import sys
+
+        obj = sys.modules.get(module)
+        if obj is None:
+            raise ValueError(f"{module!r} is not a tracked module or an imported module name")
+        module = obj
+    filename = getattr(module, "__file__", None)
+    if not isinstance(filename, str) or not filename.endswith(".py"):
+        raise ValueError(f"module {module.__name__!r} has no Python source file to follow")
+    found = REGISTRY.register(module, filename, None)
+    found.verified = False
+    return found
+
+
+def reload(module: ModuleType | str, source: str | bytes | None = None) -> ApplyResult:
+    """Apply the module's file (or ``source``) to the live module.
+
+    Reads the file, computes the delta from the module's baseline and applies it. Never
+    raises for a refused edit (syntax error, rude edit, unreadable file): the result says why.
+    """
+    t = tracked(module)
+    if source is None:
+        try:
+            with open(t.filename, "rb") as f:
+                source = f.read()
+        except OSError as exc:
+            from relive.runtime.apply import _refusal
+
+            return _refusal(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"], (),
+                            0.0)
+    return apply_delta(t, compute_delta(t.baseline, source))
+
+
+def apply(module: ModuleType | str, delta: Delta) -> ApplyResult:
+    """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`)."""
+    return apply_delta(tracked(module), delta)

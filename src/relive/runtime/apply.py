@@ -1,0 +1,512 @@
+"""Applying a delta to a live module: plan every change, then commit them all at once.
+
+An apply has three steps, and only the last one is visible to the program:
+
+1. *check*: the delta must be for this module's current baseline, without source errors or
+   error-severity rude edits;
+2. *plan*: compile the new code (compile units of the next baseline), find the live objects
+   of every edited definition (:mod:`relive.runtime.live`), run what must run — new
+   definitions with their decorators, new values, new imports — in scratch namespaces
+   (:mod:`relive.runtime.evaluate`), and note each change as an attribute assignment;
+3. *commit*: make all the assignments at once (:mod:`relive.runtime.transaction`).
+
+Anything that fails before the commit leaves the program exactly as it was; a failure during
+the commit restores every value. New module-level code runs during the plan, against the
+program as it is: that is when a failing import or a raising decorator refuses the apply.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import gc
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from types import CodeType, FrameType, FunctionType
+from typing import Any
+
+from relive.delta import (
+    MODULE_PATH,
+    Definition,
+    Delta,
+    GenerationMismatchError,
+    RudeEdit,
+    RudeEditKind,
+    SemanticEdit,
+)
+from relive.delta.units import Transform, UnitError, compile_unit, definition_unit, find_code
+from relive.runtime import events
+from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
+from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
+from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
+from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.result import ApplyResult, StaleFrame
+from relive.runtime.transaction import MISSING, Transaction
+
+# what the dataclass machinery generates on a class, copied from a rebuilt one
+_DATACLASS_NAMES = ("__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__le__", "__gt__",
+                    "__ge__", "__match_args__", "__dataclass_fields__", "__dataclass_params__",
+                    "__setattr__", "__delattr__", "__replace__", "__annotations__")
+
+# tombstoned functions by (module name, definition path), so that undoing a delete revives them
+_TOMBSTONES: dict[tuple[str, str], list[tuple[FunctionType, CodeType]]] = {}
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, rude: Iterable[RudeEdit] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.rude = tuple(rude)
+
+
+def apply_delta(tracked: TrackedModule, delta: Delta,
+                transform: Transform | None = None) -> ApplyResult:
+    """Apply ``delta`` to ``tracked``; see :func:`relive.apply`."""
+    start = time.perf_counter()
+    with REGISTRY.apply_lock:
+        result = _apply_locked(tracked, delta, transform, start)
+    events.emit(result)
+    return result
+
+
+def _refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
+             rude: Iterable[RudeEdit], start: float) -> ApplyResult:
+    return ApplyResult(tracked.name, tracked.filename, False, tracked.generation, delta,
+                       tuple(rude), tuple(errors), duration_s=time.perf_counter() - start)
+
+
+def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | None,
+                  start: float) -> ApplyResult:
+    rude = list(delta.rude_edits)
+    try:
+        delta.check_base(tracked.baseline)
+    except GenerationMismatchError as exc:
+        return _refusal(tracked, delta, [str(exc)], rude, start)
+    if delta.errors or delta.next_baseline is None:
+        return _refusal(tracked, delta, [str(e) for e in delta.errors], rude, start)
+    blocking = [r for r in rude if r.is_error]
+    if blocking:
+        return _refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
+                                         for r in blocking], rude, start)
+    plan = _Plan(tracked, delta, transform)
+    try:
+        plan.build()
+    except _Refused as exc:
+        return _refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
+    except EvaluationError as exc:
+        return _refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
+    rude += plan.rude
+    try:
+        plan.txn.commit()
+    except Exception as exc:
+        return _refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"], rude,
+                        start)
+    tracked.baseline = delta.next_baseline
+    warnings = list(plan.warnings)
+    for action in plan.txn.after:
+        try:
+            action()
+        except Exception as exc:  # the apply stands; say what did not follow
+            warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
+    plan.reindex()
+    return ApplyResult(
+        tracked.name, tracked.filename, True, tracked.generation, delta, tuple(rude), (),
+        tuple(stale_frames(plan.old_codes)), tuple(dict.fromkeys(plan.updated)),
+        tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
+        tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start)
+
+
+class _Plan:
+    """Works out every change one delta makes, as a transaction, without making it."""
+
+    def __init__(self, tracked: TrackedModule, delta: Delta,
+                 transform: Transform | None) -> None:
+        assert delta.next_baseline is not None
+        self.tracked = tracked
+        self.delta = delta
+        self.old = tracked.baseline
+        self.new = delta.next_baseline
+        self.live = tracked.live
+        self.module = tracked.module
+        self.transform = transform
+        self.ev = Evaluator(self.module, self.new, transform)
+        self.txn = Transaction()
+        self.rude: list[RudeEdit] = []
+        self.warnings: list[str] = []
+        self.updated: list[str] = []
+        self.inserted: list[str] = []
+        self.deleted: list[str] = []
+        self.replaced: list[str] = []
+        self.old_codes: dict[CodeType, str] = {}
+        self.rekeys: list[tuple[FunctionType, tuple[str, int]]] = []
+        self.new_objects: list[object] = []
+        self._units: dict[str, CodeType] = {}
+        self._heap_scanned = False
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def new_code(self, d: Definition) -> CodeType | None:
+        """The new code object of ``d`` (compiled once per compile unit)."""
+        if self.transform is None:
+            cached: CodeType | None = self.new.cached_code(d.path)
+            if cached is not None:
+                return cached
+        text, root = definition_unit(self.new.lines, self.new.index, d)
+        unit = self._units.get(root.path)
+        if unit is None:
+            try:
+                unit = compile_unit(text, self.new.filename, self.new.future_flags,
+                                    self.transform)
+            except (SyntaxError, ValueError) as exc:
+                raise _Refused(f"{d.path}: cannot compile: {exc}") from exc
+            self._units[root.path] = unit
+        try:
+            return find_code(unit, d)
+        except UnitError:
+            return None  # unreachable code: no code object
+
+    def find(self, d: Definition) -> list[FunctionType]:
+        if needs_heap(self.old.index, d) and not self._heap_scanned:
+            self._heap_scanned = True
+            HEAP.scan()
+        self.live.ensure_built()
+        bound = self.live.bound_object(self.old.index, d)
+        if bound is not None:
+            self.live.walk([bound])
+        return self.live.functions(definition_key(d))
+
+    def owner(self, index: dict[str, Definition], d: Definition) -> Any:
+        """The live module or class that binds ``d``'s name (None inside a function)."""
+        return scope_object(self.module, index, d)
+
+    def set_code(self, fn: FunctionType, code: CodeType, path: str) -> None:
+        self.old_codes.setdefault(fn.__code__, path)
+        self.rekeys.append((fn, code_key(fn.__code__)))
+        self.txn.set(fn, "__code__", code)
+        for wrapper in self.live.caches_of(fn):
+            self.txn.clear_cache(wrapper)
+
+    # -- the plan ----------------------------------------------------------------------
+
+    def build(self) -> None:
+        for e in self.delta.edits:
+            handler = getattr(self, f"_{e.kind}_{e.target}", None)
+            if handler is not None:
+                handler(e)
+
+    def old_def(self, e: SemanticEdit) -> Definition:
+        return self.old.index[e.old_path or e.path]
+
+    def new_def(self, e: SemanticEdit) -> Definition:
+        return self.new.index[e.path]
+
+    # functions and lambdas
+
+    def _update_function(self, e: SemanticEdit) -> None:
+        old_d, new_d = self.old_def(e), self.new_def(e)
+        fns = self.find(old_d)
+        code = self.new_code(new_d)
+        if code is None:
+            return
+        if not fns:
+            if not needs_heap(self.old.index, old_d) and not old_d.conditional:
+                self.warnings.append(f"{e.path}: no live function object found; the "
+                                     f"name may have been rebound by the program")
+            return
+        scoped = not needs_heap(self.new.index, new_d)
+        fresh = None
+        if scoped and set(e.reasons) & {"defaults", "signature", "annotations", "docstring"}:
+            fresh = self.ev.run_definition(new_d, decorators=False)
+        mismatched = [fn for fn in fns if fn.__code__.co_freevars != code.co_freevars]
+        if mismatched and not scoped:
+            raise _Refused(
+                f"{e.path}: {len(mismatched)} live closure(s) capture other variables",
+                [RudeEdit.make(RudeEditKind.LIVE_CLOSURES_SHAPE, new_d.header_line, e.path,
+                               str(len(mismatched)))])
+        for fn in fns:
+            if fn in mismatched:
+                continue
+            self.set_code(fn, code, e.path)
+            if isinstance(fresh, FunctionType):
+                for attr in ("__defaults__", "__kwdefaults__", "__annotations__", "__doc__"):
+                    self.txn.set(fn, attr, getattr(fresh, attr))
+            elif "docstring" in e.reasons:
+                self.txn.set(fn, "__doc__", docstring_of(code))
+        if mismatched:  # a method that starts or stops using super(): rebuild it
+            self._rebuild(e, old_d, new_d)
+        self.updated.append(e.path)
+
+    _update_lambda = _update_function
+
+    def _line_shift_function(self, e: SemanticEdit) -> None:
+        old_d = self.old_def(e)
+        assert e.old_span is not None and e.new_span is not None
+        by = e.new_span[0] - e.old_span[0]
+        if needs_heap(self.old.index, old_d):
+            fns = self.find(old_d)
+        else:  # the index is current for names of modules and classes: no walk needed
+            self.live.ensure_built()
+            fns = self.live.functions(definition_key(old_d))
+        for fn in fns:
+            self.rekeys.append((fn, code_key(fn.__code__)))
+            self.txn.set(fn, "__code__", shift_code(fn.__code__, by))
+
+    _line_shift_lambda = _line_shift_function
+
+    def _line_shift_class(self, e: SemanticEdit) -> None:
+        cls = self._live_class(self.old.index, self.old_def(e))
+        if cls is not None and "__firstlineno__" in vars(cls) and e.new_span:
+            self.txn.set(cls, "__firstlineno__", e.new_span[0])
+
+    def _replace_function(self, e: SemanticEdit) -> None:
+        old_d, new_d = self.old_def(e), self.new_def(e)
+        if needs_heap(self.new.index, new_d):
+            return  # nested: the enclosing function's update makes new ones
+        code = self.new_code(new_d)
+        # the undecorated function behind the old object runs the new body too
+        for fn in self.find(old_d):
+            if code is not None and fn.__code__.co_freevars == code.co_freevars:
+                self.set_code(fn, code, e.path)
+        self._rebuild(e, old_d, new_d)
+
+    _replace_class = _replace_function
+
+    def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
+        obj = self.ev.run_definition(new_d)
+        owner = self.owner(self.new.index, new_d)
+        if owner is None:
+            raise _Refused(f"{e.path}: its class is not in the running program")
+        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        self.new_objects.append(obj)
+        self.replaced.append(e.path)
+        self.warnings.append(f"{e.path} was rebuilt: references to the old object held "
+                             f"elsewhere keep the old one")
+
+    def _insert_function(self, e: SemanticEdit) -> None:
+        new_d = self.new_def(e)
+        if needs_heap(self.new.index, new_d):
+            return  # nested: made by the enclosing function, whose code is updated
+        obj = self.ev.run_definition(new_d)
+        owner = self.owner(self.new.index, new_d)
+        if owner is None:
+            raise _Refused(f"{e.path}: its class is not in the running program")
+        obj = self._revive(e, obj)
+        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        self.new_objects.append(obj)
+        self.inserted.append(e.path)
+
+    _insert_class = _insert_function
+
+    def _revive(self, e: SemanticEdit, obj: Any) -> Any:
+        """An inserted plain function takes the place of its tombstone, if there is one."""
+        graves = _TOMBSTONES.pop((self.tracked.name, e.path), None)
+        if not graves or type(obj) is not FunctionType:
+            return obj
+        for fn, _tomb in graves:
+            if fn.__code__.co_freevars == obj.__code__.co_freevars:
+                self.rekeys.append((fn, code_key(fn.__code__)))
+                for attr in ("__code__", "__defaults__", "__kwdefaults__", "__annotations__",
+                             "__doc__"):
+                    self.txn.set(fn, attr, getattr(obj, attr))
+                return fn
+        return obj
+
+    def _delete_function(self, e: SemanticEdit) -> None:
+        old_d = self.old_def(e)
+        fns = self.find(old_d)
+        graves = []
+        for fn in fns:
+            tomb = tombstone_code(fn.__code__, e.path, self.tracked.name, self.new.generation)
+            self.old_codes.setdefault(fn.__code__, e.path)
+            self.txn.set(fn, "__code__", tomb)
+            graves.append((fn, tomb))
+        if graves:
+            _TOMBSTONES.setdefault((self.tracked.name, e.path), []).extend(graves)
+        self._unbind(old_d, lambda obj: obj in fns or _unwraps_to(obj, fns))
+        self.deleted.append(e.path)
+
+    _delete_lambda = _delete_function
+
+    def _delete_class(self, e: SemanticEdit) -> None:
+        old_d = self.old_def(e)
+        self._unbind(old_d, lambda obj: isinstance(obj, type)
+                     and obj.__qualname__ == old_d.qualname)
+        self.deleted.append(e.path)
+
+    def _unbind(self, old_d: Definition, is_it: Any) -> None:
+        if needs_heap(self.old.index, old_d):
+            return
+        owner = self.owner(self.old.index, old_d)
+        if owner is None:
+            return
+        scope = self.old.index[old_d.parent or MODULE_PATH]
+        name = mangle(scope, old_d.name)
+        if self._still_bound(scope.path, old_d.name):
+            return
+        bound = self.txn.pending(owner, name)
+        if bound is not MISSING and is_it(bound):
+            self.txn.delete(owner, name)
+
+    def _still_bound(self, scope_path: str, name: str) -> bool:
+        """Does the new source still bind ``name`` in that scope (another def, a statement)?"""
+        scope = self.new.index.get(scope_path)
+        if scope is None:
+            return False
+        if any(name in s.names for s in scope.body if s.kind != "def"):
+            return True
+        return any(d.parent == scope_path and d.name == name and d.kind != "lambda"
+                   for d in self.new.index.values())
+
+    # classes
+
+    def _update_class(self, e: SemanticEdit) -> None:
+        if "fields" in e.reasons:
+            self._regenerate_dataclass(e)
+
+    def _live_class(self, index: dict[str, Definition], d: Definition) -> type | None:
+        owner = self.owner(index, d)
+        cls = None if owner is None else vars(owner).get(d.name)
+        return cls if isinstance(cls, type) else None
+
+    def _regenerate_dataclass(self, e: SemanticEdit) -> None:
+        new_d = self.new_def(e)
+        cls = self._live_class(self.old.index, self.old_def(e))
+        if cls is None or needs_heap(self.new.index, new_d):
+            return
+        fresh = self.ev.run_definition(new_d)
+        if not isinstance(fresh, type) or not hasattr(fresh, "__dataclass_fields__"):
+            return
+        for name in _DATACLASS_NAMES:
+            if name in vars(fresh):
+                self.txn.set(cls, name, vars(fresh)[name])
+            elif name in vars(cls) and name != "__annotations__":
+                self.txn.delete(cls, name)
+        old_fields = dict(getattr(cls, "__dataclass_fields__", {}))
+        new_fields = dict(fresh.__dataclass_fields__)
+        self.txn.after.append(lambda: _migrate_instances(cls, old_fields, new_fields))
+        self.updated.append(e.path)
+
+    # names bound by statements
+
+    def _statement(self, e: SemanticEdit) -> None:
+        assert e.new_span is not None
+        scope = self.new.index[e.scope or MODULE_PATH]
+        owner = self.ev.live_scope(scope)
+        if owner is None:
+            raise _Refused(f"{e.path}: its class is not in the running program")
+        if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
+            raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
+                RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
+        for name, value in self.ev.run_statement(scope, *e.new_span).items():
+            self.txn.set(owner, name, value)
+        (self.updated if e.kind == "update" else self.inserted).append(e.path)
+
+    _update_variable = _insert_variable = _statement
+    _update_attribute = _insert_attribute = _statement
+    _update_import = _insert_import = _statement
+
+    def _delete_names(self, e: SemanticEdit) -> None:
+        scope = self.old.index.get(e.scope or MODULE_PATH)
+        if scope is None:
+            return
+        owner = self.module if scope.kind == "module" else self._live_class(
+            self.old.index, scope)
+        if owner is None:
+            return
+        for name in e.names:
+            if self._still_bound(scope.path, name):
+                continue
+            key = mangle(scope, name)
+            if self.txn.pending(owner, key) is not MISSING:
+                self.txn.delete(owner, key)
+        self.deleted.append(e.path)
+
+    _delete_variable = _delete_attribute = _delete_import = _delete_names
+
+    def _update_docstring(self, e: SemanticEdit) -> None:
+        scope = self.new.index[e.scope or MODULE_PATH]
+        owner = self.ev.live_scope(scope)
+        if owner is None:
+            return
+        value = None
+        first = scope.body[0] if scope.body else None
+        if first is not None and first.kind == "docstring":
+            text = self.new.text_of(scope.first + first.first, scope.first + first.last)
+            value = ast.literal_eval(text.strip())
+        self.txn.set(owner, "__doc__", value)
+        self.updated.append(f"{e.path}.__doc__" if scope.kind != "module" else "__doc__")
+
+    # -- after the commit -----------------------------------------------------------
+
+    def reindex(self) -> None:
+        for fn, old_key in self.rekeys:
+            self.live.rekey(fn, old_key)
+        if self.new_objects:
+            self.live.walk(self.new_objects)
+
+
+def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:
+    seen = 0
+    while obj is not None and seen < 8:
+        if any(obj is fn for fn in fns):
+            return True
+        obj = getattr(obj, "__wrapped__", None) or getattr(obj, "__func__", None)
+        seen += 1
+    return False
+
+
+def _migrate_instances(cls: type, old_fields: dict[str, Any],
+                       new_fields: dict[str, Any]) -> None:
+    """Give existing instances of a changed dataclass its new fields (or migrate them)."""
+    import dataclasses
+
+    added = [f for name, f in new_fields.items() if name not in old_fields]
+    removed = [name for name in old_fields if name not in new_fields]
+    migrate = getattr(cls, "__relive_migrate__", None)
+    for obj in gc.get_referrers(cls):
+        if not isinstance(obj, cls) or not hasattr(obj, "__dict__"):
+            continue
+        state = obj.__dict__
+        old_values = {name: state[name] for name in old_fields if name in state}
+        for f in added:
+            if f.name in state:
+                continue
+            if f.default is not dataclasses.MISSING:
+                object.__setattr__(obj, f.name, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                object.__setattr__(obj, f.name, f.default_factory())
+        for name in removed:
+            state.pop(name, None)
+        if migrate is not None:
+            migrate(obj, old_values)
+
+
+def stale_frames(old_codes: dict[CodeType, str]) -> list[StaleFrame]:
+    """Frames of any thread that are still running code this apply replaced."""
+    if not old_codes:
+        return []
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for thread_id, frame in sys._current_frames().items():
+        f: FrameType | None = frame
+        while f is not None:
+            path = old_codes.get(f.f_code)
+            if path is not None:
+                kind = _frame_kind(f.f_code)
+                out.append(StaleFrame(path, f.f_code.co_filename, f.f_lineno or 0, thread_id,
+                                      names.get(thread_id, str(thread_id)), kind))
+            f = f.f_back
+    return out
+
+
+def _frame_kind(code: CodeType) -> str:
+    flags = code.co_flags
+    if flags & 0x200:
+        return "async_generator"
+    if flags & 0x80:
+        return "coroutine"
+    if flags & 0x20:
+        return "generator"
+    return "frame"

@@ -1,0 +1,110 @@
+"""The import hook: modules loaded from the program's own files are tracked from birth.
+
+:func:`install` puts a finder first on ``sys.meta_path``. It asks the finders after it for
+the spec as usual and, when the module comes from a source file the registry's filter
+accepts, swaps in a loader that keeps the exact source bytes the module was built from
+(the baseline is made from them, lazily). Bytecode caching works as before.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from importlib.machinery import ModuleSpec
+from types import CodeType, ModuleType
+from typing import Any
+
+from relive.runtime.registry import REGISTRY, PathFilter, TrackedModule, _norm
+
+
+class TrackingLoader(importlib.machinery.SourceFileLoader):
+    """A source loader that registers the module and its source before running it."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        source = self.get_data(self.path)
+        code = self.get_code(module.__name__)
+        if code is None:  # pragma: no cover - SourceFileLoader always has code for .py
+            raise ImportError(f"cannot load {self.path}", name=module.__name__)
+        tracked = REGISTRY.register(module, self.path, source)
+        try:
+            exec(code, module.__dict__)
+        except BaseException:
+            REGISTRY.unregister(tracked)
+            raise
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        compiler = _COMPILER
+        if compiler is None:
+            return super().get_code(fullname)
+        code: CodeType = compiler(self.get_data(self.path), self.path)
+        return code
+
+
+# An alternative compiler for tracked sources (EnC mode plugs in here); None: the default.
+_COMPILER: Any = None
+
+
+class TrackingFinder(importlib.abc.MetaPathFinder):
+    """Finds specs through the other finders; tracks the ones from the program's files."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if getattr(self._local, "busy", False):
+            return None
+        self._local.busy = True
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    return self._track(spec)
+            return None
+        finally:
+            self._local.busy = False
+
+    @staticmethod
+    def _track(spec: ModuleSpec) -> ModuleSpec:
+        loader = spec.loader
+        if (type(loader) is importlib.machinery.SourceFileLoader and spec.origin
+                and REGISTRY.filter.accepts(spec.origin)):
+            spec.loader = TrackingLoader(spec.name, spec.origin)
+        return spec
+
+
+_FINDER: TrackingFinder | None = None
+_install_lock = threading.Lock()
+
+
+def install(paths: Iterable[str] | None = None) -> list[TrackedModule]:
+    """Track the program's modules from now on (idempotent); see :func:`relive.install`.
+
+    Returns the modules already imported that it starts to track from their current file.
+    """
+    global _FINDER
+    with _install_lock:
+        if paths is not None:
+            REGISTRY.filter = PathFilter(include=tuple(_norm(p) for p in paths))
+        if _FINDER is None or _FINDER not in sys.meta_path:
+            _FINDER = TrackingFinder()
+            sys.meta_path.insert(0, _FINDER)
+    return REGISTRY.track_existing(list(sys.modules.values()))
+
+
+def uninstall() -> None:
+    """Stop tracking new imports (modules already tracked stay tracked)."""
+    global _FINDER
+    with _install_lock:
+        if _FINDER is not None and _FINDER in sys.meta_path:
+            sys.meta_path.remove(_FINDER)
+        _FINDER = None
+
+
+def installed() -> bool:
+    return _FINDER is not None and _FINDER in sys.meta_path

@@ -1,0 +1,186 @@
+"""The registry of tracked modules: which files relive follows, and what it holds for each.
+
+A module is *tracked* when its code comes from one of the program's own source files (by
+default: any ``.py`` file outside the standard library, site-packages and relive itself). For
+each tracked module the registry keeps the source it was imported from, and from it, on first
+use, the module's :class:`~relive.delta.Baseline`. Nothing is parsed at import time, so a
+program that is never edited pays only for reading its sources once.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sys
+import sysconfig
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from relive.delta import Baseline
+
+if TYPE_CHECKING:
+    from relive.runtime.live import LiveIndex
+
+
+def _norm(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.path.realpath(os.fspath(path)))
+
+
+def _library_roots() -> list[str]:
+    roots: set[str] = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        value = sysconfig.get_paths().get(key)
+        if value:
+            roots.add(value)
+    for scheme_prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        vars_ = {"base": scheme_prefix, "platbase": scheme_prefix,
+                 "installed_base": scheme_prefix, "installed_platbase": scheme_prefix}
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            try:
+                roots.add(sysconfig.get_path(key, vars=vars_))
+            except KeyError:
+                pass
+    try:
+        roots.update(site.getsitepackages())
+    except AttributeError:  # some virtualenv layouts
+        pass
+    user_site = getattr(site, "getusersitepackages", lambda: None)()
+    if user_site:
+        roots.add(user_site)
+    roots.add(str(Path(__file__).resolve().parent.parent))  # relive itself
+    return sorted({_norm(r) for r in roots if r})
+
+
+@dataclass
+class PathFilter:
+    """Decides which source files are the program's own (and so tracked)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = field(default_factory=lambda: tuple(_library_roots()))
+
+    def accepts(self, filename: str | None) -> bool:
+        if not filename or not filename.endswith(".py"):
+            return False
+        path = _norm(filename)
+        if self.include:
+            return any(_is_under(path, root) for root in self.include)
+        return not any(_is_under(path, root) for root in self.exclude)
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class TrackedModule:
+    """One tracked module: the live module object and what relive knows of its source."""
+
+    def __init__(self, module: ModuleType, filename: str, source: bytes | None) -> None:
+        self.module = module
+        self.name = module.__name__
+        self.filename = filename
+        self._source = source
+        self._baseline: Baseline | None = None
+        self._live: LiveIndex | None = None
+        self.verified: bool | None = None  # None: imported under relive (nothing to verify)
+
+    @property
+    def baseline(self) -> Baseline:
+        """The baseline; made from the import-time source on first use."""
+        if self._baseline is None:
+            source = self._source
+            if source is None:
+                source = Path(self.filename).read_bytes()
+            self._baseline = Baseline.from_source(source, self.filename, self.name)
+            self._source = None
+        return self._baseline
+
+    @baseline.setter
+    def baseline(self, value: Baseline) -> None:
+        self._baseline = value
+
+    @property
+    def generation(self) -> int:
+        return self._baseline.generation if self._baseline is not None else 0
+
+    @property
+    def live(self) -> LiveIndex:
+        if self._live is None:
+            from relive.runtime.live import LiveIndex
+
+            self._live = LiveIndex(self)
+        return self._live
+
+    def __repr__(self) -> str:
+        return f"<TrackedModule {self.name} {self.filename} gen {self.generation}>"
+
+
+class Registry:
+    """All tracked modules of the process (one instance: :data:`REGISTRY`)."""
+
+    def __init__(self) -> None:
+        self.filter = PathFilter()
+        self._by_file: dict[str, TrackedModule] = {}
+        self._by_name: dict[str, TrackedModule] = {}
+        self._lock = threading.RLock()
+        # applies are serialised: one delta at a time in the whole process
+        self.apply_lock = threading.RLock()
+        self._listeners: list[object] = []
+
+    def register(self, module: ModuleType, filename: str,
+                 source: bytes | None) -> TrackedModule:
+        with self._lock:
+            tracked = TrackedModule(module, os.path.abspath(filename), source)
+            old = self._by_name.get(tracked.name)
+            if old is not None:
+                self._by_file.pop(_norm(old.filename), None)
+            self._by_file[_norm(filename)] = tracked
+            self._by_name[tracked.name] = tracked
+            return tracked
+
+    def unregister(self, tracked: TrackedModule) -> None:
+        with self._lock:
+            if self._by_name.get(tracked.name) is tracked:
+                del self._by_name[tracked.name]
+            if self._by_file.get(_norm(tracked.filename)) is tracked:
+                del self._by_file[_norm(tracked.filename)]
+
+    def get(self, module: ModuleType | str) -> TrackedModule | None:
+        """The tracked module for a module object, a module name or a file name."""
+        with self._lock:
+            if isinstance(module, ModuleType):
+                tracked = self._by_name.get(module.__name__)
+                return tracked if tracked is not None and tracked.module is module else None
+            return self._by_name.get(module) or self._by_file.get(_norm(module))
+
+    def by_file(self, filename: str) -> TrackedModule | None:
+        with self._lock:
+            return self._by_file.get(_norm(filename))
+
+    def files(self) -> set[str]:
+        with self._lock:
+            return {t.filename for t in self._by_name.values()}
+
+    def __iter__(self) -> Iterator[TrackedModule]:
+        with self._lock:
+            return iter(list(self._by_name.values()))
+
+    def track_existing(self, modules: Iterable[ModuleType]) -> list[TrackedModule]:
+        """Track modules imported before :func:`relive.install` (from their current file)."""
+        out = []
+        for module in modules:
+            filename = getattr(module, "__file__", None)
+            if not isinstance(filename, str) or not self.filter.accepts(filename):
+                continue
+            if self.get(module) is not None or not os.path.exists(filename):
+                continue
+            tracked = self.register(module, filename, None)
+            tracked.verified = False  # checked against the live code on first use
+            out.append(tracked)
+        return out
+
+
+REGISTRY = Registry()

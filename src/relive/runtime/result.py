@@ -1,0 +1,71 @@
+"""What an apply returns and what update handlers receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from relive.delta import Delta, RudeEdit
+
+
+@dataclass(frozen=True, slots=True)
+class StaleFrame:
+    """A frame still running code that the apply replaced."""
+
+    path: str
+    filename: str
+    lineno: int
+    thread_id: int
+    thread_name: str
+    kind: str = "frame"  # "frame", "generator", "coroutine", "async_generator"
+
+    def __str__(self) -> str:
+        return (f"{self.kind} of {self.path} at {self.filename}:{self.lineno} "
+                f"in thread {self.thread_name}")
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The outcome of one apply (or one refusal): it never raises for a refused edit.
+
+    ``applied`` is False when nothing changed; ``errors`` then says why (source errors, error
+    rude edits, an exception while running new module-level code) and ``rude_edits`` lists
+    the rude edits with their codes. ``generation`` is the module's generation afterwards.
+    ``replaced`` names the objects rebuilt (old references keep the old object), ``stale`` the
+    frames still running old code, ``warnings`` anything applied with a caveat.
+    """
+
+    module: str
+    filename: str
+    applied: bool
+    generation: int
+    delta: Delta | None = None
+    rude_edits: tuple[RudeEdit, ...] = ()
+    errors: tuple[str, ...] = ()
+    stale: tuple[StaleFrame, ...] = ()
+    updated: tuple[str, ...] = ()
+    inserted: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        """True when the apply changed anything in the process."""
+        return self.applied and bool(self.updated or self.inserted or self.deleted
+                                     or self.replaced)
+
+    def summary(self) -> str:
+        """One line: what changed, or why nothing did."""
+        if not self.applied:
+            reason = self.errors[0] if self.errors else "refused"
+            return f"{self.module}: not applied: {reason}"
+        parts = []
+        for label, items in (("updated", self.updated), ("added", self.inserted),
+                             ("deleted", self.deleted), ("rebuilt", self.replaced)):
+            if items:
+                parts.append(f"{label} {', '.join(items)}")
+        what = "; ".join(parts) if parts else "no code changed"
+        return (f"{self.module} gen {self.generation}: {what} "
+                f"({self.duration_s * 1e3:.1f} ms)")

@@ -1,0 +1,95 @@
+"""The commit of an apply: every change at once, or none.
+
+All changes an apply makes to live objects are attribute assignments and deletions
+(``fn.__code__``, ``cls.method``, ``module.NAME``), collected first and then performed by one
+call into C: ``deque(map(setattr, ...))`` runs no Python bytecode between two assignments,
+so the interpreter cannot switch threads in the middle (CPython only switches threads between
+bytecodes, and these built-in setters never release the GIL). That is what makes the commit
+atomic for every other thread. The previous values are kept, so a failure part way restores
+them all; keeping them also means no object is freed (and no ``__del__`` runs) during the
+commit.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import deque
+from collections.abc import Callable
+from itertools import chain
+from types import FunctionType, ModuleType
+from typing import Any
+
+MISSING: Any = object()
+_clear_cache = operator.methodcaller("cache_clear")
+
+
+def _own(obj: object, name: str) -> Any:
+    """The value ``obj`` itself holds for ``name`` (not one it inherits)."""
+    if isinstance(obj, (ModuleType, type)):
+        return vars(obj).get(name, MISSING)
+    if not isinstance(obj, FunctionType) or name.startswith("__"):
+        return getattr(obj, name, MISSING)
+    return obj.__dict__.get(name, MISSING)
+
+
+class Transaction:
+    """Changes to make to live objects, then made atomically by :meth:`commit`."""
+
+    def __init__(self) -> None:
+        self.sets: list[tuple[object, str, object]] = []
+        self.deletes: list[tuple[object, str]] = []
+        self.caches: list[object] = []
+        self.after: list[Callable[[], None]] = []
+        self._undo: list[tuple[object, str, object]] = []
+        self.committed = False
+
+    def set(self, obj: object, name: str, value: object) -> None:
+        self.sets.append((obj, name, value))
+
+    def delete(self, obj: object, name: str) -> None:
+        self.deletes.append((obj, name))
+
+    def clear_cache(self, wrapper: object) -> None:
+        if all(w is not wrapper for w in self.caches):
+            self.caches.append(wrapper)
+
+    def pending(self, obj: object, name: str) -> Any:
+        """The value this transaction will give ``obj.name`` (MISSING if it will delete it,
+        the live value if it does not touch it)."""
+        for o, n, v in reversed(self.sets):
+            if o is obj and n == name:
+                return v
+        if any(o is obj and n == name for o, n in self.deletes):
+            return MISSING
+        return _own(obj, name)
+
+    def commit(self) -> None:
+        """Make every change; on any failure undo the ones made and re-raise."""
+        self._undo = [(o, n, _own(o, n)) for o, n, _ in self.sets]
+        self._undo += [(o, n, _own(o, n)) for o, n in self.deletes]
+        set_objs = [o for o, _, _ in self.sets]
+        set_names = [n for _, n, _ in self.sets]
+        set_values = [v for _, _, v in self.sets]
+        del_objs = [o for o, _ in self.deletes]
+        del_names = [n for _, n in self.deletes]
+        try:
+            deque(chain(map(setattr, set_objs, set_names, set_values),
+                        map(delattr, del_objs, del_names),
+                        map(_clear_cache, self.caches)), maxlen=0)
+        except BaseException:
+            self.rollback()
+            raise
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Put back every value recorded at commit (best effort, last change first)."""
+        for obj, name, old in reversed(self._undo):
+            try:
+                if old is MISSING:
+                    if _own(obj, name) is not MISSING:
+                        delattr(obj, name)
+                else:
+                    setattr(obj, name, old)
+            except Exception:  # restore as much as can be restored
+                continue
+        self.committed = False
