@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, str] = {
-    "delta": "show the delta between a file and an edited copy of it (no process involved)",
+    "run": "run a program and apply every save of its source to it, live",
+    "demo": "a guided tour: a running program edited step by step, state kept",
 }
 
 

@@ -56,16 +56,19 @@ class ApplyResult:
         return self.applied and bool(self.updated or self.inserted or self.deleted
                                      or self.replaced)
 
-    def summary(self) -> str:
-        """One line: what changed, or why nothing did."""
+    def describe(self) -> str:
+        """What changed (or why nothing did), without the module's name."""
         if not self.applied:
             reason = self.errors[0] if self.errors else "refused"
-            return f"{self.module}: not applied: {reason}"
+            return f"not applied: {reason}"
         parts = []
         for label, items in (("updated", self.updated), ("added", self.inserted),
                              ("deleted", self.deleted), ("rebuilt", self.replaced)):
             if items:
                 parts.append(f"{label} {', '.join(items)}")
         what = "; ".join(parts) if parts else "no code changed"
-        return (f"{self.module} gen {self.generation}: {what} "
-                f"({self.duration_s * 1e3:.1f} ms)")
+        return f"gen {self.generation}: {what} ({self.duration_s * 1e3:.1f} ms)"
+
+    def summary(self) -> str:
+        """One line: the module, then what changed or why nothing did."""
+        return f"{self.module} {self.describe()}"
