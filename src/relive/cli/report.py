@@ -82,7 +82,7 @@ class Reporter:
                 self.stream.write(f"relive: {text}\n")
                 self.stream.flush()
 
-    def event(self, kind: str, **fields: Any) -> None:
+    def event(self, kind: str, /, **fields: Any) -> None:
         if self._events is None:
             return
         record = {"event": kind, "time": time.time(), **fields}
