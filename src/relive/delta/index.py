@@ -434,27 +434,33 @@ def _facts(module: Definition) -> tuple[list[str], bool]:
 
 
 def facts_line(module: Definition) -> str:
-    """A statement that gives a compile unit the module-wide facts of ``module``."""
+    """A statement that gives a compile unit the module-wide facts of ``module``.
+
+    It sits under ``if 0:``: the compiler's symbol table still sees the names (that is all
+    the facts are for), and nothing of it runs when the unit is executed.
+    """
     names, mentions_super = _facts(module)
     parts = [f"import {', '.join(names)}"] if names else []
     if mentions_super:
         parts.append("super")
-    return "; ".join(parts)
+    return f"if 0: {'; '.join(parts)}" if parts else ""
 
 
 def facts_statements(module: Definition, line: int) -> list[ast.stmt]:
-    """:func:`facts_line` as statements at ``line``, to append to a parsed unit."""
+    """:func:`facts_line` as a statement at ``line``, to append to a parsed unit."""
     names, mentions_super = _facts(module)
-    out: list[ast.stmt] = []
+    body: list[ast.stmt] = []
     if names:
-        out.append(ast.Import(names=[ast.alias(name=n) for n in names]))
+        body.append(ast.Import(names=[ast.alias(name=n) for n in names]))
     if mentions_super:
-        out.append(ast.Expr(value=ast.Name(id="super", ctx=ast.Load())))
-    for stmt in out:
-        for node in ast.walk(stmt):
-            node.lineno = node.end_lineno = line  # type: ignore[attr-defined]
-            node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
-    return out
+        body.append(ast.Expr(value=ast.Name(id="super", ctx=ast.Load())))
+    if not body:
+        return []
+    out = ast.If(test=ast.Constant(value=0), body=body, orelse=[])
+    for node in ast.walk(out):
+        node.lineno = node.end_lineno = line  # type: ignore[attr-defined]
+        node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
+    return [out]
 
 
 def _expression_children(node: ast.AST) -> Iterator[ast.AST]:

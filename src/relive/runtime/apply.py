@@ -36,7 +36,15 @@ from relive.delta import (
     RudeEditKind,
     SemanticEdit,
 )
-from relive.delta.units import Transform, UnitError, compile_unit, definition_unit, find_code
+from relive.delta.units import (
+    Transform,
+    UnitError,
+    compile_definition,
+    compile_unit,
+    deep_key,
+    definition_unit,
+    find_code,
+)
 from relive.runtime import events
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -168,6 +176,7 @@ class _Plan:
             return None  # unreachable code: no code object
 
     def find(self, d: Definition) -> list[FunctionType]:
+        """The live functions running the old code of ``d``."""
         if needs_heap(self.old.index, d) and not self._heap_scanned:
             self._heap_scanned = True
             HEAP.scan()
@@ -175,7 +184,23 @@ class _Plan:
         bound = self.live.bound_object(self.old.index, d)
         if bound is not None:
             self.live.walk([bound])
-        return self.live.functions(definition_key(d))
+        return self._only(d, self.live.functions(definition_key(d)))
+
+    def _only(self, d: Definition, fns: list[FunctionType]) -> list[FunctionType]:
+        """Tell apart definitions that share a name and a first line (two lambdas on one
+        line) by comparing the live code with the old definition's code."""
+        key = definition_key(d)
+        twins = [x for x in self.old.index.values() if definition_key(x) == key]
+        if len(twins) < 2 or not fns:
+            return fns
+        try:
+            old_code = compile_definition(self.old.lines, self.old.index, d.path,
+                                          self.old.filename, self.old.future_flags,
+                                          self.transform)
+        except (UnitError, SyntaxError, ValueError):
+            return []
+        wanted = deep_key(old_code)
+        return [fn for fn in fns if deep_key(fn.__code__) == wanted]
 
     def owner(self, index: dict[str, Definition], d: Definition) -> Any:
         """The live module or class that binds ``d``'s name (None inside a function)."""
@@ -248,7 +273,7 @@ class _Plan:
             fns = self.find(old_d)
         else:  # the index is current for names of modules and classes: no walk needed
             self.live.ensure_built()
-            fns = self.live.functions(definition_key(old_d))
+            fns = self._only(old_d, self.live.functions(definition_key(old_d)))
         for fn in fns:
             self.rekeys.append((fn, code_key(fn.__code__)))
             self.txn.set(fn, "__code__", shift_code(fn.__code__, by))
