@@ -84,7 +84,10 @@ def reload(module: ModuleType | str, source: str | bytes | None = None) -> Apply
 
             return _refusal(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"], (),
                             0.0)
-    return apply_delta(t, compute_delta(t.baseline, source))
+    result = apply_delta(t, compute_delta(t.baseline, source))
+    if result.applied:
+        t.source_bytes = source if isinstance(source, bytes) else source.encode("utf-8")
+    return result
 
 
 def apply(module: ModuleType | str, delta: Delta) -> ApplyResult:

@@ -128,4 +128,4 @@ def report_uncaught(exc: BaseException) -> None:
             relive_dir + os.sep):
         tb = tb.tb_next
     sys.stdout.flush()
-    sys.excepthook(type(exc), exc, tb)
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)

@@ -83,6 +83,8 @@ class TrackedModule:
         self.name = module.__name__
         self.filename = filename
         self._source = source
+        # the bytes the current baseline was made from, when known (import, last apply)
+        self.source_bytes: bytes | None = source
         self._baseline: Baseline | None = None
         self._live: LiveIndex | None = None
         self.verified: bool | None = None  # None: imported under relive (nothing to verify)

@@ -38,7 +38,8 @@ class Watcher:
         self.step_ms = step_ms
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last: dict[str, bytes] = {}
+        self._gone: set[str] = set()
+        self._refused: dict[str, bytes] = {}  # the last content refused, per file
         self.ready = threading.Event()
 
     def start(self) -> None:
@@ -62,15 +63,32 @@ class Watcher:
                 self.ready.set()
                 self._stop.wait(0.2)
                 continue
+            armed = False
             for changes in watchfiles.watch(
                     *sorted(dirs), stop_event=self._stop, step=self.step_ms, debounce=400,
-                    rust_timeout=300, yield_on_timeout=True, recursive=False,
+                    rust_timeout=100, yield_on_timeout=True, recursive=False,
                     raise_interrupt=False, ignore_permission_denied=True):
-                self.ready.set()
+                if not armed:
+                    # the watch is in place: catch up with saves made before it was
+                    armed = True
+                    self.catch_up()
+                    self.ready.set()
                 for path in sorted({p for _change, p in changes}):
                     self.handle(path)
                 if self._dirs() - dirs:
                     break  # a module from a new directory: watch it too
+
+    def catch_up(self) -> None:
+        """Apply every tracked file whose content differs from what the program runs."""
+        for tracked in REGISTRY:
+            if tracked.source_bytes is None:
+                continue
+            try:
+                current = Path(tracked.filename).read_bytes()
+            except OSError:
+                current = None
+            if current != tracked.source_bytes:
+                self.handle(tracked.filename)
 
     def handle(self, path: str) -> ApplyResult | None:
         """Apply the current content of ``path`` if it is a tracked module's file."""
@@ -80,8 +98,11 @@ class Watcher:
         try:
             data = Path(tracked.filename).read_bytes()
         except FileNotFoundError:
-            events.notify_observers(FileNotice(tracked.filename, tracked.name,
-                                               "the file is gone; the program keeps its code"))
+            if tracked.filename not in self._gone:
+                self._gone.add(tracked.filename)
+                events.notify_observers(FileNotice(
+                    tracked.filename, tracked.name,
+                    "the file is gone; the program keeps its code"))
             return None
         except OSError as exc:
             events.notify_observers(FileNotice(tracked.filename, tracked.name,
@@ -93,7 +114,8 @@ class Watcher:
                 tracked.filename, tracked.name,
                 "the file is empty; ignored until it has content again"))
             return None
-        if self._last.get(tracked.filename) == data:
+        self._gone.discard(tracked.filename)
+        if tracked.source_bytes == data or self._refused.get(tracked.filename) == data:
             return None
         return self.apply(tracked, data)
 
@@ -102,7 +124,9 @@ class Watcher:
 
         result = reload(tracked.module, data)
         if result.applied:
-            self._last[tracked.filename] = data
-        elif self.on_refused is not None:
-            self.on_refused(result)
+            self._refused.pop(tracked.filename, None)
+        else:
+            self._refused[tracked.filename] = data
+            if self.on_refused is not None:
+                self.on_refused(result)
         return result

@@ -1,0 +1,113 @@
+"""Helpers for end-to-end tests: a real program under ``relive run`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TIMEOUT = 30.0  # generous: the machine may be busy
+
+
+class RunningProgram:
+    def __init__(self, directory: Path, args: list[str], stdin: bool = False,
+                 options: tuple[str, ...] = ("--on-rude=ignore",)) -> None:
+        self.directory = directory
+        self.events_path = directory / "events.jsonl"
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.all_lines: list[str] = []
+        self.stderr_lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "relive", "run", *options, "--events",
+             str(self.events_path), *args],
+            cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1"))
+        threading.Thread(target=self._pump_out, daemon=True).start()
+        threading.Thread(target=self._pump_err, daemon=True).start()
+
+    def _pump_out(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.all_lines.append(line.rstrip("\n"))
+            self.lines.put(line.rstrip("\n"))
+
+    def _pump_err(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line.rstrip("\n"))
+
+    def wait_line(self, predicate: Callable[[str], bool], timeout: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching output line; stderr: {self.stderr_lines}")
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if predicate(line):
+                return line
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in
+                self.events_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def wait_event(self, kind: str, count: int = 1, timeout: float = TIMEOUT
+                   ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [e for e in self.events() if e["event"] == kind]
+            if len(found) >= count:
+                return found[count - 1]
+            time.sleep(0.02)
+        raise AssertionError(f"no {kind!r} event #{count}; events: {self.events()}; "
+                             f"stderr: {self.stderr_lines}")
+
+    def write(self, name: str, text: str) -> None:
+        (self.directory / name).write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        path = self.directory / name
+        source = path.read_text(encoding="utf-8")
+        assert old in source
+        path.write_text(source.replace(old, new, 1), encoding="utf-8")
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> Iterator[Callable[..., RunningProgram]]:
+    started: list[RunningProgram] = []
+
+    def start(files: dict[str, str], args: list[str], **kwargs: Any) -> RunningProgram:
+        for name, text in files.items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        p = RunningProgram(tmp_path, args, **kwargs)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
