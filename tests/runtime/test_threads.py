@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from collections.abc import Callable
@@ -34,7 +35,7 @@ def test_calls_see_one_generation_while_hundreds_of_deltas_are_applied(live: Liv
             own, values = seen[0], seen[1:]
             # within one call the generations may only go up, and never below the caller's:
             # a value lower than one before it would be a delta half applied
-            if any(b < a for a, b in zip(values, values[1:], strict=False)) or values[0] < own:
+            if any(b < a for a, b in itertools.pairwise(values)) or values[0] < own:
                 problems.append(seen)
 
     old_interval = sys.getswitchinterval()
