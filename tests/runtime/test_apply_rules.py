@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import relive
 from relive.runtime import REGISTRY
@@ -207,3 +208,29 @@ def test_closure_shape_change_is_refused_while_closures_live(live: Live) -> None
     result = relive.reload(m.module)
     assert result.applied, result.errors
     assert m.module.make(1, 2)() == 3
+
+
+def test_a_module_imported_before_relive_is_verified_against_its_file(tmp_path: Path) -> None:
+    import importlib.util
+    import sys
+
+    path = tmp_path / "early_module.py"
+    path.write_text("def f():\n    return 1\n\ndef g():\n    return 'g'\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("early_module", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["early_module"] = module
+    spec.loader.exec_module(module)
+    try:
+        # the file changes before relive ever sees the module
+        path.write_text("def f():\n    return 2\n\ndef g():\n    return 'g'\n", encoding="utf-8")
+        result = relive.reload(module, "def f():\n    return 2\n\ndef g():\n    return 'G'\n")
+        assert result.applied, result.errors
+        assert module.g() == "G"
+        assert module.f() == 2, "f must be brought in line with the file"
+        assert any("f now run the file's code" in w for w in result.warnings)
+    finally:
+        sys.modules.pop("early_module", None)
+        tracked = REGISTRY.get("early_module")
+        if tracked is not None:
+            REGISTRY.unregister(tracked)

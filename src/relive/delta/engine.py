@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from types import CodeType
 
 from relive.delta.analyze import Analyzer, MemberChange, Side
@@ -43,8 +43,8 @@ from relive.delta.units import (
     UnitError,
     assemble,
     compile_definition,
-    iter_codes,
     outermost_function,
+    pick_codes,
     skeleton,
 )
 
@@ -88,26 +88,6 @@ def _error_delta(base: Baseline, error: SourceError) -> Delta:
 def _source_error(base: Baseline, exc: BaseException, kind: str) -> Delta:
     """``kind`` is ``syntax`` for what the parser refuses, ``compile`` for the compiler."""
     return _error_delta(base, SourceError.from_exception(exc, base.filename, kind))
-
-
-def _codes_by_position(unit: CodeType) -> dict[tuple[str, int], list[CodeType]]:
-    out: dict[tuple[str, int], list[CodeType]] = {}
-    for code in iter_codes(unit):
-        out.setdefault((code.co_name, code.co_firstlineno), []).append(code)
-    return out
-
-
-def _pick_codes(unit: CodeType, defs: Iterable[Definition]) -> dict[str, CodeType]:
-    """The code object of each definition; none for code the compiler left out as
-    unreachable (after a ``return``, under ``if False:``)."""
-    table = _codes_by_position(unit)
-    out: dict[str, CodeType] = {}
-    for d in defs:
-        found = table.get((d.name, d.first), [])
-        rank = d.ordinal if d.kind == "lambda" else 0
-        if rank < len(found):
-            out[d.path] = found[rank]
-    return out
 
 
 def _compile(tree: ast.Module, filename: str, flags: int) -> CodeType:
@@ -196,7 +176,7 @@ def _whole_module_codes(unit: CodeType, defs: list[Definition], lines: list[str]
                         flags: int) -> dict[str, CodeType]:
     """Codes of all definitions; those the module's compile dropped as unreachable (after a
     module-level ``raise``) come from their own unit, as the narrow path would see them."""
-    codes = _pick_codes(unit, defs)
+    codes = pick_codes(unit, defs)
     for d in defs:
         if d.path not in codes:
             try:
@@ -314,11 +294,11 @@ class _Incremental:
             reindexed, old_nodes = self._index_def(self.old_lines, old_node, root, blocks)
             if [d.path for d in reindexed] != [d.path for d in old_defs]:
                 raise _Retry
-            old_codes = _pick_codes(self._compile_old(old_tree), old_defs)
+            old_codes = pick_codes(self._compile_old(old_tree), old_defs)
         old = Side(index, old_nodes, {p: c for p, c in old_codes.items() if c is not None})
         in_play = {d.path for d in old_defs}
         new_index = self._rebuild(in_play, new_defs, root, new_root.last_line, root.last_line)
-        new = Side(new_index, new_nodes, _pick_codes(new_unit, new_defs))
+        new = Side(new_index, new_nodes, pick_codes(new_unit, new_defs))
         old.add_children(old_defs)
         new.add_children(new_defs)
         analyzer = Analyzer(old, new)
@@ -399,12 +379,12 @@ class _Incremental:
         new_codes: dict[str, CodeType] = {}
         if new_tree is not None:
             try:
-                new_codes = _pick_codes(_compile_unit(
+                new_codes = pick_codes(_compile_unit(
                     new_tree, new_module, self.base.filename, self.flags), new_defs)
             except (SyntaxError, ValueError) as exc:
                 return _source_error(self.base, exc, "compile")
         if old_tree is not None:
-            old_codes = _pick_codes(self._compile_old(old_tree), old_defs)
+            old_codes = pick_codes(self._compile_old(old_tree), old_defs)
         in_play = {d.path for d in old_defs}
         new_index = self._rebuild(in_play, new_defs, scope, new_scope_record.last_line, cb,
                                   new_scope_record)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType
 
 from relive.delta.index import MODULE_PATH, Definition, facts_line
@@ -167,6 +167,24 @@ def find_code(unit: CodeType, d: Definition) -> CodeType:
                 return code
             rank -= 1
     raise UnitError(f"no code object for {d.path} (line {d.first}) in its compile unit")
+
+
+def pick_codes(unit: CodeType, defs: Iterable[Definition]) -> dict[str, CodeType]:
+    """The code object of each definition found in a compiled unit.
+
+    Definitions the compiler left out as unreachable (after a ``return``, under ``if False:``)
+    have no code object and no entry.
+    """
+    table: dict[tuple[str, int], list[CodeType]] = {}
+    for code in iter_codes(unit):
+        table.setdefault((code.co_name, code.co_firstlineno), []).append(code)
+    out: dict[str, CodeType] = {}
+    for d in defs:
+        found = table.get((d.name, d.first), [])
+        rank = d.ordinal if d.kind == "lambda" else 0
+        if rank < len(found):
+            out[d.path] = found[rank]
+    return out
 
 
 def compile_definition(lines: Sequence[str], index: Mapping[str, Definition], path: str,

@@ -98,7 +98,13 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | N
     if blocking:
         return _refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
                                          for r in blocking], rude, start)
+    notes: list[str] = []
+    if tracked.verified is False:
+        from relive.runtime.verify import verify
+
+        notes = verify(tracked)
     plan = _Plan(tracked, delta, transform)
+    plan.warnings.extend(notes)
     try:
         plan.build()
     except _Refused as exc:
@@ -152,6 +158,7 @@ class _Plan:
         self.new_objects: list[object] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
+        self._key_counts: dict[tuple[str, int], int] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -186,12 +193,20 @@ class _Plan:
             self.live.walk([bound])
         return self._only(d, self.live.functions(definition_key(d)))
 
+    def _shared_keys(self) -> dict[tuple[str, int], int]:
+        counts: dict[tuple[str, int], int] | None = self._key_counts
+        if counts is None:
+            counts = {}
+            for x in self.old.index.values():
+                key = definition_key(x)
+                counts[key] = counts.get(key, 0) + 1
+            self._key_counts = counts
+        return counts
+
     def _only(self, d: Definition, fns: list[FunctionType]) -> list[FunctionType]:
         """Tell apart definitions that share a name and a first line (two lambdas on one
         line) by comparing the live code with the old definition's code."""
-        key = definition_key(d)
-        twins = [x for x in self.old.index.values() if definition_key(x) == key]
-        if len(twins) < 2 or not fns:
+        if not fns or self._shared_keys().get(definition_key(d), 0) < 2:
             return fns
         try:
             old_code = compile_definition(self.old.lines, self.old.index, d.path,
