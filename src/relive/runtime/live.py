@@ -47,7 +47,8 @@ class LiveIndex:
 
     def __init__(self, tracked: TrackedModule) -> None:
         self.tracked = tracked
-        self._functions: dict[Key, list[weakref.ref[FunctionType]]] = {}
+        # by qualname: a function moved or edited keeps its entry, whatever its first line
+        self._functions: dict[str, list[weakref.ref[FunctionType]]] = {}
         self._caches: dict[int, list[weakref.ref[Any]]] = {}  # id(function) -> lru wrappers
         self._built = False
         self._filenames: dict[str, bool] = {}
@@ -66,18 +67,17 @@ class LiveIndex:
     # -- building and keeping current --------------------------------------------------
 
     def add(self, fn: FunctionType) -> None:
-        key = code_key(fn.__code__)
-        refs = self._functions.setdefault(key, [])
+        refs = self._functions.setdefault(fn.__code__.co_qualname, [])
         if not any(r() is fn for r in refs):
             refs.append(weakref.ref(fn))
 
     def rekey(self, fn: FunctionType, old: Key) -> None:
-        refs = self._functions.get(old)
-        if refs is not None:
-            refs[:] = [r for r in refs if r() is not fn and r() is not None]
-            if not refs:
-                del self._functions[old]
-        self.add(fn)
+        """Keep ``fn`` findable after its code changed from one with key ``old``."""
+        if fn.__code__.co_qualname != old[0]:
+            refs = self._functions.get(old[0])
+            if refs is not None:
+                refs[:] = [r for r in refs if r() is not fn and r() is not None]
+            self.add(fn)
 
     def note_cache(self, fn: FunctionType, wrapper: Any) -> None:
         refs = self._caches.setdefault(id(fn), [])
@@ -124,13 +124,15 @@ class LiveIndex:
     # -- lookups ----------------------------------------------------------------------
 
     def functions(self, key: Key) -> list[FunctionType]:
-        refs = self._functions.get(key)
+        """The live functions whose code has ``key`` (qualname, first line)."""
+        refs = self._functions.get(key[0])
         if not refs:
             return []
         out = [fn for fn in (r() for r in refs) if fn is not None]
         if len(out) != len(refs):
             refs[:] = [weakref.ref(fn) for fn in out]
-        return [fn for fn in out if code_key(fn.__code__) == key]
+        first = key[1]
+        return [fn for fn in out if fn.__code__.co_firstlineno == first]
 
     def bound_object(self, index: dict[str, Definition], d: Definition) -> Any:
         """What the definition's name is bound to now, in its module or class (or None)."""
