@@ -76,10 +76,11 @@ def _terminal() -> str | None:
     if not (sys.stdin.isatty() or sys.stderr.isatty()):
         return None
     try:
-        with open("/dev/tty", "r+"):
-            return "/dev/tty"
+        fd = os.open("/dev/tty", os.O_RDWR)
     except OSError:
         return None
+    os.close(fd)
+    return "/dev/tty"
 
 
 def run(target: object, policy: str, events_path: str | None, paths: list[str] | None,
@@ -137,11 +138,13 @@ def run(target: object, policy: str, events_path: str | None, paths: list[str] |
 
 
 def _ask_restart() -> bool:
+    """Ask on the terminal (not through the program's own stdin) whether to restart."""
     try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write("relive: restart the program to apply it? [y/N] ")
-            tty.flush()
-            return tty.readline().strip().lower() in ("y", "yes")
+        with open("/dev/tty", "w", encoding="utf-8") as out, \
+                open("/dev/tty", encoding="utf-8") as answer:
+            out.write("relive: restart the program to apply it? [y/N] ")
+            out.flush()
+            return answer.readline().strip().lower() in ("y", "yes")
     except OSError:
         return False
 
