@@ -1,0 +1,655 @@
+"""Remap: move active frames onto the new version of their function.
+
+The runtime calls :func:`schedule_remap` after an apply has installed new code objects. For
+each updated function it passes a :class:`RemapItem`: the old and the new code object, a
+compile unit for each (source text that compiles the function at its real lines in its real
+nesting; the module's whole source will do), and the delta's line map (old line -> new line,
+``None`` for a deleted line). Then:
+
+1. The active frames are found: every thread's stack (``sys._current_frames()``, following
+   ``f_back``), plus, on 3.11 only, the suspended generators, coroutines and async generators
+   of the old code (``gc.get_referrers`` on the old code, once, because a 3.11 frame only gets
+   line events while its thread is traced, and the threads must be traced while such a frame
+   exists). On 3.12+ suspended ones need no search: their code is instrumented, and they take
+   their opportunity when they resume. Frames of continuations built by earlier remaps of the
+   old version are found too (they run the old version).
+2. The old code objects get line events (:mod:`relive.runtime.remap_hooks`).
+3. At each line event of a stale frame that is a remap point of its code
+   (:mod:`relive.runtime.remap_layout`), the frame's current statement is mapped to the new
+   version (:mod:`relive.runtime.remap_continuation`). If the frame can move, a
+   :class:`~relive.runtime.enc.RemapSignal` is raised into it; its own remap handler catches
+   it and hands over to the continuation. Otherwise it waits for the next point.
+4. Events report what happened to each frame, from the frame's own thread:
+   :class:`RemapOpportunity` (first statement boundary reached), :class:`RemapDeferred` (a
+   boundary where it cannot move, and why; once per reason), :class:`Remapped`, and
+   :class:`LeftStale` (and why).
+
+Policies: ``"next-statement"`` (the default; above), ``"restart"`` (at the first remap point,
+re-run the new version from its first line with the current values of its parameters), and
+``"stale"`` (nothing moves; only new calls run new code).
+
+Invariants: nothing here prints; a frame moves only at a point where its own handler catches
+the signal (never through user ``try``/``with`` code); a frame that cannot move keeps running
+the old code exactly as before; instrumentation exists only while stale frames may exist.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import CellType, CodeType, FrameType
+from typing import Any, Literal
+
+from relive.runtime.enc import FunctionKind, FunctionNode, RemapSignal, code_kind
+from relive.runtime.remap_continuation import (
+    Continuation,
+    FunctionVersion,
+    Target,
+    UnitMismatchError,
+    build_continuation,
+    derived_codes,
+    load_version,
+    make_runner,
+    resolve_target,
+    restart_target,
+    target_reads,
+)
+from relive.runtime.remap_hooks import Hooks, make_hooks
+from relive.runtime.remap_layout import Layout, Point, compute_layout
+
+__all__ = [
+    "FrameInfo",
+    "LeftStale",
+    "RemapDeferred",
+    "RemapEvent",
+    "RemapItem",
+    "RemapOpportunity",
+    "RemapPolicy",
+    "RemapSchedule",
+    "Remapped",
+    "schedule_remap",
+]
+
+RemapPolicy = Literal["next-statement", "restart", "stale"]
+
+
+@dataclass(frozen=True)
+class RemapItem:
+    """One updated function, as the runtime knows it after installing the new code."""
+
+    old_code: CodeType
+    new_code: CodeType  # EnC-compiled from new_unit; the live function(s) now hold it
+    old_unit: str  # source that compiles old_code at its real lines and nesting
+    new_unit: str  # source that compiles new_code at its real lines and nesting
+    line_map: Mapping[int, int | None]  # old line -> new line (None: deleted)
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """Names a frame in events without keeping it alive."""
+
+    qualname: str
+    filename: str
+    frame_id: int
+    thread_id: int | None  # None: a suspended generator or coroutine
+    kind: FunctionKind
+
+
+@dataclass(frozen=True)
+class RemapOpportunity:
+    """The frame reached its first statement boundary since the schedule."""
+
+    frame: FrameInfo
+    line: int
+
+
+@dataclass(frozen=True)
+class RemapDeferred:
+    """The frame is at a statement boundary but cannot move there; it waits for the next."""
+
+    frame: FrameInfo
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Remapped:
+    """The frame now runs the new version: ``old_line`` is continued at ``new_line``."""
+
+    frame: FrameInfo
+    old_line: int
+    new_line: int
+    restarted: bool = False
+
+
+@dataclass(frozen=True)
+class LeftStale:
+    """The frame keeps (or kept, until it finished) running the old version."""
+
+    frame: FrameInfo
+    line: int | None
+    reason: str
+
+
+RemapEvent = RemapOpportunity | RemapDeferred | Remapped | LeftStale
+EventSink = Callable[[RemapEvent], None]
+
+
+class RemapSchedule:
+    """What :func:`schedule_remap` found, and a way to wait for it to settle."""
+
+    def __init__(self, condition: threading.Condition) -> None:
+        self.frames: tuple[FrameInfo, ...] = ()  # the frames found running when scheduled
+        self._condition = condition
+        self._pending: set[int] = set()
+
+    def _resolve(self, frame_id: int) -> None:
+        self._pending.discard(frame_id)
+
+    def pending(self) -> int:
+        """How many of ``frames`` are still running the old code and waiting to move."""
+        with self._condition:
+            return len(self._pending)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every frame found running has moved, finished or been left stale.
+
+        Suspended generators and coroutines do not count: they move when they resume, which
+        may be never. Returns False on time-out.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            _TRACKER.prune()  # finished frames are only noticed by pruning
+            with self._condition:
+                if not self._pending:
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._condition.wait(0.05 if remaining is None else min(remaining, 0.05))
+
+    def cancel(self) -> None:
+        """Stop waiting: every frame of this schedule that has not moved stays stale."""
+        _TRACKER.cancel(self)
+
+
+@dataclass(eq=False)
+class _Plan:
+    old: FunctionVersion
+    new: FunctionVersion
+    line_map: dict[int, int | None]
+    policy: RemapPolicy
+    on_event: EventSink | None
+    schedule: RemapSchedule
+    targets: dict[Point, Target | str] = field(default_factory=dict)
+    reads: dict[Target, frozenset[str]] = field(default_factory=dict)
+    continuations: dict[tuple[Target, frozenset[str]], Continuation] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _StaleCode:
+    code_ref: weakref.ref[CodeType]
+    plan: _Plan
+    layout: Layout
+    generator: bool
+    frames: int = 0  # tracked frames running it
+
+
+@dataclass(eq=False)
+class _FrameState:
+    info: FrameInfo
+    stale: _StaleCode
+    opportunity_seen: bool = False
+    last_reason: str | None = None
+    suspended: bool = False
+    generator_ref: weakref.ref[Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    code: CodeType
+    tree: FunctionNode | None
+    plan: _Plan | None
+    problem: str | None  # why its frames cannot move at all
+
+
+@dataclass(frozen=True)
+class _Go:
+    target: Target
+    state: dict[str, object]
+    continuation: Continuation
+    share: frozenset[str]
+    globals_: dict[str, Any]
+
+
+def _frame_info(frame: FrameType, thread_id: int | None) -> FrameInfo:
+    code = frame.f_code
+    return FrameInfo(code.co_qualname, code.co_filename, id(frame), thread_id, code_kind(code))
+
+
+def _is_iterator(value: object, asynchronous: bool) -> bool:
+    return hasattr(type(value), "__anext__" if asynchronous else "__next__")
+
+
+def _param_names(fn: FunctionNode) -> list[str]:
+    args = fn.args
+    names = [a.arg for a in (*args.posonlyargs, *args.args)]
+    if args.vararg:
+        names.append(args.vararg.arg)
+    names.extend(a.arg for a in args.kwonlyargs)
+    if args.kwarg:
+        names.append(args.kwarg.arg)
+    return names
+
+
+class _Tracker:
+    """All stale code, tracked frames and instrumentation of the process (one instance)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.condition = threading.Condition(self.lock)
+        self.stale: dict[int, _StaleCode] = {}
+        self.frames: dict[FrameType, _FrameState] = {}
+        self.hooks: Hooks = make_hooks(self.on_line, self.on_exit)
+        self.versions: dict[int, tuple[weakref.ref[CodeType], str, FunctionVersion]] = {}
+
+    # -- scheduling -----------------------------------------------------------------------------
+
+    def version(self, code: CodeType, unit: str) -> FunctionVersion:
+        cached = self.versions.get(id(code))
+        if cached is not None and cached[0]() is code and cached[1] == unit:
+            return cached[2]
+        version = load_version(code, unit)
+        self.versions[id(code)] = (weakref.ref(code), unit, version)
+        weakref.finalize(code, self.versions.pop, id(code), None)
+        return version
+
+    def schedule(
+        self, items: Iterable[RemapItem], policy: RemapPolicy, on_event: EventSink | None
+    ) -> RemapSchedule:
+        self.prune()
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        with self.lock:
+            candidates: dict[int, _Candidate] = {}
+            schedule = RemapSchedule(self.condition)
+            for item in items:
+                try:
+                    old = self.version(item.old_code, item.old_unit)
+                    new = self.version(item.new_code, item.new_unit)
+                except UnitMismatchError as exc:
+                    candidates[id(item.old_code)] = _Candidate(item.old_code, None, None, str(exc))
+                    continue
+                problem: str | None = None
+                if old.kind != new.kind:
+                    problem = f"the edit turned a {old.kind} into a {new.kind}"
+                elif policy == "stale":
+                    problem = "the remap policy is 'stale'"
+                plan = _Plan(old, new, dict(item.line_map), policy, on_event, schedule)
+                self._retarget(item, new)
+                for code, tree in [(item.old_code, old.compiled), *derived_codes(item.old_code)]:
+                    candidates[id(code)] = _Candidate(code, tree, plan, problem)
+            infos: list[FrameInfo] = []
+            for frame, thread_id, generator in self._find_frames(candidates):
+                candidate = candidates[id(frame.f_code)]
+                info = _frame_info(frame, thread_id)
+                problem = candidate.problem
+                stale: _StaleCode | None = None
+                if candidate.plan is not None and candidate.tree is not None and not problem:
+                    stale = self._stale_entry(candidate.code, candidate.tree, candidate.plan)
+                    if stale.layout.reason:
+                        problem = f"no remap point: {stale.layout.reason}"
+                problem = problem or (self.hooks.watch(frame) if stale is not None else None)
+                if stale is None or problem:
+                    events.append((on_event, LeftStale(info, frame.f_lineno, problem or "")))
+                    continue
+                state = _FrameState(info, stale)
+                if generator is not None:
+                    state.suspended = True
+                    state.generator_ref = weakref.ref(generator, self._generator_gone(frame))
+                self.frames[frame] = state
+                stale.frames += 1
+                if thread_id is not None:
+                    infos.append(info)
+            # 3.12+: suspended generators of the old code find their own way when they resume
+            if sys.version_info >= (3, 12):
+                for candidate in candidates.values():
+                    if (
+                        candidate.plan is not None
+                        and candidate.tree is not None
+                        and not candidate.problem
+                        and code_kind(candidate.code) != "function"
+                    ):
+                        self._stale_entry(candidate.code, candidate.tree, candidate.plan)
+            schedule.frames = tuple(infos)
+            schedule._pending = {info.frame_id for info in infos}
+            for entry in list(self.stale.values()):
+                events.extend(self._instrument_or_release(entry))
+            self._maybe_idle()
+        self._emit(events)
+        return schedule
+
+    def _retarget(self, item: RemapItem, new: FunctionVersion) -> None:
+        """Frames still waiting to move to ``item.old_code``'s version go straight to the new."""
+        for entry in self.stale.values():
+            plan = entry.plan
+            if plan.new.code is item.old_code and plan.new is not new:
+                plan.line_map = {
+                    old: (item.line_map.get(mid) if mid is not None else None)
+                    for old, mid in plan.line_map.items()
+                }
+                plan.new = new
+                plan.targets.clear()
+                plan.reads.clear()
+                plan.continuations.clear()
+
+    def _stale_entry(self, code: CodeType, tree: FunctionNode, plan: _Plan) -> _StaleCode:
+        entry = self.stale.get(id(code))
+        if entry is not None and entry.code_ref() is code:
+            if entry.plan is not plan:
+                entry.plan = plan
+            return entry
+        key = id(code)
+        entry = _StaleCode(
+            weakref.ref(code, lambda _ref: self._code_gone(key)),
+            plan,
+            compute_layout(code, tree),
+            code_kind(code) != "function",
+        )
+        self.stale[key] = entry
+        return entry
+
+    def _code_gone(self, key: int) -> None:
+        with self.lock:
+            self.stale.pop(key, None)
+            self._maybe_idle()
+
+    def _find_frames(
+        self, candidates: Mapping[int, _Candidate]
+    ) -> list[tuple[FrameType, int | None, object | None]]:
+        found: list[tuple[FrameType, int | None, object | None]] = []
+        seen: set[int] = set()
+        for thread_id, top in sys._current_frames().items():
+            frame: FrameType | None = top
+            while frame is not None:
+                if id(frame.f_code) in candidates and frame not in self.frames:
+                    found.append((frame, thread_id, None))
+                    seen.add(id(frame))
+                frame = frame.f_back
+        if sys.version_info < (3, 12):
+            for candidate in candidates.values():
+                code = candidate.code
+                if code_kind(code) == "function":
+                    continue
+                for holder in gc.get_referrers(code):
+                    inner = getattr(holder, "gi_frame", None) or getattr(holder, "cr_frame", None)
+                    inner = inner or getattr(holder, "ag_frame", None)
+                    if (
+                        isinstance(inner, FrameType)
+                        and inner.f_code is code
+                        and id(inner) not in seen
+                        and inner not in self.frames
+                    ):
+                        found.append((inner, None, holder))
+        return found
+
+    def _generator_gone(self, frame: FrameType) -> Callable[[object], None]:
+        frame_ref = [frame]
+
+        def gone(_ref: object) -> None:
+            events: list[tuple[EventSink | None, RemapEvent]] = []
+            with self.lock:
+                state = self.frames.get(frame_ref[0])
+                if state is not None and state.generator_ref is not None:
+                    self._untrack(frame_ref[0], state)
+                    events.append((state.stale.plan.on_event, LeftStale(
+                        state.info, None, "the generator was collected before it resumed")))
+                frame_ref.clear()
+            self._emit(events)
+
+        return gone
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _instrument_or_release(
+        self, entry: _StaleCode
+    ) -> list[tuple[EventSink | None, RemapEvent]]:
+        code = entry.code_ref()
+        if code is None:
+            return []
+        wanted = entry.frames > 0 or (entry.generator and sys.version_info >= (3, 12))
+        if not wanted or entry.layout.reason:
+            self.hooks.release(code)
+            return []
+        problem = self.hooks.instrument(code)
+        if problem is None:
+            return []
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        entry.generator = False
+        for frame, state in list(self.frames.items()):
+            if state.stale is entry:
+                self._untrack(frame, state)
+                events.append((entry.plan.on_event, LeftStale(state.info, frame.f_lineno, problem)))
+        return events
+
+    def _untrack(self, frame: FrameType, state: _FrameState) -> None:
+        if self.frames.pop(frame, None) is None:
+            return
+        self.hooks.unwatch(frame)
+        state.stale.frames -= 1
+        state.stale.plan.schedule._resolve(state.info.frame_id)
+        self.condition.notify_all()
+        if state.stale.frames == 0:
+            self._instrument_or_release(state.stale)  # releases: it cannot fail
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if self.frames:
+            return
+        if sys.version_info >= (3, 12) and any(
+            e.generator and e.code_ref() is not None for e in self.stale.values()
+        ):
+            return
+        self.hooks.idle()
+
+    def prune(self) -> None:
+        """Notice frames that finished without an event (an exception on 3.12+)."""
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        with self.lock:
+            if not self.frames:
+                return
+            running: set[int] = set()
+            for top in sys._current_frames().values():
+                frame: FrameType | None = top
+                while frame is not None:
+                    running.add(id(frame))
+                    frame = frame.f_back
+            for frame, state in list(self.frames.items()):
+                if id(frame) in running or state.suspended:
+                    continue
+                if state.stale.generator:
+                    state.suspended = True  # it yielded (3.11 reports that; this is a backstop)
+                    self._release_suspended(frame, state)
+                    continue
+                self._untrack(frame, state)
+                reason = state.last_reason or "the frame finished before a remap point"
+                events.append((state.stale.plan.on_event, LeftStale(state.info, None, reason)))
+        self._emit(events)
+
+    def _release_suspended(self, frame: FrameType, state: _FrameState) -> None:
+        """On 3.12+ a suspended generator's frame is not held: it is adopted again when it
+        resumes. (Holding it would keep its locals alive if the generator were dropped.)"""
+        if sys.version_info >= (3, 12) and state.generator_ref is None:
+            self._untrack(frame, state)
+
+    def cancel(self, schedule: RemapSchedule) -> None:
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        with self.lock:
+            for frame, state in list(self.frames.items()):
+                if state.stale.plan.schedule is schedule:
+                    self._untrack(frame, state)
+                    events.append((state.stale.plan.on_event,
+                                   LeftStale(state.info, frame.f_lineno, "cancelled")))
+            for entry in list(self.stale.values()):
+                if entry.plan.schedule is schedule:
+                    entry.frames = 0
+                    entry.generator = False
+                    self._instrument_or_release(entry)  # releases: it cannot fail
+                    self.stale.pop(id(entry.code_ref()), None)
+            self._maybe_idle()
+        self._emit(events)
+
+    def _emit(self, events: list[tuple[EventSink | None, RemapEvent]]) -> None:
+        for sink, event in events:
+            if sink is not None:
+                sink(event)
+
+    # -- at a line event of a stale frame -----------------------------------------------------
+
+    def on_line(self, frame: FrameType, code: CodeType) -> None:
+        entry = self.stale.get(id(code))
+        if entry is None:
+            return
+        point = entry.layout.points.get(frame.f_lasti)
+        if point is None:
+            return
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        signal: RemapSignal | None = None
+        with self.lock:
+            if entry.code_ref() is not code:
+                return
+            state = self.frames.get(frame)
+            if state is None:  # a suspended generator resuming, or a frame started late
+                state = _FrameState(_frame_info(frame, threading.get_ident()), entry)
+                self.frames[frame] = state
+                entry.frames += 1
+            state.suspended = False
+            plan = entry.plan
+            sink = plan.on_event
+            old_line = plan.old.statements[point.path][0].lineno
+            if not state.opportunity_seen:
+                state.opportunity_seen = True
+                events.append((sink, RemapOpportunity(state.info, old_line)))
+            decision = self._decide(plan, point, frame)
+            if isinstance(decision, str):
+                if decision != state.last_reason:
+                    state.last_reason = decision
+                    events.append((sink, RemapDeferred(state.info, old_line, decision)))
+            else:
+                signal = self._signal(decision)
+                self._untrack(frame, state)
+                events.append((sink, Remapped(state.info, old_line, decision.target.new_line,
+                                              plan.policy == "restart")))
+        self._emit(events)
+        if signal is not None:
+            raise signal
+
+    def _decide(self, plan: _Plan, point: Point, frame: FrameType) -> _Go | str:
+        new = plan.new
+        restart = plan.policy == "restart"
+        if restart:
+            old_line = plan.old.statements[point.path][0].lineno
+            target: Target | str = restart_target(new, old_line)
+        else:
+            target = plan.targets.get(point) or resolve_target(plan.old, point, plan.line_map, new)
+            plan.targets[point] = target
+        if isinstance(target, str):
+            return target
+        snapshot = dict(frame.f_locals)
+        new_locals = set(new.varnames) | set(new.cellvars)
+        if restart:
+            names = _param_names(new.logical)
+            missing = [n for n in names if n not in snapshot]
+            if missing:
+                return f"parameter {missing[0]!r} has no value to restart with"
+            state: dict[str, object] = {n: snapshot[n] for n in names}
+        else:
+            state = {
+                n: v for n, v in snapshot.items()
+                if n in new_locals and not n.startswith("__relive_")
+            }
+            for new_name, old_name in target.loops:
+                iterator = snapshot.get(old_name, state)  # `state` as a "missing" marker
+                if iterator is state or not _is_iterator(iterator, new_name in target.async_loops):
+                    return f"the loop around line {target.old_line} has no live iterator"
+                state[new_name] = iterator
+            reads = plan.reads.get(target)
+            if reads is None:
+                reads = plan.reads[target] = target_reads(new, target)
+            unbound = sorted(reads - state.keys())
+            if unbound:
+                return (f"the new code reads {unbound[0]!r} before assigning it, and the frame"
+                        " has no value for it")
+        plain = frozenset(n for n in state if n not in new.cellvars and n not in new.freevars)
+        key = (target, plain)
+        continuation = plan.continuations.get(key)
+        if continuation is None:
+            try:
+                continuation = build_continuation(new, target, plain)
+            except (SyntaxError, RuntimeError) as exc:
+                return f"the continuation does not compile: {exc}"
+            plan.continuations[key] = continuation
+        if continuation.first_param and continuation.first_param not in state:
+            return f"parameter {continuation.first_param!r} has no value"
+        if restart:
+            share = frozenset(new.freevars)
+        else:
+            share = frozenset(plan.old.cellvars) | frozenset(plan.old.freevars)
+        return _Go(target, state, continuation, share, frame.f_globals)
+
+    def _signal(self, go: _Go) -> RemapSignal:
+        hooks = self.hooks
+        previous_trace = sys.gettrace()  # 3.11 drops it when the signal leaves the tracer
+
+        def start(capture: Callable[[], object] | None) -> Callable[[], object]:
+            cells: dict[str, CellType] = {}
+            if capture is not None and capture.__closure__ is not None:
+                cells = dict(zip(capture.__code__.co_freevars, capture.__closure__, strict=True))
+            runner = make_runner(go.continuation, go.globals_, go.state, cells, go.share)
+            if previous_trace is not None and sys.gettrace() is None:
+                sys.settrace(previous_trace)
+            hooks.after_signal(bool(self.frames))
+            return runner
+
+        return RemapSignal(start)
+
+    def on_exit(self, frame: FrameType, code: CodeType, suspended: bool) -> None:
+        state = self.frames.get(frame)
+        if state is None:
+            return
+        events: list[tuple[EventSink | None, RemapEvent]] = []
+        with self.lock:
+            if self.frames.get(frame) is not state:
+                return
+            if suspended:
+                state.suspended = True
+                self._release_suspended(frame, state)
+            else:
+                self._untrack(frame, state)
+                reason = state.last_reason or "the frame finished before a remap point"
+                events.append((state.stale.plan.on_event,
+                               LeftStale(state.info, frame.f_lineno, reason)))
+        self._emit(events)
+
+
+_TRACKER = _Tracker()
+
+
+def schedule_remap(
+    items: Iterable[RemapItem],
+    policy: RemapPolicy = "next-statement",
+    on_event: EventSink | None = None,
+) -> RemapSchedule:
+    """Arrange for the active frames of the items' old code to move to the new code.
+
+    Call it after the new code objects are installed (``function.__code__ = new``), from any
+    thread. It returns at once; frames move at their next remap point, in their own threads.
+    ``on_event`` is called from those threads (and from this one, for frames left stale at
+    once) and must not block. Raises nothing for frames that cannot move: they are reported
+    with :class:`LeftStale`.
+    """
+    return _TRACKER.schedule(items, policy, on_event)
