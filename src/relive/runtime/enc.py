@@ -10,18 +10,18 @@ remapped) is compiled as::
         try:
             <user body, unchanged except for `for` headers, see below>
             return                                   # the implicit return, made explicit
-        except BaseException as __relive_s:          # the remap handler
-            if __relive_s.__class__.__qualname__ != "__relive_RemapSignal":
+        except BaseException as __relive_s__:        # the remap handler
+            if __relive_s__.__class__.__qualname__ != "__relive_RemapSignal":
                 raise
-            __relive_k = __relive_s.args[0]
+            __relive_k__ = __relive_s__.args[0]
         try:                                         # the trailer: only reached after a remap
-            return __relive_k(lambda: (cells...))()  # `yield from` / `await` / a delegation
-        except BaseException as __relive_s:          # loop for the other function kinds
+            return __relive_k__(lambda: (cells...))()  # `yield from` / `await` / a delegation
+        except BaseException as __relive_s__:        # loop for the other function kinds
             <drop this frame's traceback entry>
             raise
 
 and every ``for``/``async for`` of the function's own scope keeps its live iterator in a hidden
-local ``__relive_for<N>`` (``N`` numbers the loops of the function in source order), deleted
+local ``__relive_for<N>__`` (``N`` numbers the loops of the function in source order), deleted
 again when the loop is left.
 
 Invariants, and why they hold:
@@ -36,7 +36,8 @@ Invariants, and why they hold:
   walrus is given the position the compiler gives ``GET_ITER``, so the line table is unchanged).
 - *Nothing a user sees changes.* Names, ``co_firstlineno``, ``co_qualname``, flags, docstrings,
   line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
-  The hidden names all start with ``__relive_`` so that debuggers can filter them. An exception
+  The hidden names all start with ``__relive_`` so that debuggers can filter them, and end with
+  ``__`` so that the compiler does not mangle them inside classes. An exception
   passing through an EnC frame goes through the remap handler and is re-raised unchanged (its
   traceback is not extended); only ``sys.monitoring`` tools see the extra
   ``EXCEPTION_HANDLED``/``RERAISE`` events, at :func:`remap_handler_offset`.
@@ -83,6 +84,7 @@ __all__ = [
     "iter_code_objects",
     "iter_statements",
     "loop_index",
+    "mark_synthetic",
     "remap_handler_offset",
     "statement_path",
     "transform_function",
@@ -92,8 +94,8 @@ __all__ = [
 HIDDEN_PREFIX = "__relive_"
 SIGNAL_QUALNAME = "__relive_RemapSignal"
 _FOR_PREFIX = "__relive_for"
-_SIGNAL_LOCAL = "__relive_s"
-_CONTINUATION_LOCAL = "__relive_k"
+_SIGNAL_LOCAL = "__relive_s__"
+_CONTINUATION_LOCAL = "__relive_k__"
 
 FunctionKind = Literal["function", "generator", "coroutine", "async_generator"]
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -107,6 +109,7 @@ Path = tuple[Step, ...]
 _PATH_ATTR = "_relive_path"
 _LOOP_ATTR = "_relive_loop"
 _WRAPPER_ATTR = "_relive_wrapper"
+_SYNTHETIC_ATTR = "_relive_synthetic"
 
 
 class RemapSignal(BaseException):
@@ -123,7 +126,7 @@ RemapSignal.__qualname__ = SIGNAL_QUALNAME
 
 def for_local(index: int) -> str:
     """The hidden local that holds the live iterator of the ``index``-th loop of a function."""
-    return f"{_FOR_PREFIX}{index}"
+    return f"{_FOR_PREFIX}{index}__"
 
 
 def is_enc_code(code: CodeType) -> bool:
@@ -195,12 +198,21 @@ def annotate_function(fn: FunctionNode) -> None:
     """
     loops = 0
     for stmt, path in iter_statements(fn):
+        if getattr(stmt, _SYNTHETIC_ATTR, False):
+            continue
         if not hasattr(stmt, _PATH_ATTR):
             setattr(stmt, _PATH_ATTR, path)
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             if not hasattr(stmt, _LOOP_ATTR):
                 setattr(stmt, _LOOP_ATTR, loops)
             loops += 1
+
+
+def mark_synthetic(stmt: ast.stmt) -> ast.stmt:
+    """Mark a statement relive made up, so that :func:`annotate_function` leaves it (and its
+    loop, if it is one) out of the logical function."""
+    setattr(stmt, _SYNTHETIC_ATTR, True)
+    return stmt
 
 
 def statement_path(stmt: ast.AST) -> Path | None:
@@ -259,7 +271,7 @@ def function_kind(fn: FunctionNode) -> FunctionKind:
 
 Position = tuple[int, int, int, int]  # lineno, end_lineno, col_offset, end_col_offset
 _NOWHERE: Position = (-1, -1, -1, -1)
-_CAPTURE = "__relive_capture"  # placeholder in the trailer templates
+_CAPTURE = "__relive_capture__"  # placeholder in the trailer templates
 
 
 def _clone(node: object, pos: Position, capture: ast.expr | None = None) -> object:
@@ -274,9 +286,7 @@ def _clone(node: object, pos: Position, capture: ast.expr | None = None) -> obje
         return node
     if capture is not None and isinstance(node, ast.Name) and node.id == _CAPTURE:
         return capture
-    new = type(node)()
-    for field in node._fields:
-        setattr(new, field, _clone(getattr(node, field), pos, capture))
+    new = type(node)(**{f: _clone(getattr(node, f), pos, capture) for f in node._fields})
     if "lineno" in node._attributes:
         new.lineno, new.end_lineno, new.col_offset, new.end_col_offset = pos  # type: ignore[attr-defined]
     return new
@@ -292,9 +302,9 @@ _HANDLER = (
 
 _STRIP = (
     f"except BaseException as {_SIGNAL_LOCAL}:\n"
-    f"    __relive_t = {_SIGNAL_LOCAL}.__traceback__\n"
-    "    if __relive_t is not None:\n"
-    f"        {_SIGNAL_LOCAL}.__traceback__ = __relive_t.tb_next\n"
+    f"    __relive_t__ = {_SIGNAL_LOCAL}.__traceback__\n"
+    "    if __relive_t__ is not None:\n"
+    f"        {_SIGNAL_LOCAL}.__traceback__ = __relive_t__.tb_next\n"
     "    raise\n"
 )
 
@@ -306,25 +316,25 @@ _TRAILERS: dict[FunctionKind, str] = {
     "coroutine": f"try:\n    return await {_RUN}\n{_STRIP}",
     # `async for` would not forward asend()/athrow()/aclose(); delegate by hand.
     "async_generator": (
-        f"__relive_g = {_RUN}\n"
-        "__relive_m = __relive_g.asend\n"
-        "__relive_x = None\n"
+        f"__relive_g__ = {_RUN}\n"
+        "__relive_m__ = __relive_g__.asend\n"
+        "__relive_x__ = None\n"
         "while True:\n"
         "    try:\n"
-        "        __relive_y = await __relive_m(__relive_x)\n"
+        "        __relive_y__ = await __relive_m__(__relive_x__)\n"
         "    except StopAsyncIteration:\n"
         "        return\n"
         + "".join(f"    {line}\n" for line in _STRIP.splitlines())
         + "    try:\n"
-        "        __relive_x = yield __relive_y\n"
+        "        __relive_x__ = yield __relive_y__\n"
         "    except GeneratorExit:\n"
-        "        await __relive_g.aclose()\n"
+        "        await __relive_g__.aclose()\n"
         "        raise\n"
         f"    except BaseException as {_SIGNAL_LOCAL}:\n"
-        f"        __relive_x = {_SIGNAL_LOCAL}\n"
-        "        __relive_m = __relive_g.athrow\n"
+        f"        __relive_x__ = {_SIGNAL_LOCAL}\n"
+        "        __relive_m__ = __relive_g__.athrow\n"
         "    else:\n"
-        "        __relive_m = __relive_g.asend\n"
+        "        __relive_m__ = __relive_g__.asend\n"
     ),
 }
 
@@ -560,7 +570,7 @@ _GET_ITERS = (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"])
 
 
 def _store_iterators_after_get_iter(code: CodeType) -> CodeType:
-    """Swap ``COPY 1; STORE_FAST __relive_forN; GET_ITER`` so that the hidden local receives
+    """Swap ``COPY 1; STORE_FAST __relive_forN__; GET_ITER`` so that the hidden local receives
     the iterator rather than the iterable (see the module docstring). Nested code objects are
     patched too. None of these instructions has inline cache entries, so the window is
     contiguous, and all of them carry the same position, so the line table is unaffected."""

@@ -29,6 +29,7 @@ import __future__
 import ast
 import copy
 import functools
+import itertools
 import sys
 import weakref
 from collections.abc import Callable, Mapping
@@ -48,6 +49,7 @@ from relive.runtime.enc import (
     iter_code_objects,
     iter_statements,
     loop_index,
+    mark_synthetic,
 )
 from relive.runtime.remap_flow import reads_before_assignment
 from relive.runtime.remap_layout import Point, PointMode
@@ -66,8 +68,8 @@ __all__ = [
 ]
 
 _FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
-_VALUES = "__relive_v"
-_OUTER = "__relive_outer"
+_VALUES = "__relive_v__"
+_OUTER = "__relive_outer__"
 _GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
 
@@ -257,7 +259,7 @@ def _one_shot(partial: list[ast.stmt], rest_of_loop: ast.stmt) -> ast.stmt:
     )
     _hidden(shot)
     shot.body, shot.orelse = partial, [rest_of_loop]
-    return shot
+    return mark_synthetic(shot)
 
 
 def _resume_block(block: list[ast.stmt], steps: Path, mode: PointMode) -> list[ast.stmt]:
@@ -338,6 +340,17 @@ def _requalify(code: CodeType, old: str, new: str) -> CodeType:
     return code.replace(co_qualname=qualname, co_consts=consts)
 
 
+def _mangling_class(qualname: str) -> str | None:
+    """The innermost class around a function, from its qualified name (``A.f.<locals>.g``
+    is in class ``A``; a name followed by ``<locals>`` is a function)."""
+    parts = qualname.split(".")
+    owner = None
+    for name, following in itertools.pairwise(parts):
+        if following != "<locals>" and name != "<locals>":
+            owner = name
+    return owner
+
+
 def _first_positional(fn: FunctionNode) -> str | None:
     params = [*fn.args.posonlyargs, *fn.args.args]
     return params[0].arg if params else None
@@ -379,12 +392,15 @@ def build_continuation(
     prologue.append(ast.Delete(targets=[ast.Name(id=_VALUES, ctx=ast.Del())]))
     for stmt in prologue:
         _hidden(stmt)
+        mark_synthetic(stmt)
 
     body = resumed_body(new, target)
     if new.kind in ("generator", "async_generator"):
         # keep the continuation a generator even when the rest of the body has no `yield`
-        body.append(_hidden(ast.If(test=ast.Constant(value=False),
-                                   body=[ast.Expr(value=ast.Yield(value=None))], orelse=[])))  # type: ignore[arg-type]
+        never = ast.If(test=ast.Constant(value=False),
+                       body=[ast.Expr(value=ast.Yield(value=None))], orelse=[])
+        _hidden(never)
+        body.append(mark_synthetic(never))
 
     arguments = ast.arguments(
         posonlyargs=[ast.arg(arg=first)] if first else [],
@@ -409,15 +425,23 @@ def build_continuation(
         ],
         decorator_list=[], returns=None, **extra,
     )
-    module = ast.Module(body=[outer], type_ignores=[])
+    # Inside a class, the compiler mangles `__private` names with the class's name: compile
+    # the continuation inside a skeleton of the innermost enclosing class so it does the same.
+    owner = _mangling_class(new.qualname)
+    top: ast.stmt = outer
+    prefix = f"{_OUTER}.<locals>.{logical.name}"
+    if owner is not None:
+        top = ast.ClassDef(name=owner, bases=[], keywords=[], body=[outer], decorator_list=[],
+                           **extra)
+        prefix = f"{owner}.{prefix}"
+    module = ast.Module(body=[top], type_ignores=[])
     _placed(module, line)
-    function.lineno = outer.lineno = line
+    function.lineno = outer.lineno = top.lineno = line
 
     code, trees = enc_compile_with_trees(module, new.filename, new.flags)
-    compiled_code = find_code(code, f"{_OUTER}.<locals>.{logical.name}", line)
+    compiled_code = find_code(code, prefix, line)
     compiled_tree = trees.get((line, logical.name))
     assert compiled_code is not None and compiled_tree is not None
-    prefix = f"{_OUTER}.<locals>.{logical.name}"
     compiled_code = _requalify(compiled_code, prefix, new.qualname)
     _register(base, compiled_code, compiled_tree)
     for nested in iter_code_objects(compiled_code):
@@ -488,4 +512,4 @@ def make_runner(
     args = (state[continuation.first_param],) if continuation.first_param else ()
     values = tuple(state[name] for name in continuation.values)
     # a partial, not a closure: a Python-level wrapper would show up in tracebacks
-    return functools.partial(function, *args, __relive_v=values)
+    return functools.partial(function, *args, **{_VALUES: values})
