@@ -206,6 +206,7 @@ class _FrameState:
     stale: _StaleCode
     opportunity_seen: bool = False
     last_reason: str | None = None
+    reasons: set[str] = field(default_factory=set)  # deferral reasons already reported
     suspended: bool = False
     generator_ref: weakref.ref[Any] | None = None
 
@@ -536,8 +537,9 @@ class _Tracker:
                 events.append((sink, RemapOpportunity(state.info, old_line)))
             decision = self._decide(plan, point, frame)
             if isinstance(decision, str):
-                if decision != state.last_reason:
-                    state.last_reason = decision
+                state.last_reason = decision
+                if decision not in state.reasons:
+                    state.reasons.add(decision)
                     events.append((sink, RemapDeferred(state.info, old_line, decision)))
             else:
                 signal = self._signal(decision)
@@ -604,6 +606,8 @@ class _Tracker:
     def _signal(self, go: _Go) -> RemapSignal:
         hooks = self.hooks
         previous_trace = sys.gettrace()  # 3.11 drops it when the signal leaves the tracer
+        if hooks.owns(previous_trace):
+            previous_trace = None
 
         def start(capture: Callable[[], object] | None) -> Callable[[], object]:
             cells: dict[str, CellType] = {}

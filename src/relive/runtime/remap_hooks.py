@@ -27,6 +27,7 @@ import ctypes
 import dis
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, Protocol
@@ -59,6 +60,9 @@ class Hooks(Protocol):
     def idle(self) -> None:
         """Nothing is pending any more: remove whatever is left."""
 
+    def owns(self, trace: object) -> bool:
+        """True if ``trace`` (a trace function) is this backend's."""
+
 
 class MonitoringHooks:
     """The 3.12+ backend (see the module docstring)."""
@@ -66,7 +70,8 @@ class MonitoringHooks:
     def __init__(self, on_line: OnLine, on_exit: OnExit) -> None:
         self._on_line = on_line
         self._on_exit = on_exit
-        self._codes: dict[int, CodeType] = {}
+        # weak: instrumentation must not keep a stale code object (and its frames' hopes) alive
+        self._codes: dict[int, weakref.ref[CodeType]] = {}
         self._active = False
 
     def _start(self) -> str | None:
@@ -100,11 +105,14 @@ class MonitoringHooks:
         monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
         events = monitoring.events
         monitoring.set_local_events(TOOL_ID, code, events.LINE | events.PY_RETURN | events.PY_YIELD)
-        self._codes[id(code)] = code
+        key = id(code)
+        self._codes[key] = weakref.ref(code, lambda _ref: self._codes.pop(key, None))
         return None
 
     def release(self, code: CodeType) -> None:
-        if self._codes.pop(id(code), None) is not None:
+        ref = self._codes.get(id(code))
+        if ref is not None and ref() is code:
+            del self._codes[id(code)]
             monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
             monitoring.set_local_events(TOOL_ID, code, 0)
 
@@ -117,9 +125,15 @@ class MonitoringHooks:
     def after_signal(self, pending: bool) -> None:
         pass
 
+    def owns(self, trace: object) -> bool:
+        return False
+
     def idle(self) -> None:
-        for code in list(self._codes.values()):
-            self.release(code)
+        for ref in list(self._codes.values()):
+            code = ref()
+            if code is not None:
+                self.release(code)
+        self._codes.clear()
         if self._active:
             monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
             events = monitoring.events
@@ -206,27 +220,30 @@ class TraceHooks:
     """The 3.11 backend (see the module docstring)."""
 
     def __init__(self, on_line: OnLine, on_exit: OnExit) -> None:
-        self._on_line = on_line
-        self._on_exit = on_exit
         self._codes: set[int] = set()
         self._armed = False
         self._others: _OtherThreads | None = None
 
-    def _global(self, frame: FrameType, event: str, arg: object) -> Any:
-        if event == "call" and id(frame.f_code) in self._codes:
-            frame.f_trace_lines = True
-            return self._local
-        return None
+        # Plain closures, made once: bound methods are new objects at each access, and the
+        # functions are compared by identity (here and in other threads' thread states).
+        def local(frame: FrameType, event: str, arg: object) -> Any:
+            if event == "line":
+                on_line(frame, frame.f_code)
+            elif event == "return":
+                code = frame.f_code
+                lasti = frame.f_lasti
+                suspended = 0 <= lasti < len(code.co_code) and code.co_code[lasti] == _YIELD_VALUE
+                on_exit(frame, code, suspended)
+            return local
 
-    def _local(self, frame: FrameType, event: str, arg: object) -> Any:
-        if event == "line":
-            self._on_line(frame, frame.f_code)
-        elif event == "return":
-            code = frame.f_code
-            lasti = frame.f_lasti
-            suspended = 0 <= lasti < len(code.co_code) and code.co_code[lasti] == _YIELD_VALUE
-            self._on_exit(frame, code, suspended)
-        return self._local
+        def global_(frame: FrameType, event: str, arg: object) -> Any:
+            if event == "call" and id(frame.f_code) in self._codes:
+                frame.f_trace_lines = True
+                return local
+            return None
+
+        self._local = local
+        self._global = global_
 
     def _arm(self) -> None:
         if sys.gettrace() is None:
@@ -255,6 +272,9 @@ class TraceHooks:
     def unwatch(self, frame: FrameType) -> None:
         if frame.f_trace is self._local:
             frame.f_trace = None
+
+    def owns(self, trace: object) -> bool:
+        return trace is self._global or trace is self._local
 
     def after_signal(self, pending: bool) -> None:
         # CPython dropped this thread's trace function when the signal was raised from it
