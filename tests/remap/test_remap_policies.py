@@ -116,44 +116,22 @@ def test_a_traceback_through_a_remapped_frame_shows_the_new_code_once() -> None:
 
 
 def test_a_frame_remapped_twice_follows_both_edits() -> None:
-    prog = Program(LOOP)
-    v2 = LOOP.replace('("old", i)', '("v2", i)')
-    v3 = LOOP.replace('("old", i)', '("v3", i)')
-    calls: list[int] = []
+    source = """
+    def run(log, hook):
+        for i in range(6):
+            hook(i)
+            log.append(("v1", i))
+    """
+    prog = Program(source)
 
-    def hook() -> None:
-        calls.append(1)
+    def hook(i: int) -> None:
+        if i in (2, 4):
+            prog.edit(source.replace('"v1"', f'"v{i // 2 + 1}"'), "run")
 
-    source_of = {2: v2, 3: v3}
     log: list[Any] = []
-
-    def edit_then_hook(i: int) -> None:
-        prog.edit(source_of[i], "run")
-
-    hooks = iter([lambda: edit_then_hook(2)])
-    first = _once(next(hooks))
-
-    def outer_hook() -> None:
-        first()
-
-    class Step:
-        n = 0
-
-    def tracking_append(item: Any) -> None:
-        log.append(item)
-        Step.n += 1
-        if item == ("v2", 3):
-            edit_then_hook(3)
-
-    class Log(list[Any]):
-        def append(self, item: Any) -> None:
-            tracking_append(item)
-
-    prog.function("run")(6, outer_hook, Log())
-    assert log == [
-        ("start", 6), ("old", 0), ("old", 1), ("v2", 2), ("v2", 3), ("v3", 4), ("v3", 5),
-    ]
-    assert len(prog.remapped()) == 2
+    prog.function("run")(log, hook)
+    assert log == [("v1", 0), ("v1", 1), ("v2", 2), ("v2", 3), ("v3", 4), ("v3", 5)]
+    assert prog.remapped() == [(5, 5), (5, 5)]
 
 
 def test_a_frame_still_waiting_when_a_second_edit_lands_goes_straight_to_the_newest() -> None:
