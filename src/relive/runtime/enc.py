@@ -69,8 +69,10 @@ __all__ = [
     "HIDDEN_PREFIX",
     "SIGNAL_QUALNAME",
     "FunctionKind",
+    "FunctionTable",
     "Path",
     "RemapSignal",
+    "TreeTable",
     "annotate_function",
     "code_kind",
     "enc_compile",
@@ -617,21 +619,29 @@ def enc_compile_with_trees(
     flags: int = 0,
     dont_inherit: bool = True,
     optimize: int = -1,
+    *,
+    functions: FunctionTable | None = None,
 ) -> tuple[CodeType, TreeTable]:
     """Like :func:`enc_compile`, and also return the transformed tree of every function.
 
     The trees are keyed by ``(co_firstlineno, co_name)`` of the function's code object and
     carry the annotations of :func:`annotate_function`; the remapper reads a frame's position
-    in them.
+    in them. A tree passed in is transformed *in place* when ``functions`` is given (the
+    caller knows every function's kind and cells, and made the tree for this call), and copied
+    otherwise.
     """
     if isinstance(source, ast.Module):
-        tree = copy.deepcopy(source)
+        tree = source if functions is not None else copy.deepcopy(source)
     else:
         tree = ast.parse(source, filename, "exec")
-    # A plain compile of the same tree tells each function's kind and closure cells exactly
-    # (symbol analysis is the compiler's); compiling an AST does not modify it.
-    plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
-    table = function_table(plain)
+    table: FunctionTable
+    if functions is None:
+        # A plain compile of the same tree tells each function's kind and closure cells
+        # exactly (symbol analysis is the compiler's); compiling an AST does not modify it.
+        plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
+        table = function_table(plain)
+    else:
+        table = functions
     transform_module(tree, table)
     code = compile(tree, filename, "exec", flags, dont_inherit, optimize)
     for key, (kind, cells) in function_table(code).items():

@@ -188,7 +188,7 @@ class _Plan:
     schedule: RemapSchedule
     targets: dict[Point, Target | str] = field(default_factory=dict)
     reads: dict[Target, frozenset[str]] = field(default_factory=dict)
-    continuations: dict[tuple[Target, frozenset[str]], Continuation] = field(default_factory=dict)
+    continuations: dict[Target, Continuation | str] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -330,6 +330,12 @@ class _Tracker:
             schedule._pending = {info.frame_id for info in infos}
             for entry in list(self.stale.values()):
                 events.extend(self._instrument_or_release(entry))
+            # Prepare only now that the code is instrumented: from here on a frame can run at
+            # most to its next remap point, where it waits for this lock; so the points found
+            # from where it stands now include the one it will stop at.
+            for frame, state in list(self.frames.items()):
+                if state.stale.plan.schedule is schedule:
+                    self._prepare(frame, state.stale)
             self._maybe_idle()
         self._emit(events)
         return schedule
@@ -553,12 +559,7 @@ class _Tracker:
     def _decide(self, plan: _Plan, point: Point, frame: FrameType) -> _Go | str:
         new = plan.new
         restart = plan.policy == "restart"
-        if restart:
-            old_line = plan.old.statements[point.path][0].lineno
-            target: Target | str = restart_target(new, old_line)
-        else:
-            target = plan.targets.get(point) or resolve_target(plan.old, point, plan.line_map, new)
-            plan.targets[point] = target
+        target = self._target(plan, point)
         if isinstance(target, str):
             return target
         snapshot = dict(frame.f_locals)
@@ -586,15 +587,9 @@ class _Tracker:
             if unbound:
                 return (f"the new code reads {unbound[0]!r} before assigning it, and the frame"
                         " has no value for it")
-        plain = frozenset(n for n in state if n not in new.cellvars and n not in new.freevars)
-        key = (target, plain)
-        continuation = plan.continuations.get(key)
-        if continuation is None:
-            try:
-                continuation = build_continuation(new, target, plain)
-            except (SyntaxError, RuntimeError) as exc:
-                return f"the continuation does not compile: {exc}"
-            plan.continuations[key] = continuation
+        continuation = self._continuation(plan, target)
+        if isinstance(continuation, str):
+            return continuation
         if continuation.first_param and continuation.first_param not in state:
             return f"parameter {continuation.first_param!r} has no value"
         if restart:
@@ -602,6 +597,37 @@ class _Tracker:
         else:
             share = frozenset(plan.old.cellvars) | frozenset(plan.old.freevars)
         return _Go(target, state, continuation, share, frame.f_globals)
+
+    def _target(self, plan: _Plan, point: Point) -> Target | str:
+        if plan.policy == "restart":
+            return restart_target(plan.new, plan.old.statements[point.path][0].lineno)
+        target = plan.targets.get(point)
+        if target is None:
+            target = plan.targets[point] = resolve_target(plan.old, point, plan.line_map, plan.new)
+        return target
+
+    def _continuation(self, plan: _Plan, target: Target) -> Continuation | str:
+        continuation = plan.continuations.get(target)
+        if continuation is None:
+            try:
+                continuation = build_continuation(plan.new, target)
+            except (SyntaxError, RuntimeError) as exc:
+                continuation = f"the continuation does not compile: {exc}"
+            plan.continuations[target] = continuation
+        return continuation
+
+    def _prepare(self, frame: FrameType, stale: _StaleCode) -> None:
+        """Compile ahead, at scheduling time, the continuations a frame will most likely need:
+        those of the remap points it can reach next. Then at the point it only has to move."""
+        plan = stale.plan
+        if plan.policy == "stale":
+            return
+        for offset in stale.layout.next_points(frame.f_lasti):
+            target = self._target(plan, stale.layout.points[offset])
+            if not isinstance(target, str):
+                if target not in plan.reads and plan.policy != "restart":
+                    plan.reads[target] = target_reads(plan.new, target)
+                self._continuation(plan, target)
 
     def _signal(self, go: _Go) -> RemapSignal:
         hooks = self.hooks

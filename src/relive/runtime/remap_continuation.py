@@ -38,9 +38,12 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from relive.runtime.enc import (
+    HIDDEN_PREFIX,
     FunctionKind,
     FunctionNode,
+    FunctionTable,
     Path,
+    TreeTable,
     annotate_function,
     code_kind,
     enc_compile_with_trees,
@@ -69,6 +72,7 @@ __all__ = [
 
 _FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
 _VALUES = "__relive_v__"
+_UNBOUND = "__relive_u__"
 _OUTER = "__relive_outer__"
 _GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
@@ -132,6 +136,15 @@ def _find_def(tree: ast.Module, code: CodeType) -> FunctionNode | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _compile_unit(unit: str, filename: str, flags: int) -> tuple[CodeType, TreeTable, ast.Module]:
+    """A unit compiled in EnC mode, its trees, and its plain tree. Cached: the runtime may
+    give one unit (say, the whole module) for several functions of one apply. The trees are
+    only read once made (annotating a function twice changes nothing)."""
+    module, trees = enc_compile_with_trees(unit, filename, flags)
+    return module, trees, ast.parse(unit, filename)
+
+
 def load_version(code: CodeType, unit: str) -> FunctionVersion:
     """The version of a function whose live code is ``code``, from its compile unit.
 
@@ -142,7 +155,7 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
     """
     flags = code.co_flags & _FUTURE_FLAGS
     try:
-        module, trees = enc_compile_with_trees(unit, code.co_filename, flags)
+        module, trees, logical_module = _compile_unit(unit, code.co_filename, flags)
     except SyntaxError as exc:
         raise UnitMismatchError(f"the compile unit does not compile: {exc}") from exc
     compiled = trees.get((code.co_firstlineno, code.co_name))
@@ -156,7 +169,7 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
             f"{code.co_qualname}: the compile unit does not compile to the running code"
             " (is the function compiled in EnC mode, from this source?)"
         )
-    logical = _find_def(ast.parse(unit, code.co_filename), code)
+    logical = _find_def(logical_module, code)
     assert logical is not None  # the same source just compiled it
     annotate_function(logical)
     statements, by_line = _index(logical)
@@ -240,11 +253,11 @@ def _hidden(node: ast.AST) -> ast.AST:
     return node
 
 
-def _resumed_loop(loop: ast.For | ast.AsyncFor) -> ast.stmt:
-    """A copy of ``loop`` that iterates on the frame's live iterator instead of its iterable."""
+def _resumed_loop(loop: ast.For | ast.AsyncFor, clone: Callable[[Any], Any]) -> ast.stmt:
+    """``loop``, iterating on the frame's live iterator instead of its iterable."""
     index = loop_index(loop)
     assert index is not None
-    resumed = copy.deepcopy(loop)
+    resumed = clone(loop) if clone is _deep else copy.copy(loop)
     resumed.iter = ast.copy_location(ast.Name(id=for_local(index), ctx=ast.Load()), loop.iter)
     return resumed
 
@@ -262,48 +275,66 @@ def _one_shot(partial: list[ast.stmt], rest_of_loop: ast.stmt) -> ast.stmt:
     return mark_synthetic(shot)
 
 
-def _resume_block(block: list[ast.stmt], steps: Path, mode: PointMode) -> list[ast.stmt]:
+def _deep(node: Any) -> Any:
+    return copy.deepcopy(node)
+
+
+def _same(node: Any) -> Any:
+    return node
+
+
+def _resume_block(
+    block: list[ast.stmt], steps: Path, mode: PointMode, clone: Callable[[Any], Any]
+) -> list[ast.stmt]:
     index = steps[0][1]
     stmt = block[index]
-    rest = [copy.deepcopy(s) for s in block[index + 1:]]
+    rest = [clone(s) for s in block[index + 1:]]
     if len(steps) == 1:
         if mode == "head":
             assert isinstance(stmt, (ast.For, ast.AsyncFor))
-            return [_resumed_loop(stmt), *rest]
-        return [copy.deepcopy(stmt), *rest]
+            return [_resumed_loop(stmt, clone), *rest]
+        return [clone(stmt), *rest]
     field, inner = steps[1]
     if isinstance(stmt, ast.If):
-        return [*_resume_block(getattr(stmt, field), steps[1:], mode), *rest]
+        return [*_resume_block(getattr(stmt, field), steps[1:], mode, clone), *rest]
     if isinstance(stmt, ast.Match):
         case = stmt.cases[inner]
-        return [*_resume_block(case.body, steps[2:], mode), *rest]
+        return [*_resume_block(case.body, steps[2:], mode, clone), *rest]
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
         if field == "orelse":
-            return [*_resume_block(stmt.orelse, steps[1:], mode), *rest]
-        partial = _resume_block(stmt.body, steps[1:], mode)
-        loop = copy.deepcopy(stmt) if isinstance(stmt, ast.While) else _resumed_loop(stmt)
+            return [*_resume_block(stmt.orelse, steps[1:], mode, clone), *rest]
+        partial = _resume_block(stmt.body, steps[1:], mode, clone)
+        loop = clone(stmt) if isinstance(stmt, ast.While) else _resumed_loop(stmt, clone)
         return [_one_shot(partial, loop), *rest]
     raise AssertionError(f"cannot resume inside {type(stmt).__name__}")  # refused earlier
 
 
-def resumed_body(new: FunctionVersion, target: Target) -> list[ast.stmt]:
-    """The statements the continuation runs (before its prologue)."""
+def resumed_body(new: FunctionVersion, target: Target, copy_nodes: bool = True) -> list[ast.stmt]:
+    """The statements the continuation runs (before its prologue). Without ``copy_nodes`` the
+    result shares nodes with ``new``'s tree: fine for reading, not for compiling."""
+    clone = _deep if copy_nodes else _same
     if target.path is None:
-        return [copy.deepcopy(s) for s in new.logical.body]
-    return _resume_block(new.logical.body, target.path, target.mode)
+        return [clone(s) for s in new.logical.body]
+    return _resume_block(new.logical.body, target.path, target.mode, clone)
 
 
 def target_reads(new: FunctionVersion, target: Target) -> frozenset[str]:
     """Locals of the new version that the continuation may read before assigning them."""
     local_names = set(new.varnames) | set(new.cellvars)
-    return reads_before_assignment(resumed_body(new, target)) & local_names
+    return reads_before_assignment(resumed_body(new, target, copy_nodes=False)) & local_names
 
 
 # --- compiling a continuation -----------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
 class Continuation:
-    """A compiled continuation and what its caller must pass it."""
+    """A compiled continuation and what its caller must pass it.
+
+    It does not depend on which locals the frame has bound: every plain local of the new
+    version is passed, the unbound ones as a sentinel that the prologue deletes again. So one
+    continuation serves every frame that resumes at its target (all levels of a recursion),
+    and it can be compiled before any frame gets there.
+    """
 
     code: CodeType
     compiled: FunctionNode  # its transformed tree (its layout, should it be remapped again)
@@ -356,52 +387,70 @@ def _first_positional(fn: FunctionNode) -> str | None:
     return params[0].arg if params else None
 
 
-def build_continuation(
-    new: FunctionVersion, target: Target, bound: frozenset[str]
-) -> Continuation:
-    """Compile the continuation of ``new`` at ``target``.
+def _plain_locals(new: FunctionVersion, target: Target, skip: set[str]) -> tuple[str, ...]:
+    loops = {new_name for new_name, _old in target.loops}
+    return tuple(sorted(
+        name for name in new.varnames
+        if name not in skip and (not name.startswith(HIDDEN_PREFIX) or name in loops)
+    ))
 
-    ``bound`` are the plain (non-cell) locals of the new version that the caller will pass
-    values for. The first positional parameter is passed positionally when the function uses
-    zero-argument ``super()`` (which reads the frame's first argument); all other locals go
-    through the hidden keyword-only parameter ``__relive_v``.
+
+def _prologue(globals_: list[str], nonlocal_names: list[str], values: tuple[str, ...]) -> list[
+    ast.stmt
+]:
+    """``global``/``nonlocal`` declarations, then the locals from the hidden parameter::
+
+        (a, b, __relive_u__) = __relive_v__
+        if a is __relive_u__: del a          # unbound in the frame: unbound here too
+        ...
+        del __relive_u__, __relive_v__
     """
-    logical = new.logical
-    base = new.code
-    if base is None:
-        raise RuntimeError(f"{new.qualname}: the new code object no longer exists")
-    line = new.firstlineno
-    cells = [*new.cellvars, *new.freevars]
-    first = _first_positional(logical) if "__class__" in new.freevars else None
-    shared = [name for name in cells if name != first]
-    values = tuple(sorted(name for name in bound if name not in cells and name != first))
-
-    globals_, _nonlocals = _declared(logical)
     prologue: list[ast.stmt] = []
     if globals_:
         prologue.append(ast.Global(names=sorted(set(globals_))))
-    nonlocal_names = sorted(name for name in shared if name != "__class__")
     if nonlocal_names:
         prologue.append(ast.Nonlocal(names=nonlocal_names))
-    if values:
-        prologue.append(ast.Assign(
-            targets=[ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in values],
-                               ctx=ast.Store())],
-            value=ast.Name(id=_VALUES, ctx=ast.Load()),
+    prologue.append(ast.Assign(
+        targets=[ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in (*values, _UNBOUND)],
+                           ctx=ast.Store())],
+        value=ast.Name(id=_VALUES, ctx=ast.Load()),
+    ))
+    for name in values:
+        prologue.append(ast.If(
+            test=ast.Compare(left=ast.Name(id=name, ctx=ast.Load()), ops=[ast.Is()],
+                             comparators=[ast.Name(id=_UNBOUND, ctx=ast.Load())]),
+            body=[ast.Delete(targets=[ast.Name(id=name, ctx=ast.Del())])], orelse=[],
         ))
-    prologue.append(ast.Delete(targets=[ast.Name(id=_VALUES, ctx=ast.Del())]))
+    prologue.append(ast.Delete(targets=[ast.Name(id=_UNBOUND, ctx=ast.Del()),
+                                        ast.Name(id=_VALUES, ctx=ast.Del())]))
     for stmt in prologue:
         _hidden(stmt)
         mark_synthetic(stmt)
+    return prologue
 
-    body = resumed_body(new, target)
+
+def _generator_marker(new: FunctionVersion, body: list[ast.stmt]) -> None:
+    """Keep a generator's continuation a generator even when the rest has no ``yield``."""
     if new.kind in ("generator", "async_generator"):
-        # keep the continuation a generator even when the rest of the body has no `yield`
         never = ast.If(test=ast.Constant(value=False),
                        body=[ast.Expr(value=ast.Yield(value=None))], orelse=[])
         _hidden(never)
         body.append(mark_synthetic(never))
 
+
+def _continuation_module(
+    new: FunctionVersion, first: str | None, shared: list[str], body: list[ast.stmt],
+    owner: str | None,
+) -> ast.Module:
+    """``[class <owner>:] def __relive_outer__(): <shared> = None; def <name>(...): body``.
+
+    The outer function only makes the shared names cells, so that they are free variables of
+    the continuation (its closure is made of the old frame's cells); it never runs. Inside a
+    class, the compiler mangles ``__private`` names with the class's name: the skeleton of the
+    innermost enclosing class makes it mangle them as in the original.
+    """
+    logical = new.logical
+    line = new.firstlineno
     arguments = ast.arguments(
         posonlyargs=[ast.arg(arg=first)] if first else [],
         args=[], vararg=None,
@@ -411,8 +460,7 @@ def build_continuation(
     is_async = isinstance(logical, ast.AsyncFunctionDef)
     node_type = ast.AsyncFunctionDef if is_async else ast.FunctionDef
     function = node_type(
-        name=logical.name, args=arguments, body=[*prologue, *body], decorator_list=[],
-        returns=None, **extra,
+        name=logical.name, args=arguments, body=body, decorator_list=[], returns=None, **extra,
     )
     outer = ast.FunctionDef(
         name=_OUTER,
@@ -425,20 +473,66 @@ def build_continuation(
         ],
         decorator_list=[], returns=None, **extra,
     )
-    # Inside a class, the compiler mangles `__private` names with the class's name: compile
-    # the continuation inside a skeleton of the innermost enclosing class so it does the same.
-    owner = _mangling_class(new.qualname)
     top: ast.stmt = outer
-    prefix = f"{_OUTER}.<locals>.{logical.name}"
     if owner is not None:
         top = ast.ClassDef(name=owner, bases=[], keywords=[], body=[outer], decorator_list=[],
                            **extra)
-        prefix = f"{owner}.{prefix}"
     module = ast.Module(body=[top], type_ignores=[])
     _placed(module, line)
     function.lineno = outer.lineno = top.lineno = line
+    return module
 
-    code, trees = enc_compile_with_trees(module, new.filename, new.flags)
+
+def build_continuation(new: FunctionVersion, target: Target) -> Continuation:
+    """Compile the continuation of ``new`` at ``target``.
+
+    The first positional parameter is passed positionally when the function uses
+    zero-argument ``super()`` (which reads the frame's first argument); all other plain locals
+    go through the hidden keyword-only parameter ``__relive_v__``; closure cells are given as
+    the function's closure (see :func:`make_runner`).
+    """
+    logical = new.logical
+    base = new.code
+    if base is None:
+        raise RuntimeError(f"{new.qualname}: the new code object no longer exists")
+    line = new.firstlineno
+    cells = [*new.cellvars, *new.freevars]
+    first = _first_positional(logical) if "__class__" in new.freevars else None
+    shared = [name for name in cells if name != first]
+    values = _plain_locals(new, target, {*cells, *([first] if first else [])})
+
+    globals_, _nonlocals = _declared(logical)
+    prologue = _prologue(globals_, sorted(n for n in shared if n != "__class__"), values)
+    body = resumed_body(new, target)
+    _generator_marker(new, body)
+
+    owner = _mangling_class(new.qualname)
+    prefix = f"{_OUTER}.<locals>.{logical.name}"
+    if owner is not None:
+        prefix = f"{owner}.{prefix}"
+
+    def module() -> ast.Module:
+        return _continuation_module(new, first, shared, [*prologue, *body], owner)
+
+    # Without nested functions, the kind and the cells of everything compiled are known (the
+    # continuation's cells are the version's), so the symbol analysis compile can be skipped;
+    # enc_compile_with_trees checks the prediction, and the slow way is taken if it was wrong.
+    code: CodeType | None = None
+    if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for b in body
+               for n in ast.walk(b)):
+        own_cells = (*shared, *([first] if first and first in new.cellvars else []))
+        known: FunctionTable = {(line, logical.name): (new.kind, own_cells),
+                                (line, _OUTER): ("function", tuple(shared))}
+        try:
+            code, trees = enc_compile_with_trees(module(), new.filename, new.flags,
+                                                 functions=known)
+        except RuntimeError:
+            code = None
+            body = resumed_body(new, target)  # the failed attempt transformed the first copy
+            prologue = _prologue(globals_, sorted(n for n in shared if n != "__class__"), values)
+            _generator_marker(new, body)
+    if code is None:
+        code, trees = enc_compile_with_trees(module(), new.filename, new.flags)
     compiled_code = find_code(code, prefix, line)
     compiled_tree = trees.get((line, logical.name))
     assert compiled_code is not None and compiled_tree is not None
@@ -487,6 +581,10 @@ def derived_codes(base: CodeType) -> list[tuple[CodeType, FunctionNode]]:
 
 # --- running a continuation -------------------------------------------------------------------
 
+class _Unbound:
+    """Stands for a local the frame has not bound (one fresh instance per run)."""
+
+
 def make_runner(
     continuation: Continuation,
     globals_: dict[str, Any],
@@ -510,6 +608,7 @@ def make_runner(
         closure.append(cell)
     function = FunctionType(continuation.code, globals_, None, None, tuple(closure))
     args = (state[continuation.first_param],) if continuation.first_param else ()
-    values = tuple(state[name] for name in continuation.values)
+    unbound = _Unbound()
+    values = (*(state.get(name, unbound) for name in continuation.values), unbound)
     # a partial, not a closure: a Python-level wrapper would show up in tracebacks
     return functools.partial(function, *args, **{_VALUES: values})

@@ -29,18 +29,19 @@ the whole code object offer no point at all.
 from __future__ import annotations
 
 import ast
+import bisect
 import dis
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType
 from typing import Literal, Protocol
 
 from relive.runtime.enc import (
+    SIGNAL_QUALNAME,
     FunctionNode,
     Path,
     is_remap_wrapper,
     loop_index,
-    remap_handler_offset,
     statement_path,
 )
 
@@ -77,6 +78,34 @@ class Layout:
 
     points: Mapping[int, Point]
     reason: str | None = None  # why there are no points at all, when that is the case
+    successors: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def next_points(self, offset: int, limit: int = 512) -> list[int]:
+        """The remap points a frame at ``offset`` can reach first, found by walking the
+        control flow; used to prepare continuations ahead of time. ``offset`` itself counts,
+        and so do the points after it: a frame paused at a point (in the eval breaker of a
+        loop's back jump, say) may already have had that point's line event."""
+        # A frame inside a call reports the offset of the call's last inline cache entry
+        # (3.12+): start from the instruction that contains it.
+        starts = sorted(self.successors)
+        index = bisect.bisect_right(starts, offset) - 1
+        if index < 0:
+            return []
+        offset = starts[index]
+        found: list[int] = []
+        seen = {offset}
+        todo = [offset]
+        while todo and len(seen) < limit:
+            current = todo.pop()
+            if current in self.points:
+                found.append(current)
+                if current != offset:
+                    continue
+            for following in self.successors.get(current, ()):
+                if following not in seen:
+                    seen.add(following)
+                    todo.append(following)
+        return sorted(set(found))
 
 
 @dataclass(frozen=True)
@@ -196,12 +225,14 @@ def _successors(instr: dis.Instruction, next_offset: int | None) -> Iterator[tup
         yield next_offset, False
 
 
-def _stack_depths(code: CodeType, instrs: list[dis.Instruction]) -> dict[int, int] | None:
+def _stack_depths(
+    instrs: list[dis.Instruction], entries: list[_ExceptionEntry]
+) -> dict[int, int] | None:
     """Value-stack depth before each reachable instruction, or None if the analysis fails."""
     at = {instr.offset: index for index, instr in enumerate(instrs)}
     depths: dict[int, int] = {}
     work: list[tuple[int, int]] = [(instrs[0].offset, 0)]
-    for entry in _exception_entries(code):
+    for entry in entries:
         work.append((entry.target, entry.depth + (1 if entry.lasti else 0) + 1))
     while work:
         offset, depth = work.pop()
@@ -237,10 +268,10 @@ def _stack_depths(code: CodeType, instrs: list[dis.Instruction]) -> dict[int, in
     return depths
 
 
-def _handler_at(code: CodeType) -> dict[int, int]:
+def _handler_at(entries: list[_ExceptionEntry]) -> dict[int, int]:
     """Offset -> target of the innermost exception handler covering it."""
     covering: dict[int, int] = {}
-    for entry in _exception_entries(code):
+    for entry in entries:
         for offset in range(entry.start, entry.end, 2):
             covering[offset] = entry.target
     return covering
@@ -248,23 +279,27 @@ def _handler_at(code: CodeType) -> dict[int, int]:
 
 def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
     """The remap points of ``code``, compiled in EnC mode from the transformed tree ``fn``."""
-    handler = remap_handler_offset(code)
-    if handler is None:
+    if SIGNAL_QUALNAME not in code.co_consts:
         return Layout({}, "not compiled in EnC mode")
     instrs = list(dis.get_instructions(code))
-    if not instrs:
-        return Layout({}, "empty code object")
-    depths = _stack_depths(code, instrs)
+    handler = _remap_handler(instrs)
+    if handler is None:
+        return Layout({}, "not compiled in EnC mode")
+    entries = _exception_entries(code)
+    depths = _stack_depths(instrs, entries)
     if depths is None:
         return Layout({}, "the stack-depth analysis of this code object failed")
     statements = _statements(fn)
     owners = _owners(instrs, statements)
-    covering = _handler_at(code)
+    covering = _handler_at(entries)
 
     predecessors: dict[int, list[int]] = {}
+    successors: dict[int, tuple[int, ...]] = {}
     for index, instr in enumerate(instrs):
         next_offset = instrs[index + 1].offset if index + 1 < len(instrs) else None
-        for target, _jumped in _successors(instr, next_offset):
+        following = tuple(target for target, _jumped in _successors(instr, next_offset))
+        successors[instr.offset] = following
+        for target in following:
             predecessors.setdefault(target, []).append(instr.offset)
 
     def key(offset: int) -> Path | None:
@@ -304,4 +339,15 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         if point is not None:
             for offset in (*prefix, instr.offset):
                 points[offset] = point
-    return Layout(points)
+    return Layout(points, None, successors)
+
+
+def _remap_handler(instrs: list[dis.Instruction]) -> int | None:
+    """Offset of the remap handler: the PUSH_EXC_INFO before the marker constant's load."""
+    last_push: int | None = None
+    for instr in instrs:
+        if instr.opname == "PUSH_EXC_INFO":
+            last_push = instr.offset
+        elif instr.opname == "LOAD_CONST" and instr.argval == SIGNAL_QUALNAME:
+            return last_push
+    return None
