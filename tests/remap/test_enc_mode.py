@@ -65,6 +65,18 @@ def handlers(n):
     return out
 
 
+def else_loops(n):
+    out = []
+    for i in range(n):
+        out.append(i)
+    else:
+        for j in range(2):
+            out.append(-j)
+    for k in range(n):
+        out.append(k * 10)
+    return out
+
+
 def early(n):
     for i in range(n):
         if i == 3:
@@ -168,7 +180,8 @@ def modules() -> Iterator[tuple[types.ModuleType, types.ModuleType]]:
 
 
 def _run_all(module: types.ModuleType) -> list[Any]:
-    results: list[Any] = [module.loops(7), module.handlers(4), module.early(9)]
+    results: list[Any] = [module.loops(7), module.handlers(4), module.early(9),
+                          module.else_loops(3)]
     bump, count = module.closure(3)
     results += [count, bump(), bump(5)]
     g = module.gen(4)
@@ -195,8 +208,8 @@ def test_enc_mode_computes_the_same_results(modules: Any) -> None:
 
 def _line_events(module: types.ModuleType) -> list[tuple[str, str, int | None]]:
     events: list[tuple[str, str, int | None]] = []
-    names = {"loops", "handlers", "early", "closure", "bump", "gen", "coro", "agen", "matcher",
-             "multi_line", "area", "__repr__", "__init__", "<listcomp>"}
+    names = {"loops", "handlers", "early", "else_loops", "closure", "bump", "gen", "coro",
+             "agen", "matcher", "multi_line", "area", "__repr__", "__init__", "<listcomp>"}
 
     def tracer(frame: types.FrameType, event: str, arg: object) -> Any:
         if frame.f_code.co_name in names and frame.f_code.co_filename == "<relive-corpus>":
@@ -297,6 +310,13 @@ def test_hidden_locals_are_prefixed_and_user_locals_keep_their_names(modules: An
         assert [n for n in ec.co_varnames if not n.startswith(HIDDEN_PREFIX)] == list(
             pc.co_varnames)
         assert ec.co_cellvars == pc.co_cellvars and ec.co_freevars == pc.co_freevars
+
+
+def test_loops_that_never_run_together_share_one_hidden_local(modules: Any) -> None:
+    _plain, enc = modules
+    hidden = [n for n in enc.else_loops.__code__.co_varnames if n.startswith(HIDDEN_PREFIX)]
+    # the loop in the first loop's `else` is nested in it; the last loop reuses slot 0
+    assert hidden == ["__relive_for0__", "__relive_for1__"]
 
 
 def test_functions_and_instances_of_an_enc_module_pickle_by_reference(modules: Any) -> None:

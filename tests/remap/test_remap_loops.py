@@ -226,3 +226,21 @@ def test_multi_line_statements_are_not_remapped_in_the_middle() -> None:
     log: list[Any] = []
     prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
     assert log == ["mid", ("new", 1)]
+
+
+def test_a_frame_in_the_second_of_two_loops_sharing_a_slot_keeps_its_iterator() -> None:
+    source = """
+    def run(hook, log):
+        for i in range(2):
+            log.append(("first", i))
+        for j in "abcd":
+            if j == "b":
+                hook()
+            log.append(("old", j))
+    """
+    prog = Program(source)
+    new = source.replace('("old", j)', '("new", j)')
+    log: list[Any] = []
+    prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
+    assert log == [("first", 0), ("first", 1), ("old", "a"), ("new", "b"), ("new", "c"),
+                   ("new", "d")]

@@ -10,19 +10,17 @@ remapped) is compiled as::
         try:
             <user body, unchanged except for `for` headers, see below>
             return                                   # the implicit return, made explicit
-        except BaseException as __relive_s__:        # the remap handler
-            if __relive_s__.__class__.__qualname__ != "__relive_RemapSignal":
-                raise
-            __relive_k__ = __relive_s__.args[0]
+        except __relive_RemapSignal__:               # the remap handler
+            pass
         try:                                         # the trailer: only reached after a remap
-            return __relive_k__(lambda: (cells...))()  # `yield from` / `await` / a delegation
-        except BaseException as __relive_s__:        # loop for the other function kinds
-            <drop this frame's traceback entry>
+            return __relive_resume__(lambda: (cells...))()  # or `yield from`, `await`, or a
+        except BaseException:                        # delegation loop (async generators)
+            __relive_strip__()                       # drop this frame's traceback entry
             raise
 
 and every ``for``/``async for`` of the function's own scope keeps its live iterator in a hidden
-local ``__relive_for<N>__`` (``N`` numbers the loops of the function in source order), deleted
-again when the loop is left.
+local ``__relive_for<N>__`` (``N`` is the number of ``for`` loops around it, so loops that never
+run at the same time share one), deleted again when the loop is left.
 
 Invariants, and why they hold:
 
@@ -36,14 +34,20 @@ Invariants, and why they hold:
   walrus is given the position the compiler gives ``GET_ITER``, so the line table is unchanged).
 - *Nothing a user sees changes.* Names, ``co_firstlineno``, ``co_qualname``, flags, docstrings,
   line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
-  The hidden names all start with ``__relive_`` so that debuggers can filter them, and end with
-  ``__`` so that the compiler does not mangle them inside classes. An exception
+  The hidden names (loop iterators; async generators' delegation loop) all start with
+  ``__relive_`` so that debuggers can filter them, and end with ``__`` so that the compiler
+  does not mangle them inside classes. An exception
   passing through an EnC frame goes through the remap handler and is re-raised unchanged (its
   traceback is not extended); only ``sys.monitoring`` tools see the extra
   ``EXCEPTION_HANDLED``/``RERAISE`` events, at :func:`remap_handler_offset`.
-- *The handler matches without looking names up.* It compares the class's ``__qualname__``
-  with a constant rather than naming the signal class, so that EnC code runs with any
-  ``__builtins__`` and in a process where relive's remap machinery was never imported.
+- *The handler binds no local.* A hidden local would cost every call of every function (the
+  interpreter clears it on entry and on exit: about 3 % per local on a small function, as
+  measured on 3.12), so the handler matches the signal by name and the trailer reaches its
+  continuation through a builtin. The three builtins (``__relive_RemapSignal__``,
+  ``__relive_resume__``, ``__relive_strip__``) are installed when this module is imported;
+  EnC code only exists where this module compiled or loaded it. (Code run with a
+  ``__builtins__`` that lacks them would turn any exception passing through into a
+  ``NameError``.) Matching by name is also cheaper for exceptions passing through.
 - *Cells stay shared.* A function that owns or uses closure cells passes them to the
   continuation through a lambda built in the trailer (it captures the frame's own cells), so
   that closures created before a remap and the remapped frame keep seeing the same variables.
@@ -57,17 +61,21 @@ Invariants, and why they hold:
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import dis
 import functools
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from types import CodeType
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import CodeType, FrameType
 from typing import Literal
 
 __all__ = [
     "HIDDEN_PREFIX",
-    "SIGNAL_QUALNAME",
+    "RESUME_NAME",
+    "SIGNAL_NAME",
+    "STRIP_NAME",
     "FunctionKind",
     "FunctionTable",
     "Path",
@@ -88,16 +96,19 @@ __all__ = [
     "loop_index",
     "mark_synthetic",
     "remap_handler_offset",
+    "set_pending",
     "statement_path",
     "transform_function",
     "transform_module",
 ]
 
 HIDDEN_PREFIX = "__relive_"
-SIGNAL_QUALNAME = "__relive_RemapSignal"
+# Builtins that EnC code refers to (see `_install_builtins`). They end with "__" so that the
+# compiler never mangles them inside classes.
+SIGNAL_NAME = "__relive_RemapSignal__"
+RESUME_NAME = "__relive_resume__"
+STRIP_NAME = "__relive_strip__"
 _FOR_PREFIX = "__relive_for"
-_SIGNAL_LOCAL = "__relive_s__"
-_CONTINUATION_LOCAL = "__relive_k__"
 
 FunctionKind = Literal["function", "generator", "coroutine", "async_generator"]
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -118,22 +129,67 @@ class RemapSignal(BaseException):
     """Raised into a stale frame at a statement boundary; the frame's own handler catches it.
 
     It is a ``BaseException`` so that no user ``except Exception`` could ever see it (it never
-    crosses user code anyway: remap points are outside every user ``try`` and ``with``). Its
-    only argument is the callable the trailer calls to run the continuation.
+    crosses user code anyway: remap points are outside every user ``try`` and ``with``). The
+    continuation to run is registered for the frame beforehand (:func:`set_pending`).
     """
 
 
-RemapSignal.__qualname__ = SIGNAL_QUALNAME
+_PENDING: dict[FrameType, Callable[[Callable[[], object] | None], Callable[[], object]]] = {}
+_PENDING_LOCK = threading.Lock()
+
+
+def set_pending(
+    frame: FrameType, start: Callable[[Callable[[], object] | None], Callable[[], object]]
+) -> None:
+    """Register what ``frame``'s trailer will run once the remap signal is raised into it.
+
+    ``start`` receives the frame's cell-capturing lambda (or None) and returns a zero-argument
+    callable that starts the continuation; the trailer calls it at once.
+    """
+    with _PENDING_LOCK:
+        _PENDING[frame] = start
+
+
+def _resume(capture: Callable[[], object] | None) -> Callable[[], object]:
+    """``__relive_resume__``: the trailer's way to its continuation."""
+    frame = sys._getframe(1)
+    with _PENDING_LOCK:
+        start = _PENDING.pop(frame)
+    return start(capture)
+
+
+def _strip() -> None:
+    """``__relive_strip__``: drop the calling frame's entry from the traceback of the
+    exception being handled, so that a traceback through a remapped frame shows only the
+    continuation (as if the new code had been running all along)."""
+    exc = sys.exception()
+    tb = exc.__traceback__ if exc is not None else None
+    if exc is not None and tb is not None and tb.tb_frame is sys._getframe(1):
+        exc.__traceback__ = tb.tb_next
+
+
+def _install_builtins() -> None:
+    """EnC code names the signal class and the trailer's helpers as builtins: a name the
+    interpreter matches in an ``except`` clause costs nothing until an exception arrives,
+    where a local to bind the exception to would cost every call (see the module docstring).
+    """
+    builtins.__dict__[SIGNAL_NAME] = RemapSignal
+    builtins.__dict__[RESUME_NAME] = _resume
+    builtins.__dict__[STRIP_NAME] = _strip
+
+
+_install_builtins()
 
 
 def for_local(index: int) -> str:
-    """The hidden local that holds the live iterator of the ``index``-th loop of a function."""
+    """The hidden local that holds the live iterator of the loops in slot ``index`` (see
+    :func:`annotate_function`)."""
     return f"{_FOR_PREFIX}{index}__"
 
 
 def is_enc_code(code: CodeType) -> bool:
     """True if ``code`` is a function compiled in EnC mode (it has a remap handler)."""
-    return SIGNAL_QUALNAME in code.co_consts
+    return SIGNAL_NAME in code.co_names
 
 
 def remap_handler_offset(code: CodeType) -> int | None:
@@ -148,7 +204,7 @@ def remap_handler_offset(code: CodeType) -> int | None:
     for instr in dis.get_instructions(code):
         if instr.opname == "PUSH_EXC_INFO":
             last_push = instr.offset
-        elif instr.opname == "LOAD_CONST" and instr.argval == SIGNAL_QUALNAME:
+        elif instr.opname == "LOAD_GLOBAL" and instr.argval == SIGNAL_NAME:
             return last_push
     return None
 
@@ -191,23 +247,43 @@ def _walk_statement(stmt: ast.stmt, path: Path) -> Iterator[tuple[ast.stmt, Path
 
 
 def annotate_function(fn: FunctionNode) -> None:
-    """Record on each statement of ``fn`` its path, and on each loop its index.
+    """Record on each statement of ``fn`` its path, and on each ``for`` loop its slot.
 
-    Paths and loop indices name statements of the *logical* function (the user's source), so
-    they are taken before the EnC transformation inserts anything. Copies of annotated nodes
+    Paths and slots name statements of the *logical* function (the user's source), so they are
+    taken before the EnC transformation inserts anything. Copies of annotated nodes
     (``copy.deepcopy``) keep the annotations, which is how a continuation's statements remember
     which statement of the function they stand for. Annotating twice changes nothing.
+
+    A loop's slot is the number of ``for`` loops around it (a loop in another's ``else``
+    counts as inside it: the outer iterator is only dropped after the ``else``). Loops with the
+    same slot are never running at the same time, so they can share one hidden local: every
+    hidden local is one more slot that each call must clear on entry and on exit.
     """
-    loops = 0
-    for stmt, path in iter_statements(fn):
+
+    def visit(stmt: ast.stmt, path: Path, depth: int) -> None:
         if getattr(stmt, _SYNTHETIC_ATTR, False):
-            continue
-        if not hasattr(stmt, _PATH_ATTR):
-            setattr(stmt, _PATH_ATTR, path)
-        if isinstance(stmt, (ast.For, ast.AsyncFor)):
-            if not hasattr(stmt, _LOOP_ATTR):
-                setattr(stmt, _LOOP_ATTR, loops)
-            loops += 1
+            # a continuation's one-shot loop: not the user's, and holds no iterator
+            inner = depth
+        else:
+            if not hasattr(stmt, _PATH_ATTR):
+                setattr(stmt, _PATH_ATTR, path)
+            is_loop = isinstance(stmt, (ast.For, ast.AsyncFor))
+            if is_loop and not hasattr(stmt, _LOOP_ATTR):
+                setattr(stmt, _LOOP_ATTR, depth)
+            inner = depth + 1 if is_loop else depth
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return
+        for field, items in _child_blocks(stmt):
+            for index, item in enumerate(items):
+                step = (*path, (field, index))
+                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                    for inner_index, child in enumerate(item.body):
+                        visit(child, (*step, ("body", inner_index)), inner)
+                elif isinstance(item, ast.stmt):
+                    visit(item, step, inner)
+
+    for index, stmt in enumerate(fn.body):
+        visit(stmt, (("body", index),), 0)
 
 
 def mark_synthetic(stmt: ast.stmt) -> ast.stmt:
@@ -294,29 +370,18 @@ def _clone(node: object, pos: Position, capture: ast.expr | None = None) -> obje
     return new
 
 
-_HANDLER = (
-    "try:\n    pass\n"
-    f"except BaseException as {_SIGNAL_LOCAL}:\n"
-    f"    if {_SIGNAL_LOCAL}.__class__.__qualname__ != {SIGNAL_QUALNAME!r}:\n"
-    "        raise\n"
-    f"    {_CONTINUATION_LOCAL} = {_SIGNAL_LOCAL}.args[0]\n"
-)
+_HANDLER = f"try:\n    pass\nexcept {SIGNAL_NAME}:\n    pass\n"
 
-_STRIP = (
-    f"except BaseException as {_SIGNAL_LOCAL}:\n"
-    f"    __relive_t__ = {_SIGNAL_LOCAL}.__traceback__\n"
-    "    if __relive_t__ is not None:\n"
-    f"        {_SIGNAL_LOCAL}.__traceback__ = __relive_t__.tb_next\n"
-    "    raise\n"
-)
+_STRIP = f"except BaseException:\n    {STRIP_NAME}()\n    raise\n"
 
-_RUN = f"{_CONTINUATION_LOCAL}({_CAPTURE})()"
+_RUN = f"{RESUME_NAME}({_CAPTURE})()"
 
 _TRAILERS: dict[FunctionKind, str] = {
     "function": f"try:\n    return {_RUN}\n{_STRIP}",
     "generator": f"try:\n    return (yield from {_RUN})\n{_STRIP}",
     "coroutine": f"try:\n    return await {_RUN}\n{_STRIP}",
-    # `async for` would not forward asend()/athrow()/aclose(); delegate by hand.
+    # `async for` would not forward asend()/athrow()/aclose(); delegate by hand. (These
+    # locals cost a little when an async generator is created, not on each step.)
     "async_generator": (
         f"__relive_g__ = {_RUN}\n"
         "__relive_m__ = __relive_g__.asend\n"
@@ -332,8 +397,8 @@ _TRAILERS: dict[FunctionKind, str] = {
         "    except GeneratorExit:\n"
         "        await __relive_g__.aclose()\n"
         "        raise\n"
-        f"    except BaseException as {_SIGNAL_LOCAL}:\n"
-        f"        __relive_x__ = {_SIGNAL_LOCAL}\n"
+        "    except BaseException as __relive_e__:\n"
+        "        __relive_x__ = __relive_e__\n"
         "        __relive_m__ = __relive_g__.athrow\n"
         "    else:\n"
         "        __relive_m__ = __relive_g__.asend\n"

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from types import CellType, CodeType, FrameType
 from typing import Any, Literal
 
-from relive.runtime.enc import FunctionKind, FunctionNode, RemapSignal, code_kind
+from relive.runtime.enc import FunctionKind, FunctionNode, RemapSignal, code_kind, set_pending
 from relive.runtime.remap_continuation import (
     Continuation,
     FunctionVersion,
@@ -548,7 +548,7 @@ class _Tracker:
                     state.reasons.add(decision)
                     events.append((sink, RemapDeferred(state.info, old_line, decision)))
             else:
-                signal = self._signal(decision)
+                signal = self._signal(frame, decision)
                 self._untrack(frame, state)
                 events.append((sink, Remapped(state.info, old_line, decision.target.new_line,
                                               plan.policy == "restart")))
@@ -629,7 +629,7 @@ class _Tracker:
                     plan.reads[target] = target_reads(plan.new, target)
                 self._continuation(plan, target)
 
-    def _signal(self, go: _Go) -> RemapSignal:
+    def _signal(self, frame: FrameType, go: _Go) -> RemapSignal:
         hooks = self.hooks
         previous_trace = sys.gettrace()  # 3.11 drops it when the signal leaves the tracer
         if hooks.owns(previous_trace):
@@ -645,7 +645,8 @@ class _Tracker:
             hooks.after_signal(bool(self.frames))
             return runner
 
-        return RemapSignal(start)
+        set_pending(frame, start)
+        return RemapSignal()
 
     def on_exit(self, frame: FrameType, code: CodeType, suspended: bool) -> None:
         state = self.frames.get(frame)

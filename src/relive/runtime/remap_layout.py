@@ -37,7 +37,7 @@ from types import CodeType
 from typing import Literal, Protocol
 
 from relive.runtime.enc import (
-    SIGNAL_QUALNAME,
+    SIGNAL_NAME,
     FunctionNode,
     Path,
     is_remap_wrapper,
@@ -279,7 +279,7 @@ def _handler_at(entries: list[_ExceptionEntry]) -> dict[int, int]:
 
 def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
     """The remap points of ``code``, compiled in EnC mode from the transformed tree ``fn``."""
-    if SIGNAL_QUALNAME not in code.co_consts:
+    if SIGNAL_NAME not in code.co_names:
         return Layout({}, "not compiled in EnC mode")
     instrs = list(dis.get_instructions(code))
     handler = _remap_handler(instrs)
@@ -343,11 +343,11 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
 
 
 def _remap_handler(instrs: list[dis.Instruction]) -> int | None:
-    """Offset of the remap handler: the PUSH_EXC_INFO before the marker constant's load."""
+    """Offset of the remap handler: the PUSH_EXC_INFO before the signal class's load."""
     last_push: int | None = None
     for instr in instrs:
         if instr.opname == "PUSH_EXC_INFO":
             last_push = instr.offset
-        elif instr.opname == "LOAD_CONST" and instr.argval == SIGNAL_QUALNAME:
+        elif instr.opname == "LOAD_GLOBAL" and instr.argval == SIGNAL_NAME:
             return last_push
     return None
