@@ -45,7 +45,15 @@ from dataclasses import dataclass, field
 from types import CellType, CodeType, FrameType
 from typing import Any, Literal
 
-from relive.runtime.enc import FunctionKind, FunctionNode, RemapSignal, code_kind, set_pending
+from relive.runtime.enc import (
+    RemapSignal,
+    code_kind,
+    set_pending,
+)
+from relive.runtime.enc_tree import (
+    FunctionKind,
+    FunctionNode,
+)
 from relive.runtime.remap_continuation import (
     Continuation,
     FunctionVersion,

@@ -38,18 +38,20 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from relive.runtime.enc import (
-    HIDDEN_PREFIX,
-    FunctionKind,
-    FunctionNode,
     FunctionTable,
-    Path,
     TreeTable,
-    annotate_function,
     code_kind,
     enc_compile_with_trees,
     find_code,
-    for_local,
     iter_code_objects,
+)
+from relive.runtime.enc_tree import (
+    HIDDEN_PREFIX,
+    FunctionKind,
+    FunctionNode,
+    Path,
+    annotate_function,
+    for_local,
     iter_statements,
     loop_index,
     mark_synthetic,
