@@ -182,6 +182,10 @@ def modules() -> Iterator[tuple[types.ModuleType, types.ModuleType]]:
 def _run_all(module: types.ModuleType) -> list[Any]:
     results: list[Any] = [module.loops(7), module.handlers(4), module.early(9),
                           module.else_loops(3)]
+    try:
+        module.deep(3)  # an exception unwinding through four frames
+    except RuntimeError as exc:
+        results.append(str(exc))
     bump, count = module.closure(3)
     results += [count, bump(), bump(5)]
     g = module.gen(4)
@@ -209,7 +213,8 @@ def test_enc_mode_computes_the_same_results(modules: Any) -> None:
 def _line_events(module: types.ModuleType) -> list[tuple[str, str, int | None]]:
     events: list[tuple[str, str, int | None]] = []
     names = {"loops", "handlers", "early", "else_loops", "closure", "bump", "gen", "coro",
-             "agen", "matcher", "multi_line", "area", "__repr__", "__init__", "<listcomp>"}
+             "agen", "matcher", "multi_line", "area", "__repr__", "__init__", "<listcomp>",
+             "deep"}
 
     def tracer(frame: types.FrameType, event: str, arg: object) -> Any:
         if frame.f_code.co_name in names and frame.f_code.co_filename == "<relive-corpus>":
@@ -231,25 +236,36 @@ def test_enc_mode_emits_the_same_trace_events_and_line_numbers(modules: Any) -> 
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
-def test_enc_mode_emits_the_same_monitoring_line_events(modules: Any) -> None:
+def test_enc_mode_emits_the_same_monitoring_line_and_exception_events(modules: Any) -> None:
     monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
     tool = 5
+    events = monitoring.events
+    kinds = {
+        events.LINE: "line", events.RAISE: "raise", events.RERAISE: "reraise",
+        events.EXCEPTION_HANDLED: "handled", events.PY_UNWIND: "unwind",
+    }
 
-    def lines(module: types.ModuleType) -> list[tuple[str, int]]:
-        seen: list[tuple[str, int]] = []
+    def lines(module: types.ModuleType) -> list[tuple[str, str, int | None]]:
+        seen: list[tuple[str, str, int | None]] = []
 
-        def on_line(code: types.CodeType, line: int) -> None:
-            if code.co_filename == "<relive-corpus>":
-                seen.append((code.co_name, line))
+        def recorder(kind: str) -> Callable[..., None]:
+            def record(code: types.CodeType, where: int, *_rest: object) -> None:
+                if code.co_filename == "<relive-corpus>":
+                    line = where if kind == "line" else next(
+                        (ln for start, end, ln in code.co_lines() if start <= where < end), None)
+                    seen.append((kind, code.co_name, line))
+            return record
 
         monitoring.use_tool_id(tool, "relive-test")
-        monitoring.register_callback(tool, monitoring.events.LINE, on_line)
-        monitoring.set_events(tool, monitoring.events.LINE)
+        for event, kind in kinds.items():
+            monitoring.register_callback(tool, event, recorder(kind))
+        monitoring.set_events(tool, sum(kinds))
         try:
             _run_all(module)
         finally:
             monitoring.set_events(tool, 0)
-            monitoring.register_callback(tool, monitoring.events.LINE, None)
+            for event in kinds:
+                monitoring.register_callback(tool, event, None)
             monitoring.free_tool_id(tool)
         return seen
 

@@ -36,23 +36,29 @@ Invariants, and why they hold:
   line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
   The hidden names (loop iterators; async generators' delegation loop) all start with
   ``__relive_`` so that debuggers can filter them, and end with ``__`` so that the compiler
-  does not mangle them inside classes. An exception
-  passing through an EnC frame goes through the remap handler and is re-raised unchanged (its
-  traceback is not extended); only ``sys.monitoring`` tools see the extra
-  ``EXCEPTION_HANDLED``/``RERAISE`` events, at :func:`remap_handler_offset`.
+  does not mangle them inside classes.
+- *Exceptions pass through untouched.* After compiling, the remap handler's reach is cut down
+  to the offsets where a line event can fire, since the signal is only ever raised from one
+  (:mod:`relive.runtime.enc_table`): an exception raised anywhere else (in a call, an
+  operator, an attribute access...) unwinds through the frame exactly as through plain code
+  (same events for ``sys.settrace`` and ``sys.monitoring``, same cost). Only an exception
+  raised by the first instruction of a line enters the handler, is found not to be the signal
+  and is re-raised unchanged (its traceback is not extended); ``sys.monitoring`` tools then
+  see an ``EXCEPTION_HANDLED`` at :func:`remap_handler_offset`.
 - *The handler binds no local.* A hidden local would cost every call of every function (the
   interpreter clears it on entry and on exit: about 3 % per local on a small function, as
   measured on 3.12), so the handler matches the signal by name and the trailer reaches its
   continuation through a builtin. The three builtins (``__relive_RemapSignal__``,
   ``__relive_resume__``, ``__relive_strip__``) are installed when this module is imported;
   EnC code only exists where this module compiled or loaded it. (Code run with a
-  ``__builtins__`` that lacks them would turn any exception passing through into a
-  ``NameError``.) Matching by name is also cheaper for exceptions passing through.
+  ``__builtins__`` that lacks them would turn an exception raised at a remap point into a
+  ``NameError``.)
 - *Cells stay shared.* A function that owns or uses closure cells passes them to the
   continuation through a lambda built in the trailer (it captures the frame's own cells), so
   that closures created before a remap and the remapped frame keep seeing the same variables.
-  Which names are cells is only known after symbol analysis, so :func:`enc_compile` compiles
-  twice when the module has closures.
+  Which names are cells (and which functions are generators) is only known after symbol
+  analysis, so :func:`enc_compile` first compiles the tree plainly and reads both from the
+  code objects.
 - *The line map of a hidden statement never leaks.* The trailer is given the ``def`` line so
   that ``frame.f_lineno`` of a frame that delegates to its continuation is a real line (tools
   such as ``inspect.stack()`` need one); the trailer only ever runs after a remap.
@@ -71,6 +77,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Literal
 
+from relive.runtime.enc_table import decode, narrow_handler
 from relive.runtime.enc_tree import (
     FOR_PREFIX,
     HIDDEN_PREFIX,
@@ -576,7 +583,44 @@ def enc_compile_with_trees(
     _all_functions(tree.body, found)
     for fn in found:
         trees[(_first_line(fn), fn.name)] = fn
-    return _store_iterators_after_get_iter(code), trees
+    return _narrow_handlers(_store_iterators_after_get_iter(code), trees), trees
+
+
+def _narrow_handlers(code: CodeType, trees: TreeTable) -> CodeType:
+    """Cut each function's remap handler down to where the signal can be raised (see
+    :mod:`relive.runtime.enc_table`)."""
+    consts = tuple(_narrow_handlers(c, trees) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    if any(a is not b for a, b in zip(consts, code.co_consts, strict=True)):
+        code = code.replace(co_consts=consts)
+    if (code.co_firstlineno, code.co_name) not in trees or not is_enc_code(code):
+        return code
+    handler = remap_handler_offset(code)
+    if handler is None:
+        return code
+    return narrow_handler(code, handler, _line_event_offsets(code))
+
+
+def _line_event_offsets(code: CodeType) -> set[int]:
+    """Every offset where a line event can fire: a superset of the remap points (the signal is
+    only raised from a line event). Line events fire at the first instruction of a line range,
+    at jump targets (a backward jump, or a forward one into a line on 3.11) and at exception
+    handlers; computing the exact points here would cost a layout per function at import."""
+    offsets: set[int] = set()
+    previous: int | None = None
+    for start, _end, line in code.co_lines():  # 3.11 gives one range per instruction
+        if line is not None and line != previous:
+            offsets.add(start)
+        previous = line
+    offsets.update(dis.findlabels(code.co_code))  # type: ignore[arg-type]  # takes bytes
+    offsets.update(entry.target for entry in decode(code.co_exceptiontable))
+    # an event at an instruction with EXTENDED_ARG prefixes may report any of its code units
+    raw = code.co_code
+    for offset in list(offsets):
+        while offset < len(raw) and raw[offset] == _EXTENDED_ARG:
+            offset += 2
+            offsets.add(offset)
+    return offsets
 
 
 def enc_compile(

@@ -79,6 +79,7 @@ class Layout:
     points: Mapping[int, Point]
     reason: str | None = None  # why there are no points at all, when that is the case
     successors: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    handler: int | None = None  # offset of the remap handler
 
     def next_points(self, offset: int, limit: int = 512) -> list[int]:
         """The remap points a frame at ``offset`` can reach first, found by walking the
@@ -316,7 +317,11 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         first = prefix[0] if prefix else instr.offset
         candidates = owners.get(instr.offset)
         depth = depths.get(first)
-        if not candidates or depth is None or covering.get(first) != handler:
+        if (
+            not candidates
+            or depth is None
+            or any(covering.get(o) != handler for o in (*prefix, instr.offset))
+        ):
             continue
         path = candidates[0].path
         if path is None:
@@ -339,7 +344,7 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         if point is not None:
             for offset in (*prefix, instr.offset):
                 points[offset] = point
-    return Layout(points, None, successors)
+    return Layout(points, None, successors, handler)
 
 
 def _remap_handler(instrs: list[dis.Instruction]) -> int | None:
