@@ -7,7 +7,12 @@ import os
 
 import pytest
 
-from relive.runtime.enc import enc_compile_with_trees, is_enc_code, iter_code_objects
+from relive.runtime.enc import (
+    enc_compile_with_trees,
+    is_enc_code,
+    iter_code_objects,
+    remap_handler_offset,
+)
 from relive.runtime.enc_table import Entry, decode, encode
 from relive.runtime.remap_layout import compute_layout
 
@@ -43,6 +48,7 @@ def test_the_remap_handler_covers_every_remap_point_and_little_else(name: str) -
             continue
         layout = compute_layout(code, trees[(code.co_firstlineno, code.co_name)])
         assert layout.reason is None and layout.handler is not None
+        assert remap_handler_offset(code) == layout.handler  # raw scan == disassembly
         covered = {
             offset
             for entry in decode(code.co_exceptiontable)
