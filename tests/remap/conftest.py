@@ -101,6 +101,23 @@ class Program:
 
         return schedule_remap(items, policy=policy, on_event=record)
 
+    def edit_nested(
+        self, new_source: str, qualname: str, *functions: FunctionType
+    ) -> RemapSchedule:
+        """Install ``new_source``'s version of a nested function in the given live closures
+        (the runtime finds them; here the test hands them over) and schedule the remap."""
+        new_source = textwrap.dedent(new_source)
+        module = enc_compile(new_source, self.filename)
+        new = _only(c for c in iter_code_objects(module) if c.co_qualname == qualname)
+        old = functions[0].__code__
+        for function in functions:
+            function.__code__ = new
+        item = RemapItem(old, new, self.source, new_source,
+                         editor_line_map(self.source, new_source))
+        self.source = new_source
+        self._cache_source(new_source)
+        return schedule_remap([item], on_event=self.events.append)
+
     def remapped(self) -> list[tuple[int, int]]:
         return [(e.old_line, e.new_line) for e in self.events if isinstance(e, Remapped)]
 

@@ -330,3 +330,86 @@ def test_private_names_in_a_method_are_mangled_the_same_after_the_remap() -> Non
     assert account.spend(_once(lambda: prog.edit(new, "Account.spend")), log) == 1
     assert log == [("old", 8), ("new", 5), ("new", 1)]
     assert account._Account__balance == 1
+
+
+def test_an_async_for_loop_carries_on_with_its_live_async_iterator() -> None:
+    source = """
+    async def consume(source, hook, log):
+        async for item in source:
+            if item == 1:
+                hook()
+            log.append(("old", item))
+        return len(log)
+    """
+    prog = Program(source)
+    log: list[Any] = []
+    produced: list[int] = []
+
+    async def numbers() -> Any:
+        for i in range(4):
+            produced.append(i)
+            yield i
+
+    new = source.replace('("old", item)', '("new", item)')
+    result = asyncio.run(
+        prog.function("consume")(numbers(), _once(lambda: prog.edit(new, "consume")), log))
+    assert log == [("old", 0), ("new", 1), ("new", 2), ("new", 3)]
+    assert produced == [0, 1, 2, 3] and result == 4
+
+
+def test_a_nested_function_frame_remaps_and_keeps_its_free_variables() -> None:
+    source = """
+    def outer(hook, log):
+        scale = 10
+        def inner(n):
+            total = 0
+            for i in range(n):
+                if i == 1:
+                    hook()
+                total += i * scale
+                log.append(("old", total))
+            return total
+        return inner
+    """
+    prog = Program(source)
+    log: list[Any] = []
+    holder: list[Any] = []
+    inner = prog.function("outer")(lambda: holder[0](), log)
+    new = source.replace('("old", total)', '("new", total)')
+    holder.append(_once(lambda: prog.edit_nested(new, "outer.<locals>.inner", inner)))
+    assert inner(3) == 30
+    assert log == [("old", 0), ("new", 10), ("new", 30)]
+
+
+def test_a_frame_spinning_in_another_thread_remaps_without_any_cooperation() -> None:
+    source = """
+    def spin(box):
+        count = 0
+        while not box["stop"]:
+            count += 1
+        return ("old", count)
+    """
+    prog = Program(source)
+    box: dict[str, Any] = {"stop": False}
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(prog.function("spin")(box)))
+    thread.start()
+    new = """
+    def spin(box):
+        count = 0
+        while not box["stop"]:
+            count += 1
+            box["seen"].set()
+        return ("new", count)
+    """
+    try:
+        box["seen"] = threading.Event()
+        line_map = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 7}
+        schedule = prog.edit(new, "spin", line_map=line_map)
+        assert len(schedule.frames) == 1
+        assert box["seen"].wait(TIMEOUT)
+        assert schedule.wait(TIMEOUT)
+    finally:
+        box["stop"] = True
+        thread.join(TIMEOUT)
+    assert results and results[0][0] == "new"

@@ -276,3 +276,24 @@ def test_trace_functions_are_removed_after_the_remap_and_a_previous_one_is_kept(
     prog.function("run")(3, _once(hook), [])
     assert seen == [True]
     assert sys.gettrace() is None and threading.gettrace() is None
+
+
+def test_a_frame_that_leaves_by_an_exception_is_reported_stale() -> None:
+    source = """
+    def run(hook, log):
+        try:
+            hook()
+            raise KeyError("out")
+        finally:
+            log.append("finally")
+    """
+    prog = Program(source)
+    log: list[Any] = []
+    with pytest.raises(KeyError):
+        prog.function("run")(_once(lambda: prog.edit(source.replace('"finally"', '"F"'), "run")),
+                             log)
+    from relive.runtime import remap
+
+    remap._TRACKER.prune()  # 3.12+ has no local event for unwinding: the prune notices
+    assert log == ["finally"]
+    assert prog.stale() == ["the frame finished before a remap point"]
