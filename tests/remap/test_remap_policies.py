@@ -17,6 +17,7 @@ from relive.runtime.remap import (
     RemapItem,
     RemapOpportunity,
     Remapped,
+    describe_event,
     schedule_remap,
 )
 
@@ -74,6 +75,7 @@ def test_events_report_the_opportunity_then_the_remap_with_old_and_new_lines() -
     assert (remapped.old_line, remapped.new_line) == (7, 8)
     assert remapped.frame.qualname == "run" and remapped.frame.kind == "function"
     assert remapped.frame.thread_id == threading.get_ident()
+    assert describe_event(remapped) == f"run ({prog.filename}): remapped, line 7 -> line 8"
 
 
 def test_a_frame_that_finishes_inside_a_try_is_reported_stale_with_a_reason() -> None:

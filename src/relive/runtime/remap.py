@@ -80,6 +80,7 @@ __all__ = [
     "RemapPolicy",
     "RemapSchedule",
     "Remapped",
+    "describe_event",
     "schedule_remap",
 ]
 
@@ -146,6 +147,22 @@ class LeftStale:
 
 RemapEvent = RemapOpportunity | RemapDeferred | Remapped | LeftStale
 EventSink = Callable[[RemapEvent], None]
+
+
+def describe_event(event: RemapEvent) -> str:
+    """One line for people, e.g. ``main (app.py): remapped, line 12 -> line 13``. The front
+    ends decide whether and how to show it; this layer never prints."""
+    frame = event.frame
+    where = f"{frame.qualname} ({frame.filename})"
+    if isinstance(event, Remapped):
+        how = "restarted" if event.restarted else "remapped"
+        return f"{where}: {how}, line {event.old_line} -> line {event.new_line}"
+    if isinstance(event, RemapDeferred):
+        return f"{where}: waiting at line {event.line}: {event.reason}"
+    if isinstance(event, LeftStale):
+        at = f" at line {event.line}" if event.line is not None else ""
+        return f"{where}: left on the old code{at}: {event.reason}"
+    return f"{where}: remap opportunity at line {event.line}"
 
 
 class RemapSchedule:

@@ -77,7 +77,7 @@ class MonitoringHooks:
     def _start(self) -> str | None:
         if self._active:
             return None
-        monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
+        monitoring: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
         try:
             monitoring.use_tool_id(TOOL_ID, TOOL_NAME)
         except ValueError:
@@ -102,7 +102,7 @@ class MonitoringHooks:
         problem = self._start()
         if problem is not None:
             return problem
-        monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
+        monitoring: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
         events = monitoring.events
         monitoring.set_local_events(TOOL_ID, code, events.LINE | events.PY_RETURN | events.PY_YIELD)
         key = id(code)
@@ -113,7 +113,7 @@ class MonitoringHooks:
         ref = self._codes.get(id(code))
         if ref is not None and ref() is code:
             del self._codes[id(code)]
-            monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
+            monitoring: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
             monitoring.set_local_events(TOOL_ID, code, 0)
 
     def watch(self, frame: FrameType) -> str | None:
@@ -135,7 +135,7 @@ class MonitoringHooks:
                 self.release(code)
         self._codes.clear()
         if self._active:
-            monitoring: Any = sys.monitoring  # type: ignore[attr-defined]
+            monitoring: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
             events = monitoring.events
             for event in (events.LINE, events.PY_RETURN, events.PY_YIELD):
                 monitoring.register_callback(TOOL_ID, event, None)
