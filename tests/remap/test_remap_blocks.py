@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from .conftest import Program
 from .test_remap_loops import _once
@@ -230,3 +233,39 @@ def test_locals_the_new_version_no_longer_has_are_not_carried_over() -> None:
     line_map: dict[int, int | None] = {2: 2, 3: None, 4: 3, 5: 5, 6: 6}
     prog.function("run")(_once(lambda: prog.edit(new, "run", line_map=line_map)), log)
     assert log == [["hook", "kept", "log"]]
+
+
+def test_global_declarations_still_apply_after_the_remap() -> None:
+    source = """
+    counter = 0
+
+    def bump(hook, log):
+        global counter
+        for i in range(3):
+            if i == 1:
+                hook()
+            counter += 1
+            log.append(("old", counter))
+    """
+    prog = Program(source)
+    log: list[Any] = []
+    prog.function("bump")(_once(lambda: prog.edit(source.replace('"old"', '"new"'), "bump")), log)
+    assert log == [("old", 1), ("new", 2), ("new", 3)]
+    assert prog.ns["counter"] == 3
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type parameter syntax is 3.12+")
+def test_a_generic_function_with_type_parameters_remaps() -> None:
+    source = """
+    def first[T](items: list[T], hook, log) -> T:
+        for x in items:
+            if x == 2:
+                hook()
+            log.append(("old", x))
+        return items[0]
+    """
+    prog = Program(source)
+    log: list[Any] = []
+    hook = _once(lambda: prog.edit(source.replace('"old"', '"new"'), "first"))
+    assert prog.function("first")([1, 2, 3], hook, log) == 1
+    assert log == [("old", 1), ("new", 2), ("new", 3)]
