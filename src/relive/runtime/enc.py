@@ -65,6 +65,7 @@ Invariants, and why they hold:
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
@@ -117,6 +118,7 @@ __all__ = [
     "for_local",
     "function_kind",
     "function_table",
+    "future_flags",
     "is_enc_code",
     "is_remap_wrapper",
     "iter_code_objects",
@@ -634,6 +636,16 @@ def _line_event_offsets(code: CodeType) -> set[int]:
             offset += 2
             offsets.add(offset)
     return offsets
+
+
+_FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
+
+
+def future_flags(code: CodeType) -> int:
+    """The ``from __future__`` compiler flags ``code`` was compiled with. Compile a unit for
+    a function with ``enc_compile(unit, filename, flags=future_flags(old_code))`` when the
+    unit does not repeat the module's ``from __future__`` imports."""
+    return code.co_flags & _FUTURE_FLAGS
 
 
 def enc_compile(

@@ -24,7 +24,6 @@ that the next remap finds it.
 """
 
 from __future__ import annotations
-import __future__
 
 import ast
 import copy
@@ -43,6 +42,7 @@ from relive.runtime.enc import (
     code_kind,
     enc_compile_with_trees,
     find_code,
+    future_flags,
     iter_code_objects,
 )
 from relive.runtime.enc_tree import (
@@ -72,7 +72,6 @@ __all__ = [
     "restart_target",
 ]
 
-_FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
 _VALUES = "__relive_v__"
 _UNBOUND = "__relive_u__"
 _OUTER = "__relive_outer__"
@@ -155,7 +154,7 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
     instruction for instruction, because the remap points are read from the tree: a unit that
     does not match would put frames at the wrong statements. Raises UnitMismatchError.
     """
-    flags = code.co_flags & _FUTURE_FLAGS
+    flags = future_flags(code)
     try:
         module, trees, logical_module = _compile_unit(unit, code.co_filename, flags)
     except SyntaxError as exc:
