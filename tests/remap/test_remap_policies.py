@@ -299,3 +299,33 @@ def test_a_frame_that_leaves_by_an_exception_is_reported_stale() -> None:
     remap._TRACKER.prune()  # 3.12+ has no local event for unwinding: the prune notices
     assert log == ["finally"]
     assert prog.stale() == ["the frame finished before a remap point"]
+
+
+def test_a_failing_event_sink_never_breaks_the_program() -> None:
+    prog = Program(LOOP)
+    log: list[Any] = []
+
+    def sink(event: object) -> None:
+        raise ValueError("sink bug")
+
+    hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run", on_event=sink))
+    assert prog.function("run")(3, hook, log) == ("new", 4)
+    from relive.runtime import remap
+
+    assert any(isinstance(exc, ValueError) for _event, exc in remap._TRACKER.sink_errors)
+
+
+def test_an_internal_error_leaves_the_frame_stale_instead_of_raising_in_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from relive.runtime import remap
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("relive bug")
+
+    monkeypatch.setattr(remap._Tracker, "_decide", broken)
+    prog = Program(LOOP)
+    log: list[Any] = []
+    hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run"))
+    assert prog.function("run")(3, hook, log) == ("old", 4)
+    assert prog.stale() == ["internal error while remapping: RuntimeError: relive bug"]

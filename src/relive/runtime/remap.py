@@ -35,6 +35,7 @@ the old code exactly as before; instrumentation exists only while stale frames m
 
 from __future__ import annotations
 
+import collections
 import gc
 import sys
 import threading
@@ -283,6 +284,9 @@ class _Tracker:
         self.frames: dict[FrameType, _FrameState] = {}
         self.hooks: Hooks = make_hooks(self.on_line, self.on_exit)
         self.versions: dict[int, tuple[weakref.ref[CodeType], str, FunctionVersion]] = {}
+        # the last exceptions raised by event sinks (never propagated: see _emit)
+        self.sink_errors: collections.deque[tuple[RemapEvent, Exception]] = collections.deque(
+            maxlen=16)
 
     # -- scheduling -----------------------------------------------------------------------------
 
@@ -360,7 +364,10 @@ class _Tracker:
             # from where it stands now include the one it will stop at.
             for frame, state in list(self.frames.items()):
                 if state.stale.plan.schedule is schedule:
-                    self._prepare(frame, state.stale)
+                    try:
+                        self._prepare(frame, state.stale)
+                    except Exception:  # only an optimization: the frame decides at its point
+                        pass
             self._maybe_idle()
         self._emit(events)
         return schedule
@@ -536,9 +543,15 @@ class _Tracker:
         self._emit(events)
 
     def _emit(self, events: list[tuple[EventSink | None, RemapEvent]]) -> None:
+        # Sinks run in the frame's own thread, inside its line event: an exception escaping
+        # here would surface in the user's code as if their statement had raised it. So it is
+        # kept (see `sink_errors`) instead of raised.
         for sink, event in events:
             if sink is not None:
-                sink(event)
+                try:
+                    sink(event)
+                except Exception as exc:
+                    self.sink_errors.append((event, exc))
 
     # -- at a line event of a stale frame -----------------------------------------------------
 
@@ -566,8 +579,16 @@ class _Tracker:
             if not state.opportunity_seen:
                 state.opportunity_seen = True
                 events.append((sink, RemapOpportunity(state.info, old_line)))
-            decision = self._decide(plan, point, frame)
-            if isinstance(decision, str):
+            try:
+                decision = self._decide(plan, point, frame)
+            except Exception as exc:  # a relive bug must not break the user's program
+                self._untrack(frame, state)
+                reason = f"internal error while remapping: {type(exc).__name__}: {exc}"
+                events.append((sink, LeftStale(state.info, old_line, reason)))
+                decision = None
+            if decision is None:
+                pass
+            elif isinstance(decision, str):
                 state.last_reason = decision
                 if decision not in state.reasons:
                     state.reasons.add(decision)
