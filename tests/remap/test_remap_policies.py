@@ -323,7 +323,7 @@ def test_an_internal_error_leaves_the_frame_stale_instead_of_raising_in_it(
     def broken(*args: object) -> object:
         raise RuntimeError("relive bug")
 
-    monkeypatch.setattr(remap._Tracker, "_decide", broken)
+    monkeypatch.setattr(remap.Plan, "decide", broken)
     prog = Program(LOOP)
     log: list[Any] = []
     hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run"))

@@ -59,7 +59,7 @@ Invariants, and why they hold:
   Which names are cells (and which functions are generators) is only known after symbol
   analysis, so :func:`enc_compile` first compiles the tree plainly and reads both from the
   code objects.
-- *The line map of a hidden statement never leaks.* The trailer is given the ``def`` line so
+- *The trailer has a line.* The trailer is given the ``def`` line so
   that ``frame.f_lineno`` of a frame that delegates to its continuation is a real line (tools
   such as ``inspect.stack()`` need one); the trailer only ever runs after a remap.
 """
@@ -68,16 +68,15 @@ from __future__ import annotations
 import __future__
 
 import ast
-import builtins
 import copy
 import dis
 import functools
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from types import CodeType, FrameType
+from collections.abc import Iterator, Mapping, Sequence
+from types import CodeType
 from typing import Literal
 
+from relive.runtime.enc_runtime import RemapSignal, set_pending
 from relive.runtime.enc_table import decode, narrow_handler
 from relive.runtime.enc_tree import (
     FOR_PREFIX,
@@ -132,60 +131,6 @@ __all__ = [
     "transform_module",
 ]
 
-class RemapSignal(BaseException):
-    """Raised into a stale frame at a statement boundary; the frame's own handler catches it.
-
-    It is a ``BaseException`` so that no user ``except Exception`` could ever see it (it never
-    crosses user code anyway: remap points are outside every user ``try`` and ``with``). The
-    continuation to run is registered for the frame beforehand (:func:`set_pending`).
-    """
-
-
-_PENDING: dict[FrameType, Callable[[Callable[[], object] | None], Callable[[], object]]] = {}
-_PENDING_LOCK = threading.Lock()
-
-
-def set_pending(
-    frame: FrameType, start: Callable[[Callable[[], object] | None], Callable[[], object]]
-) -> None:
-    """Register what ``frame``'s trailer will run once the remap signal is raised into it.
-
-    ``start`` receives the frame's cell-capturing lambda (or None) and returns a zero-argument
-    callable that starts the continuation; the trailer calls it at once.
-    """
-    with _PENDING_LOCK:
-        _PENDING[frame] = start
-
-
-def _resume(capture: Callable[[], object] | None) -> Callable[[], object]:
-    """``__relive_resume__``: the trailer's way to its continuation."""
-    frame = sys._getframe(1)
-    with _PENDING_LOCK:
-        start = _PENDING.pop(frame)
-    return start(capture)
-
-
-def _strip() -> None:
-    """``__relive_strip__``: drop the calling frame's entry from the traceback of the
-    exception being handled, so that a traceback through a remapped frame shows only the
-    continuation (as if the new code had been running all along)."""
-    exc = sys.exception()
-    tb = exc.__traceback__ if exc is not None else None
-    if exc is not None and tb is not None and tb.tb_frame is sys._getframe(1):
-        exc.__traceback__ = tb.tb_next
-
-
-def _install_builtins() -> None:
-    """EnC code names the signal class and the trailer's helpers as builtins: a name the
-    interpreter matches in an ``except`` clause costs nothing until an exception arrives,
-    where a local to bind the exception to would cost every call (see the module docstring).
-    """
-    builtins.__dict__[SIGNAL_NAME] = RemapSignal
-    builtins.__dict__[RESUME_NAME] = _resume
-    builtins.__dict__[STRIP_NAME] = _strip
-
-
-_install_builtins()
 
 
 def is_enc_code(code: CodeType) -> bool:

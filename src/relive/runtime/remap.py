@@ -44,7 +44,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import CellType, CodeType, FrameType
-from typing import Any, Literal
+from typing import Any
 
 from relive.runtime.enc import (
     RemapSignal,
@@ -52,24 +52,30 @@ from relive.runtime.enc import (
     set_pending,
 )
 from relive.runtime.enc_tree import (
-    FunctionKind,
     FunctionNode,
 )
 from relive.runtime.remap_continuation import (
-    Continuation,
     FunctionVersion,
-    Target,
     UnitMismatchError,
-    build_continuation,
     derived_codes,
     load_version,
     make_runner,
-    resolve_target,
-    restart_target,
-    target_reads,
+)
+from relive.runtime.remap_events import (
+    EventSink,
+    FrameInfo,
+    LeftStale,
+    RemapDeferred,
+    RemapEvent,
+    RemapItem,
+    RemapOpportunity,
+    Remapped,
+    RemapPolicy,
+    describe_event,
 )
 from relive.runtime.remap_hooks import Hooks, make_hooks
-from relive.runtime.remap_layout import Layout, Point, compute_layout
+from relive.runtime.remap_layout import Layout, compute_layout
+from relive.runtime.remap_plan import Go, Plan
 
 __all__ = [
     "FrameInfo",
@@ -84,87 +90,6 @@ __all__ = [
     "describe_event",
     "schedule_remap",
 ]
-
-RemapPolicy = Literal["next-statement", "restart", "stale"]
-
-
-@dataclass(frozen=True)
-class RemapItem:
-    """One updated function, as the runtime knows it after installing the new code."""
-
-    old_code: CodeType
-    new_code: CodeType  # EnC-compiled from new_unit; the live function(s) now hold it
-    old_unit: str  # source that compiles old_code at its real lines and nesting
-    new_unit: str  # source that compiles new_code at its real lines and nesting
-    line_map: Mapping[int, int | None]  # old line -> new line (None: deleted)
-
-
-@dataclass(frozen=True)
-class FrameInfo:
-    """Names a frame in events without keeping it alive."""
-
-    qualname: str
-    filename: str
-    frame_id: int
-    thread_id: int | None  # None: a suspended generator or coroutine
-    kind: FunctionKind
-
-
-@dataclass(frozen=True)
-class RemapOpportunity:
-    """The frame reached its first statement boundary since the schedule."""
-
-    frame: FrameInfo
-    line: int
-
-
-@dataclass(frozen=True)
-class RemapDeferred:
-    """The frame is at a statement boundary but cannot move there; it waits for the next."""
-
-    frame: FrameInfo
-    line: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Remapped:
-    """The frame now runs the new version: ``old_line`` is continued at ``new_line``."""
-
-    frame: FrameInfo
-    old_line: int
-    new_line: int
-    restarted: bool = False
-
-
-@dataclass(frozen=True)
-class LeftStale:
-    """The frame keeps (or kept, until it finished) running the old version."""
-
-    frame: FrameInfo
-    line: int | None
-    reason: str
-
-
-RemapEvent = RemapOpportunity | RemapDeferred | Remapped | LeftStale
-EventSink = Callable[[RemapEvent], None]
-
-
-def describe_event(event: RemapEvent) -> str:
-    """One line for people, e.g. ``main (app.py): remapped, line 12 -> line 13``. The front
-    ends decide whether and how to show it; this layer never prints."""
-    frame = event.frame
-    where = f"{frame.qualname} ({frame.filename})"
-    if isinstance(event, Remapped):
-        how = "restarted" if event.restarted else "remapped"
-        return f"{where}: {how}, line {event.old_line} -> line {event.new_line}"
-    if isinstance(event, RemapDeferred):
-        return f"{where}: waiting at line {event.line}: {event.reason}"
-    if isinstance(event, LeftStale):
-        at = f" at line {event.line}" if event.line is not None else ""
-        return f"{where}: left on the old code{at}: {event.reason}"
-    return f"{where}: remap opportunity at line {event.line}"
-
 
 class RemapSchedule:
     """What :func:`schedule_remap` found, and a way to wait for it to settle."""
@@ -205,22 +130,9 @@ class RemapSchedule:
 
 
 @dataclass(eq=False)
-class _Plan:
-    old: FunctionVersion
-    new: FunctionVersion
-    line_map: dict[int, int | None]
-    policy: RemapPolicy
-    on_event: EventSink | None
-    schedule: RemapSchedule
-    targets: dict[Point, Target | str] = field(default_factory=dict)
-    reads: dict[Target, frozenset[str]] = field(default_factory=dict)
-    continuations: dict[Target, Continuation | str] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
 class _StaleCode:
     code_ref: weakref.ref[CodeType]
-    plan: _Plan
+    plan: Plan
     layout: Layout
     generator: bool
     frames: int = 0  # tracked frames running it
@@ -241,37 +153,13 @@ class _FrameState:
 class _Candidate:
     code: CodeType
     tree: FunctionNode | None
-    plan: _Plan | None
+    plan: Plan | None
     problem: str | None  # why its frames cannot move at all
-
-
-@dataclass(frozen=True)
-class _Go:
-    target: Target
-    state: dict[str, object]
-    continuation: Continuation
-    share: frozenset[str]
-    globals_: dict[str, Any]
 
 
 def _frame_info(frame: FrameType, thread_id: int | None) -> FrameInfo:
     code = frame.f_code
     return FrameInfo(code.co_qualname, code.co_filename, id(frame), thread_id, code_kind(code))
-
-
-def _is_iterator(value: object, asynchronous: bool) -> bool:
-    return hasattr(type(value), "__anext__" if asynchronous else "__next__")
-
-
-def _param_names(fn: FunctionNode) -> list[str]:
-    args = fn.args
-    names = [a.arg for a in (*args.posonlyargs, *args.args)]
-    if args.vararg:
-        names.append(args.vararg.arg)
-    names.extend(a.arg for a in args.kwonlyargs)
-    if args.kwarg:
-        names.append(args.kwarg.arg)
-    return names
 
 
 class _Tracker:
@@ -319,7 +207,7 @@ class _Tracker:
                     problem = f"the edit turned a {old.kind} into a {new.kind}"
                 elif policy == "stale":
                     problem = "the remap policy is 'stale'"
-                plan = _Plan(old, new, dict(item.line_map), policy, on_event, schedule)
+                plan = Plan(old, new, dict(item.line_map), policy, on_event, schedule)
                 self._retarget(item, new)
                 for code, tree in [(item.old_code, old.compiled), *derived_codes(item.old_code)]:
                     candidates[id(code)] = _Candidate(code, tree, plan, problem)
@@ -365,7 +253,7 @@ class _Tracker:
             for frame, state in list(self.frames.items()):
                 if state.stale.plan.schedule is schedule:
                     try:
-                        self._prepare(frame, state.stale)
+                        state.stale.plan.prepare(frame, state.stale.layout)
                     except Exception:  # only an optimization: the frame decides at its point
                         pass
             self._maybe_idle()
@@ -386,7 +274,7 @@ class _Tracker:
                 plan.reads.clear()
                 plan.continuations.clear()
 
-    def _stale_entry(self, code: CodeType, tree: FunctionNode, plan: _Plan) -> _StaleCode:
+    def _stale_entry(self, code: CodeType, tree: FunctionNode, plan: Plan) -> _StaleCode:
         entry = self.stale.get(id(code))
         if entry is not None and entry.code_ref() is code:
             if entry.plan is not plan:
@@ -580,7 +468,7 @@ class _Tracker:
                 state.opportunity_seen = True
                 events.append((sink, RemapOpportunity(state.info, old_line)))
             try:
-                decision = self._decide(plan, point, frame)
+                decision = plan.decide(point, frame)
             except Exception as exc:  # a relive bug must not break the user's program
                 self._untrack(frame, state)
                 reason = f"internal error while remapping: {type(exc).__name__}: {exc}"
@@ -602,80 +490,7 @@ class _Tracker:
         if signal is not None:
             raise signal
 
-    def _decide(self, plan: _Plan, point: Point, frame: FrameType) -> _Go | str:
-        new = plan.new
-        restart = plan.policy == "restart"
-        target = self._target(plan, point)
-        if isinstance(target, str):
-            return target
-        snapshot = dict(frame.f_locals)
-        new_locals = set(new.varnames) | set(new.cellvars)
-        if restart:
-            names = _param_names(new.logical)
-            missing = [n for n in names if n not in snapshot]
-            if missing:
-                return f"parameter {missing[0]!r} has no value to restart with"
-            state: dict[str, object] = {n: snapshot[n] for n in names}
-        else:
-            state = {
-                n: v for n, v in snapshot.items()
-                if n in new_locals and not n.startswith("__relive_")
-            }
-            for new_name, old_name in target.loops:
-                iterator = snapshot.get(old_name, state)  # `state` as a "missing" marker
-                if iterator is state or not _is_iterator(iterator, new_name in target.async_loops):
-                    return f"the loop around line {target.old_line} has no live iterator"
-                state[new_name] = iterator
-            reads = plan.reads.get(target)
-            if reads is None:
-                reads = plan.reads[target] = target_reads(new, target)
-            unbound = sorted(reads - state.keys())
-            if unbound:
-                return (f"the new code reads {unbound[0]!r} before assigning it, and the frame"
-                        " has no value for it")
-        continuation = self._continuation(plan, target)
-        if isinstance(continuation, str):
-            return continuation
-        if continuation.first_param and continuation.first_param not in state:
-            return f"parameter {continuation.first_param!r} has no value"
-        if restart:
-            share = frozenset(new.freevars)
-        else:
-            share = frozenset(plan.old.cellvars) | frozenset(plan.old.freevars)
-        return _Go(target, state, continuation, share, frame.f_globals)
-
-    def _target(self, plan: _Plan, point: Point) -> Target | str:
-        if plan.policy == "restart":
-            return restart_target(plan.new, plan.old.statements[point.path][0].lineno)
-        target = plan.targets.get(point)
-        if target is None:
-            target = plan.targets[point] = resolve_target(plan.old, point, plan.line_map, plan.new)
-        return target
-
-    def _continuation(self, plan: _Plan, target: Target) -> Continuation | str:
-        continuation = plan.continuations.get(target)
-        if continuation is None:
-            try:
-                continuation = build_continuation(plan.new, target)
-            except (SyntaxError, RuntimeError) as exc:
-                continuation = f"the continuation does not compile: {exc}"
-            plan.continuations[target] = continuation
-        return continuation
-
-    def _prepare(self, frame: FrameType, stale: _StaleCode) -> None:
-        """Compile ahead, at scheduling time, the continuations a frame will most likely need:
-        those of the remap points it can reach next. Then at the point it only has to move."""
-        plan = stale.plan
-        if plan.policy == "stale":
-            return
-        for offset in stale.layout.next_points(frame.f_lasti):
-            target = self._target(plan, stale.layout.points[offset])
-            if not isinstance(target, str):
-                if target not in plan.reads and plan.policy != "restart":
-                    plan.reads[target] = target_reads(plan.new, target)
-                self._continuation(plan, target)
-
-    def _signal(self, frame: FrameType, go: _Go) -> RemapSignal:
+    def _signal(self, frame: FrameType, go: Go) -> RemapSignal:
         hooks = self.hooks
         previous_trace = sys.gettrace()  # 3.11 drops it when the signal leaves the tracer
         if hooks.owns(previous_trace):
