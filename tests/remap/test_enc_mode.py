@@ -17,6 +17,7 @@ import pytest
 from relive.runtime.enc import (
     HIDDEN_PREFIX,
     enc_compile,
+    in_remap_machinery,
     is_enc_code,
     iter_code_objects,
     remap_handler_offset,
@@ -314,6 +315,10 @@ def test_enc_mode_keeps_names_signatures_docstrings_and_sources(modules: Any) ->
         assert inspect.getsource(e) == inspect.getsource(p)
         assert is_enc_code(ec) and not is_enc_code(pc)
         assert remap_handler_offset(ec) is not None
+        # every instruction of the user's body is before the remap machinery
+        user_offsets = [start for start, _end, line in ec.co_lines()
+                        if line is not None and line != ec.co_firstlineno]
+        assert not any(in_remap_machinery(ec, offset) for offset in user_offsets)
     assert enc.Shape.__doc__ == plain.Shape.__doc__
 
 

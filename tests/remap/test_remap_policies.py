@@ -329,3 +329,29 @@ def test_an_internal_error_leaves_the_frame_stale_instead_of_raising_in_it(
     hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run"))
     assert prog.function("run")(3, hook, log) == ("old", 4)
     assert prog.stale() == ["internal error while remapping: RuntimeError: relive bug"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.11 trace function backend")
+def test_a_debuggers_trace_function_keeps_its_events_through_a_remap_on_3_11() -> None:
+    prog = Program(LOOP)
+    seen: list[tuple[str, int | None]] = []
+
+    def debugger(frame: Any, event: str, arg: object) -> Any:
+        if frame.f_code.co_name == "run":
+            seen.append((event, frame.f_lineno))
+            return debugger
+        return None
+
+    new = LOOP.replace('("old", i)', '("new", i)')
+    sys.settrace(debugger)
+    try:
+        prog.function("run")(4, _once(lambda: prog.edit(new, "run")), [])
+    finally:
+        still_tracing = sys.gettrace() is debugger
+        sys.settrace(None)
+    assert still_tracing
+    assert prog.remapped() == [(7, 7)]
+    lines = [line for event, line in seen if event == "line"]
+    # the old frame's lines; at the remap its event for line 7, then its trailer (the `def`
+    # line, 2) handing over; then the continuation's lines, from the same statement, new
+    assert lines == [3, 4, 5, 7, 4, 5, 7, 4, 5, 6, 7, 2, 7, 4, 5, 7, 4, 8]

@@ -118,6 +118,7 @@ __all__ = [
     "function_kind",
     "function_table",
     "future_flags",
+    "in_remap_machinery",
     "is_enc_code",
     "is_remap_wrapper",
     "iter_code_objects",
@@ -136,6 +137,14 @@ __all__ = [
 def is_enc_code(code: CodeType) -> bool:
     """True if ``code`` is a function compiled in EnC mode (it has a remap handler)."""
     return SIGNAL_NAME in code.co_names
+
+
+def in_remap_machinery(code: CodeType, offset: int) -> bool:
+    """True if ``offset`` of ``code`` is in the remap handler or the trailer (both laid out
+    after the user's body). A debugger can skip events there: the one line event of a frame
+    handing over to its continuation (at the ``def`` line), and ``EXCEPTION_HANDLED``."""
+    handler = remap_handler_offset(code)
+    return handler is not None and offset >= handler
 
 
 def remap_handler_offset(code: CodeType) -> int | None:

@@ -13,7 +13,8 @@ Two backends with one interface (:class:`Hooks`):
   thread, ``threading.settrace`` for new threads, and ``_PyEval_SetTrace`` through ctypes for
   the others -- the C function behind 3.12's ``threading.settrace_all_threads``, given the
   interpreter's own trace trampoline). The global function only returns the local one for
-  frames of stale code. Threads that already run another tool's trace function are left alone.
+  frames of stale code. Threads that already run another tool's trace function are left alone,
+  and a frame's own trace function (a debugger's) is chained, not replaced.
   Raising the remap signal from a trace function makes CPython drop that thread's trace
   function; :meth:`Hooks.after_signal` puts it back when frames are still pending.
 
@@ -223,10 +224,21 @@ class TraceHooks:
         self._codes: set[int] = set()
         self._armed = False
         self._others: _OtherThreads | None = None
+        # another tool's local trace function on a frame we watch (a debugger's, say): it is
+        # called first, so that it keeps seeing the frame's events
+        previous: dict[FrameType, Callable[..., Any]] = {}
+        self._previous = previous
 
         # Plain closures, made once: bound methods are new objects at each access, and the
         # functions are compared by identity (here and in other threads' thread states).
         def local(frame: FrameType, event: str, arg: object) -> Any:
+            chained = previous.get(frame)
+            if chained is not None:
+                following = chained(frame, event, arg)
+                if following is None:
+                    del previous[frame]
+                elif following is not chained:
+                    previous[frame] = following
             if event == "line":
                 on_line(frame, frame.f_code)
             elif event == "return":
@@ -265,13 +277,17 @@ class TraceHooks:
     def watch(self, frame: FrameType) -> str | None:
         if not self._armed:
             self._arm()
+        current = frame.f_trace
+        if current is not None and current is not self._local:
+            self._previous[frame] = current
         frame.f_trace = self._local
         frame.f_trace_lines = True
         return None
 
     def unwatch(self, frame: FrameType) -> None:
+        chained = self._previous.pop(frame, None)
         if frame.f_trace is self._local:
-            frame.f_trace = None
+            frame.f_trace = chained
 
     def owns(self, trace: object) -> bool:
         return trace is self._global or trace is self._local
