@@ -1,0 +1,621 @@
+"""EnC mode: compile Python source so that any frame of it can later be remapped.
+
+A module loaded under relive is compiled in *EnC mode*, the way the .NET debugger must switch
+Edit and Continue on when a module loads. This module owns that transformation. Each ``def``
+and ``async def`` (methods and nested functions included; lambdas and class bodies are not
+remapped) is compiled as::
+
+    def f(a, b):
+        "docstring stays first"
+        try:
+            <user body, unchanged except for `for` headers, see below>
+            return                                   # the implicit return, made explicit
+        except __relive_RemapSignal__:               # the remap handler
+            pass
+        try:                                         # the trailer: only reached after a remap
+            return __relive_resume__(lambda: (cells...))()  # or `yield from`, `await`, or a
+        except BaseException:                        # delegation loop (async generators)
+            __relive_strip__()                       # drop this frame's traceback entry
+            raise
+
+and every ``for``/``async for`` of the function's own scope keeps its live iterator in a hidden
+local ``__relive_for<N>__`` (``N`` is the number of ``for`` loops around it, so loops that never
+run at the same time share one), deleted again when the loop is left.
+
+Invariants, and why they hold:
+
+- *Zero run-time cost.* A ``try`` costs nothing on 3.11+ until something is raised; the
+  synthetic ``try``/``return`` carry no source position (``lineno = -1``), so the compiler emits
+  exactly the instructions and line table it emits for the plain function. The only added work
+  on the normal path is ``COPY 1; STORE_FAST`` when a loop starts and ``DELETE_FAST`` when it
+  ends. The iterator is stored *after* ``GET_ITER``: the compiler emits
+  ``COPY 1; STORE_FAST h; GET_ITER`` for ``for x in (h := it)`` and :func:`enc_compile` swaps
+  that triple in place to ``GET_ITER; COPY 1; STORE_FAST h`` (same length, same positions: the
+  walrus is given the position the compiler gives ``GET_ITER``, so the line table is unchanged).
+- *Nothing a user sees changes.* Names, ``co_firstlineno``, ``co_qualname``, flags, docstrings,
+  line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
+  The hidden names (loop iterators; async generators' delegation loop) all start with
+  ``__relive_`` so that debuggers can filter them, and end with ``__`` so that the compiler
+  does not mangle them inside classes.
+- *Exceptions pass through untouched.* After compiling, the remap handler's reach is cut down
+  to the offsets where a line event can fire, since the signal is only ever raised from one
+  (:mod:`relive.runtime.enc_table`): an exception raised anywhere else (in a call, an
+  operator, an attribute access...) unwinds through the frame exactly as through plain code
+  (same events for ``sys.settrace`` and ``sys.monitoring``, same cost). Only an exception
+  raised by the first instruction of a line enters the handler, is found not to be the signal
+  and is re-raised unchanged (its traceback is not extended); ``sys.monitoring`` tools then
+  see an ``EXCEPTION_HANDLED`` at :func:`remap_handler_offset`.
+- *The handler binds no local.* A hidden local would cost every call of every function (the
+  interpreter clears it on entry and on exit: about 3 % per local on a small function, as
+  measured on 3.12), so the handler matches the signal by name and the trailer reaches its
+  continuation through a builtin. The three builtins (``__relive_RemapSignal__``,
+  ``__relive_resume__``, ``__relive_strip__``) are installed when this module is imported;
+  EnC code only exists where this module compiled or loaded it. (Code run with a
+  ``__builtins__`` that lacks them would turn an exception raised at a remap point into a
+  ``NameError``.)
+- *Cells stay shared.* A function that owns or uses closure cells passes them to the
+  continuation through a lambda built in the trailer (it captures the frame's own cells), so
+  that closures created before a remap and the remapped frame keep seeing the same variables.
+  Which names are cells (and which functions are generators) is only known after symbol
+  analysis, so :func:`enc_compile` first compiles the tree plainly and reads both from the
+  code objects.
+- *The trailer has a line.* The trailer is given the ``def`` line so
+  that ``frame.f_lineno`` of a frame that delegates to its continuation is a real line (tools
+  such as ``inspect.stack()`` need one); the trailer only ever runs after a remap.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import copy
+import dis
+import functools
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from types import CodeType
+from typing import Literal
+
+from relive.runtime.enc_runtime import RemapSignal, set_pending
+from relive.runtime.enc_table import decode, narrow_handler
+from relive.runtime.enc_tree import (
+    FOR_PREFIX,
+    HIDDEN_PREFIX,
+    RESUME_NAME,
+    SIGNAL_NAME,
+    STRIP_NAME,
+    FunctionKind,
+    FunctionNode,
+    Path,
+    annotate_function,
+    child_blocks,
+    for_local,
+    function_kind,
+    is_remap_wrapper,
+    iter_statements,
+    loop_index,
+    mark_remap_wrapper,
+    mark_synthetic,
+    statement_path,
+)
+
+__all__ = [
+    "HIDDEN_PREFIX",
+    "RESUME_NAME",
+    "SIGNAL_NAME",
+    "STRIP_NAME",
+    "FunctionKind",
+    "FunctionTable",
+    "Path",
+    "RemapSignal",
+    "TreeTable",
+    "annotate_function",
+    "code_kind",
+    "enc_compile",
+    "enc_compile_with_trees",
+    "find_code",
+    "for_local",
+    "function_kind",
+    "function_table",
+    "future_flags",
+    "in_remap_machinery",
+    "is_enc_code",
+    "is_remap_wrapper",
+    "iter_code_objects",
+    "iter_statements",
+    "loop_index",
+    "mark_synthetic",
+    "remap_handler_offset",
+    "set_pending",
+    "statement_path",
+    "transform_function",
+    "transform_module",
+]
+
+
+
+def is_enc_code(code: CodeType) -> bool:
+    """True if ``code`` is a function compiled in EnC mode (it has a remap handler)."""
+    return SIGNAL_NAME in code.co_names
+
+
+def in_remap_machinery(code: CodeType, offset: int) -> bool:
+    """True if ``offset`` of ``code`` is in the remap handler or the trailer (both laid out
+    after the user's body). A debugger can skip events there: the one line event of a frame
+    handing over to its continuation (at the ``def`` line), and ``EXCEPTION_HANDLED``."""
+    handler = remap_handler_offset(code)
+    return handler is not None and offset >= handler
+
+
+def remap_handler_offset(code: CodeType) -> int | None:
+    """Offset of the first instruction of the remap handler of an EnC code object.
+
+    Debuggers that use ``sys.monitoring`` can ignore ``EXCEPTION_HANDLED`` events at this
+    offset (see the module docstring).
+    """
+    if SIGNAL_NAME not in code.co_names:
+        return None
+    # A scan of the raw bytes, as dis is slow enough to matter at import: the handler starts
+    # with the PUSH_EXC_INFO before `LOAD_GLOBAL __relive_RemapSignal__` (whose argument is
+    # the name's index shifted left by one, 3.11+). Inline cache entries read as zeros.
+    name = code.co_names.index(SIGNAL_NAME)
+    raw = code.co_code
+    last_push: int | None = None
+    argument = 0
+    for offset in range(0, len(raw), 2):
+        op = raw[offset]
+        if op == _EXTENDED_ARG:
+            argument = (argument | raw[offset + 1]) << 8
+            continue
+        value, argument = argument | raw[offset + 1], 0
+        if op == _PUSH_EXC_INFO:
+            last_push = offset
+        elif op == _LOAD_GLOBAL and value >> 1 == name:
+            return last_push
+    return None
+
+
+# --- building synthetic nodes ---------------------------------------------------------------
+
+Position = tuple[int, int, int, int]  # lineno, end_lineno, col_offset, end_col_offset
+_NOWHERE: Position = (-1, -1, -1, -1)
+_CAPTURE = "__relive_capture__"  # placeholder in the trailer templates
+
+
+def _clone(node: object, pos: Position, capture: ast.expr | None = None) -> object:
+    """Copy a template tree, giving every node ``pos`` and substituting the capture slot.
+
+    Cloning a tree parsed once is several times faster than parsing the text again for each
+    function, and setting positions while copying avoids a second walk.
+    """
+    if isinstance(node, list):
+        return [_clone(item, pos, capture) for item in node]
+    if not isinstance(node, ast.AST):
+        return node
+    if capture is not None and isinstance(node, ast.Name) and node.id == _CAPTURE:
+        return capture
+    new = type(node)(**{f: _clone(getattr(node, f), pos, capture) for f in node._fields})
+    if "lineno" in node._attributes:
+        new.lineno, new.end_lineno, new.col_offset, new.end_col_offset = pos  # type: ignore[attr-defined]
+    return new
+
+
+_HANDLER = f"try:\n    pass\nexcept {SIGNAL_NAME}:\n    pass\n"
+
+_STRIP = f"except BaseException:\n    {STRIP_NAME}()\n    raise\n"
+
+_RUN = f"{RESUME_NAME}({_CAPTURE})()"
+
+_TRAILERS: dict[FunctionKind, str] = {
+    "function": f"try:\n    return {_RUN}\n{_STRIP}",
+    "generator": f"try:\n    return (yield from {_RUN})\n{_STRIP}",
+    "coroutine": f"try:\n    return await {_RUN}\n{_STRIP}",
+    # `async for` would not forward asend()/athrow()/aclose(); delegate by hand. (These
+    # locals cost a little when an async generator is created, not on each step.)
+    "async_generator": (
+        f"__relive_g__ = {_RUN}\n"
+        "__relive_m__ = __relive_g__.asend\n"
+        "__relive_x__ = None\n"
+        "while True:\n"
+        "    try:\n"
+        "        __relive_y__ = await __relive_m__(__relive_x__)\n"
+        "    except StopAsyncIteration:\n"
+        "        return\n"
+        + "".join(f"    {line}\n" for line in _STRIP.splitlines())
+        + "    try:\n"
+        "        __relive_x__ = yield __relive_y__\n"
+        "    except GeneratorExit:\n"
+        "        await __relive_g__.aclose()\n"
+        "        raise\n"
+        "    except BaseException as __relive_e__:\n"
+        "        __relive_x__ = __relive_e__\n"
+        "        __relive_m__ = __relive_g__.athrow\n"
+        "    else:\n"
+        "        __relive_m__ = __relive_g__.asend\n"
+    ),
+}
+
+
+@functools.cache
+def _template(kind: FunctionKind | Literal["handler"]) -> list[ast.stmt]:
+    if kind == "handler":
+        return ast.parse(_HANDLER).body
+    # Parse inside a function of the right kind so that `yield`/`await` are accepted.
+    header = "async def _():\n" if kind in ("coroutine", "async_generator") else "def _():\n"
+    body = "".join(f"    {line}\n" for line in _TRAILERS[kind].splitlines())
+    fn = ast.parse(header + body).body[0]
+    assert isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+    return fn.body
+
+
+def _remap_handler() -> ast.ExceptHandler:
+    try_stmt = _template("handler")[0]
+    assert isinstance(try_stmt, ast.Try)
+    handler = _clone(try_stmt.handlers[0], _NOWHERE)
+    assert isinstance(handler, ast.ExceptHandler)
+    return handler
+
+
+def _trailer(kind: FunctionKind, cells: Sequence[str], pos: Position) -> list[ast.stmt]:
+    """The code that runs the continuation once the remap handler has caught the signal.
+
+    It is outside the ``except`` block on purpose: inside it, the signal would be the exception
+    being handled, and would become the ``__context__`` of anything the new code raises. Its
+    ``except`` clause drops this frame's traceback entry so that a traceback through a remapped
+    frame reads as if the new code had been running all along. ``cells`` become a lambda that
+    captures the frame's own closure cells (see the module docstring).
+    """
+    capture: ast.expr
+    if cells:
+        capture = ast.Lambda(
+            args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                               kw_defaults=[], kwarg=None, defaults=[]),
+            body=ast.Tuple(elts=[ast.Name(id=name, ctx=ast.Load()) for name in cells],
+                           ctx=ast.Load()),
+        )
+    else:
+        capture = ast.Constant(value=None)
+    for node in ast.walk(capture):
+        if "lineno" in node._attributes:
+            node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = pos  # type: ignore[attr-defined]
+    body = _clone(_template(kind), pos, capture)
+    assert isinstance(body, list)
+    return body
+
+
+def _iter_position(stmt: ast.For | ast.AsyncFor) -> Position:
+    """The position the compiler gives to ``GET_ITER`` of this loop (see module docstring)."""
+    node: ast.AST = stmt.iter if sys.version_info >= (3, 13) else stmt
+    line: int = node.lineno  # type: ignore[attr-defined]
+    end_line: int | None = node.end_lineno  # type: ignore[attr-defined]
+    col: int = node.col_offset  # type: ignore[attr-defined]
+    end_col: int | None = node.end_col_offset  # type: ignore[attr-defined]
+    return line, end_line if end_line is not None else line, col, (
+        end_col if end_col is not None else col
+    )
+
+
+def _keep_iterator(stmt: ast.For | ast.AsyncFor, name: str) -> None:
+    """Rewrite the loop header so that the iterator is also stored in ``name``."""
+    iterable = stmt.iter
+    # CPython turns a list display iterated by `for` into a tuple, and a set of constants into
+    # a frozenset constant; do it here since the walrus would hide the display from it.
+    if isinstance(iterable, ast.List):
+        iterable = ast.copy_location(ast.Tuple(elts=iterable.elts, ctx=ast.Load()), iterable)
+    elif isinstance(iterable, ast.Set) and all(isinstance(e, ast.Constant) for e in iterable.elts):
+        values = frozenset(e.value for e in iterable.elts)  # type: ignore[attr-defined]
+        # compile() accepts frozenset constants; the AST stubs do not say so
+        iterable = ast.copy_location(ast.Constant(value=values), iterable)  # type: ignore[arg-type]
+    pos = _iter_position(stmt)
+    target = ast.Name(id=name, ctx=ast.Store())
+    walrus = ast.NamedExpr(target=target, value=iterable)
+    for node in (target, walrus):
+        node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = pos
+    stmt.iter = walrus
+
+
+def _delete(name: str) -> ast.stmt:
+    node = ast.Delete(targets=[ast.Name(id=name, ctx=ast.Del())])
+    for item in (node, node.targets[0]):
+        item.lineno, item.end_lineno, item.col_offset, item.end_col_offset = _NOWHERE
+    return node
+
+
+def _rewrite_loops(block: list[ast.stmt]) -> None:
+    """Keep the iterator of each annotated loop of this block (recursively) in a hidden local."""
+    index = 0
+    while index < len(block):
+        stmt = block[index]
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for _field, items in child_blocks(stmt):
+                for item in items:
+                    if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                        _rewrite_loops(item.body)
+                if isinstance(items[0], ast.stmt):
+                    _rewrite_loops(items)  # type: ignore[arg-type]
+            loop = loop_index(stmt)
+            if isinstance(stmt, (ast.For, ast.AsyncFor)) and loop is not None:
+                name = for_local(loop)
+                _keep_iterator(stmt, name)
+                block.insert(index + 1, _delete(name))
+                index += 1
+        index += 1
+
+
+def _has_docstring(fn: FunctionNode) -> bool:
+    first = fn.body[0] if fn.body else None
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+
+
+def transform_function(fn: FunctionNode, kind: FunctionKind, cells: Sequence[str]) -> None:
+    """Apply the EnC transformation to ``fn`` in place (not to its nested functions).
+
+    ``fn`` must have been annotated (:func:`annotate_function`). ``kind`` must be what ``fn``
+    compiles to and ``cells`` the names of its closure cells (``co_cellvars`` and
+    ``co_freevars`` of its code), in any order.
+    """
+    doc = fn.body[:1] if _has_docstring(fn) else []
+    body = fn.body[len(doc):]
+    _rewrite_loops(body)
+    implicit_return = ast.Return(value=None)
+    implicit_return.lineno, implicit_return.end_lineno = -1, -1
+    implicit_return.col_offset, implicit_return.end_col_offset = -1, -1
+    wrapper = ast.Try(body=[*body, implicit_return], handlers=[_remap_handler()], orelse=[],
+                      finalbody=[])
+    wrapper.lineno, wrapper.end_lineno, wrapper.col_offset, wrapper.end_col_offset = _NOWHERE
+    mark_remap_wrapper(wrapper)
+    pos = (fn.lineno, fn.lineno, fn.col_offset, fn.col_offset)
+    fn.body = [*doc, wrapper, *_trailer(kind, sorted(set(cells)), pos)]
+
+
+def _first_line(fn: FunctionNode) -> int:
+    """``co_firstlineno`` of the code compiled from ``fn`` (its first decorator's line)."""
+    return min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+
+
+def _all_functions(block: list[ast.stmt], found: list[FunctionNode]) -> None:
+    """Every ``def`` in ``block``, at any depth. Definitions are statements, so only statement
+    blocks need to be walked (lambdas, the only functions inside expressions, are skipped)."""
+    for stmt in block:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(stmt)
+        for _field, items in child_blocks(stmt):
+            for item in items:
+                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                    _all_functions(item.body, found)
+            if isinstance(items[0], ast.stmt):
+                _all_functions(items, found)  # type: ignore[arg-type]
+
+
+FunctionTable = Mapping[tuple[int, str], tuple[FunctionKind, tuple[str, ...]]]
+
+
+def transform_module(tree: ast.Module, functions: FunctionTable | None = None) -> ast.Module:
+    """Apply the EnC transformation, in place, to every function of ``tree``.
+
+    ``functions`` maps ``(co_firstlineno, co_name)`` of each function to its kind and closure
+    cell names, as a plain compile of the same tree reports them (:func:`function_table`); a
+    function missing from it is analysed from its tree and taken to have no cells.
+    """
+    table: FunctionTable = functions or {}
+    found: list[FunctionNode] = []
+    _all_functions(tree.body, found)
+    # Annotate every function before transforming any: a transformation rewrites the body of
+    # its own function only, but annotations of nested functions must see the user's source.
+    for fn in found:
+        annotate_function(fn)
+    for fn in found:
+        kind, cells = table.get((_first_line(fn), fn.name)) or (function_kind(fn), ())
+        transform_function(fn, kind, cells)
+    return tree
+
+
+# --- compiling --------------------------------------------------------------------------------
+
+def iter_code_objects(code: CodeType) -> Iterator[CodeType]:
+    """``code`` and every code object nested in its constants, depth first."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from iter_code_objects(const)
+
+
+def find_code(code: CodeType, qualname: str, firstlineno: int) -> CodeType | None:
+    """The code object nested in ``code`` with this ``co_qualname`` and ``co_firstlineno``."""
+    for item in iter_code_objects(code):
+        if item.co_qualname == qualname and item.co_firstlineno == firstlineno:
+            return item
+    return None
+
+
+_CO_GENERATOR = 0x20
+_CO_COROUTINE = 0x80
+_CO_ASYNC_GENERATOR = 0x200
+
+
+def code_kind(code: CodeType) -> FunctionKind:
+    """The kind of function ``code`` compiles, from its flags."""
+    if code.co_flags & _CO_ASYNC_GENERATOR:
+        return "async_generator"
+    if code.co_flags & _CO_COROUTINE:
+        return "coroutine"
+    if code.co_flags & _CO_GENERATOR:
+        return "generator"
+    return "function"
+
+
+def function_table(code: CodeType) -> dict[tuple[int, str], tuple[FunctionKind, tuple[str, ...]]]:
+    """Kind and closure cells of every function compiled in ``code`` (see transform_module)."""
+    return {
+        (item.co_firstlineno, item.co_name): (
+            code_kind(item),
+            (*item.co_cellvars, *item.co_freevars),
+        )
+        for item in iter_code_objects(code)
+        if item.co_flags & 0x2  # CO_NEWLOCALS: functions, not module or class bodies
+    }
+
+
+_COPY = dis.opmap["COPY"]
+_PUSH_EXC_INFO = dis.opmap["PUSH_EXC_INFO"]
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+_STORE_FAST = dis.opmap["STORE_FAST"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_GET_ITERS = (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"])
+
+
+def _store_iterators_after_get_iter(code: CodeType) -> CodeType:
+    """Swap ``COPY 1; STORE_FAST __relive_forN__; GET_ITER`` so that the hidden local receives
+    the iterator rather than the iterable (see the module docstring). Nested code objects are
+    patched too. None of these instructions has inline cache entries, so the window is
+    contiguous, and all of them carry the same position, so the line table is unaffected."""
+    consts = tuple(
+        _store_iterators_after_get_iter(c) if isinstance(c, CodeType) else c
+        for c in code.co_consts
+    )
+    hidden = {i for i, name in enumerate(code.co_varnames) if name.startswith(FOR_PREFIX)}
+    raw = bytearray(code.co_code)
+    changed = False
+    if hidden:
+        offset = 0
+        while offset < len(raw) - 4:
+            if raw[offset] != _COPY or raw[offset + 1] != 1:
+                offset += 2
+                continue
+            cursor, arg = offset + 2, 0
+            while cursor < len(raw) - 2 and raw[cursor] == _EXTENDED_ARG:
+                arg = (arg << 8) | raw[cursor + 1]
+                cursor += 2
+            if (
+                cursor < len(raw) - 2
+                and raw[cursor] == _STORE_FAST
+                and ((arg << 8) | raw[cursor + 1]) in hidden
+                and raw[cursor + 2] in _GET_ITERS
+            ):
+                get_iter = cursor + 2
+                raw[offset : get_iter + 2] = raw[get_iter : get_iter + 2] + raw[offset:get_iter]
+                changed = True
+                offset = get_iter + 2
+            else:
+                offset += 2
+    if not changed and all(a is b for a, b in zip(consts, code.co_consts, strict=True)):
+        return code
+    return code.replace(co_code=bytes(raw), co_consts=consts)
+
+
+TreeTable = dict[tuple[int, str], FunctionNode]
+
+
+def enc_compile_with_trees(
+    source: str | bytes | ast.Module,
+    filename: str,
+    flags: int = 0,
+    dont_inherit: bool = True,
+    optimize: int = -1,
+    *,
+    functions: FunctionTable | None = None,
+) -> tuple[CodeType, TreeTable]:
+    """Like :func:`enc_compile`, and also return the transformed tree of every function.
+
+    The trees are keyed by ``(co_firstlineno, co_name)`` of the function's code object and
+    carry the annotations of :func:`annotate_function`; the remapper reads a frame's position
+    in them. A tree passed in is transformed *in place* when ``functions`` is given (the
+    caller knows every function's kind and cells, and made the tree for this call), and copied
+    otherwise.
+    """
+    if isinstance(source, ast.Module):
+        tree = source if functions is not None else copy.deepcopy(source)
+    else:
+        tree = ast.parse(source, filename, "exec")
+    table: FunctionTable
+    if functions is None:
+        # A plain compile of the same tree tells each function's kind and closure cells
+        # exactly (symbol analysis is the compiler's); compiling an AST does not modify it.
+        plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
+        table = function_table(plain)
+    else:
+        table = functions
+    transform_module(tree, table)
+    code = compile(tree, filename, "exec", flags, dont_inherit, optimize)
+    for key, (kind, cells) in function_table(code).items():
+        expected = table.get(key)
+        if expected is not None and (expected[0] != kind or set(expected[1]) != set(cells)):
+            raise RuntimeError(  # pragma: no cover - would be a relive or CPython bug
+                f"{filename}:{key[0]}: EnC compilation changed the shape of {key[1]!r}"
+            )
+    trees: TreeTable = {}
+    found: list[FunctionNode] = []
+    _all_functions(tree.body, found)
+    for fn in found:
+        trees[(_first_line(fn), fn.name)] = fn
+    return _narrow_handlers(_store_iterators_after_get_iter(code), trees), trees
+
+
+def _narrow_handlers(code: CodeType, trees: TreeTable) -> CodeType:
+    """Cut each function's remap handler down to where the signal can be raised (see
+    :mod:`relive.runtime.enc_table`)."""
+    consts = tuple(_narrow_handlers(c, trees) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    if any(a is not b for a, b in zip(consts, code.co_consts, strict=True)):
+        code = code.replace(co_consts=consts)
+    if (code.co_firstlineno, code.co_name) not in trees or not is_enc_code(code):
+        return code
+    handler = remap_handler_offset(code)
+    if handler is None:
+        return code
+    return narrow_handler(code, handler, _line_event_offsets(code))
+
+
+def _line_event_offsets(code: CodeType) -> set[int]:
+    """Every offset where a line event can fire: a superset of the remap points (the signal is
+    only raised from a line event). Line events fire at the first instruction of a line range,
+    at jump targets (a backward jump, or a forward one into a line on 3.11) and at exception
+    handlers; computing the exact points here would cost a layout per function at import."""
+    offsets: set[int] = set()
+    previous: int | None = None
+    for start, _end, line in code.co_lines():  # 3.11 gives one range per instruction
+        if line is not None and line != previous:
+            offsets.add(start)
+        previous = line
+    offsets.update(dis.findlabels(code.co_code))  # type: ignore[arg-type]  # takes bytes
+    offsets.update(entry.target for entry in decode(code.co_exceptiontable))
+    # an event at an instruction with EXTENDED_ARG prefixes may report any of its code units
+    raw = code.co_code
+    for offset in list(offsets):
+        while offset < len(raw) and raw[offset] == _EXTENDED_ARG:
+            offset += 2
+            offsets.add(offset)
+    return offsets
+
+
+_FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
+
+
+def future_flags(code: CodeType) -> int:
+    """The ``from __future__`` compiler flags ``code`` was compiled with. Compile a unit for
+    a function with ``enc_compile(unit, filename, flags=future_flags(old_code))`` when the
+    unit does not repeat the module's ``from __future__`` imports."""
+    return code.co_flags & _FUTURE_FLAGS
+
+
+def enc_compile(
+    source: str | bytes | ast.Module,
+    filename: str,
+    mode: str = "exec",
+    flags: int = 0,
+    dont_inherit: bool = True,
+    optimize: int = -1,
+) -> CodeType:
+    """Compile ``source`` in EnC mode; the arguments mean what they mean for ``compile``.
+
+    A tree passed in is not modified. Only ``mode="exec"`` is supported (functions can only be
+    defined by statements). The result behaves as ``compile(source, ...)`` would, and every
+    function in it can be remapped (see the module docstring).
+    """
+    if mode != "exec":
+        raise ValueError("EnC mode compiles modules only (mode='exec')")
+    return enc_compile_with_trees(source, filename, flags, dont_inherit, optimize)[0]

@@ -1,0 +1,358 @@
+"""Where a frame of an EnC code object can be remapped: the code's *layout*.
+
+A remap opportunity is a line event at a statement boundary. Line events also fire in the
+middle of statements (a multi-line expression, the loop of an inlined comprehension on 3.12+,
+the ``a`` of ``a if b else c`` when ``b`` is on another line), so the line alone does not tell
+whether the frame stands between two statements. The layout answers that question for every
+instruction offset, once per code object, from the code and the (transformed) tree it was
+compiled from:
+
+- each instruction is *owned* by the innermost statement whose source span contains the
+  instruction's position (positions are exact on 3.11+);
+- an instruction *starts* its statement when control can reach it from an instruction owned by
+  another statement (or from the function's entry): that is the first instruction of the
+  statement, or the head of a loop reached from the end of its body;
+- the value stack there must hold exactly what the enclosing loops keep on it (one iterator per
+  ``for``), which a static stack-depth analysis checks; one more item means the frame is at the
+  head of a ``for`` loop, about to fetch the next item;
+- the innermost exception handler there must be the remap handler, so that the signal raised
+  there is caught by the frame itself and passes through no user ``try``, ``with``,
+  ``except`` or ``finally`` (those points are not offered);
+- the statement must not be inside a ``try``/``with`` of the tree (the same rule, stated on the
+  source, which also catches code the compiler laid out without a handler).
+
+Every rule errs on the side of *no point*: a frame that finds no point simply waits for the
+next line. Anything the analysis does not understand (an inconsistent stack depth, say) makes
+the whole code object offer no point at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import dis
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Literal, Protocol
+
+from relive.runtime.enc_tree import (
+    SIGNAL_NAME,
+    FunctionNode,
+    Path,
+    is_remap_wrapper,
+    loop_index,
+    statement_path,
+)
+
+__all__ = ["Layout", "Point", "PointMode", "compute_layout"]
+
+PointMode = Literal["start", "head"]
+
+_UNCONDITIONAL = frozenset({
+    "JUMP_FORWARD",
+    "JUMP_BACKWARD",
+    "JUMP_BACKWARD_NO_INTERRUPT",
+    "JUMP",
+    "JUMP_NO_INTERRUPT",
+    "RETURN_VALUE",
+    "RETURN_CONST",
+    "RAISE_VARARGS",
+    "RERAISE",
+})
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
+_GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
+
+
+@dataclass(frozen=True)
+class Point:
+    """A statement boundary of the logical function: before ``path`` or at its loop head."""
+
+    path: Path
+    mode: PointMode
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The remap points of one code object, by instruction offset."""
+
+    points: Mapping[int, Point]
+    reason: str | None = None  # why there are no points at all, when that is the case
+    successors: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    handler: int | None = None  # offset of the remap handler
+
+    def next_points(self, offset: int, limit: int = 512) -> list[int]:
+        """The remap points a frame at ``offset`` can reach first, found by walking the
+        control flow; used to prepare continuations ahead of time. ``offset`` itself counts,
+        and so do the points after it: a frame paused at a point (in the eval breaker of a
+        loop's back jump, say) may already have had that point's line event."""
+        # A frame inside a call reports the offset of the call's last inline cache entry
+        # (3.12+): start from the instruction that contains it.
+        starts = sorted(self.successors)
+        index = bisect.bisect_right(starts, offset) - 1
+        if index < 0:
+            return []
+        offset = starts[index]
+        found: list[int] = []
+        seen = {offset}
+        todo = [offset]
+        while todo and len(seen) < limit:
+            current = todo.pop()
+            if current in self.points:
+                found.append(current)
+                if current != offset:
+                    continue
+            for following in self.successors.get(current, ()):
+                if following not in seen:
+                    seen.add(following)
+                    todo.append(following)
+        return sorted(set(found))
+
+
+@dataclass(frozen=True)
+class _Stmt:
+    node: ast.stmt
+    path: Path | None
+    depth: int  # nesting depth in the compiled tree, to find the innermost owner
+    stack: int  # value-stack items the enclosing loops hold while this statement runs
+    guarded: bool  # inside a try/with/except/finally of the compiled tree
+
+
+def _statements(fn: FunctionNode) -> list[_Stmt]:
+    found: list[_Stmt] = []
+
+    def visit(block: list[ast.stmt], depth: int, stack: int, guarded: bool) -> None:
+        for stmt in block:
+            found.append(_Stmt(stmt, statement_path(stmt), depth, stack, guarded))
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            inner_guard = guarded or (isinstance(stmt, _GUARDED) and not is_remap_wrapper(stmt))
+            loop_stack = stack + 1 if isinstance(stmt, (ast.For, ast.AsyncFor)) else stack
+            if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                visit(stmt.body, depth + 1, loop_stack, inner_guard)
+                visit(stmt.orelse, depth + 1, stack, inner_guard)
+            elif isinstance(stmt, ast.If):
+                visit(stmt.body, depth + 1, stack, inner_guard)
+                visit(stmt.orelse, depth + 1, stack, inner_guard)
+            elif isinstance(stmt, ast.Match):
+                for case in stmt.cases:
+                    visit(case.body, depth + 1, stack, inner_guard)
+            elif isinstance(stmt, (ast.Try, ast.TryStar)):
+                visit(stmt.body, depth + 1, stack, inner_guard)
+                for handler in stmt.handlers:
+                    visit(handler.body, depth + 1, stack, True)
+                visit(stmt.orelse, depth + 1, stack, inner_guard)
+                visit(stmt.finalbody, depth + 1, stack, True)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                visit(stmt.body, depth + 1, stack, True)
+
+    visit(fn.body, 0, 0, False)
+    return found
+
+
+def _span(node: ast.AST) -> tuple[int, int, int, int] | None:
+    line = getattr(node, "lineno", None)
+    if line is None or line < 0:
+        return None
+    end_line = getattr(node, "end_lineno", None) or line
+    col = getattr(node, "col_offset", None)
+    end_col = getattr(node, "end_col_offset", None)
+    return line, end_line, col if col is not None else -1, end_col if end_col is not None else -1
+
+
+def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    line, end_line, col, end_col = outer
+    i_line, i_end_line, i_col, i_end_col = inner
+    if i_col < 0 or i_end_col < 0 or col < 0 or end_col < 0:
+        return line <= i_line and i_end_line <= end_line
+    return (line, col) <= (i_line, i_col) and (i_end_line, i_end_col) <= (end_line, end_col)
+
+
+def _owners(
+    instrs: list[dis.Instruction], statements: list[_Stmt]
+) -> dict[int, list[_Stmt]]:
+    """Offset -> the innermost statements containing the instruction (several when copies of
+    one statement share a span, as in a continuation)."""
+    by_line: dict[int, list[tuple[_Stmt, tuple[int, int, int, int]]]] = {}
+    for stmt in statements:
+        span = _span(stmt.node)
+        if span is None:
+            continue
+        for line in range(span[0], span[1] + 1):
+            by_line.setdefault(line, []).append((stmt, span))
+    owners: dict[int, list[_Stmt]] = {}
+    for instr in instrs:
+        pos = instr.positions
+        if pos is None or pos.lineno is None:
+            continue
+        ispan = (
+            pos.lineno,
+            pos.end_lineno if pos.end_lineno is not None else pos.lineno,
+            pos.col_offset if pos.col_offset is not None else -1,
+            pos.end_col_offset if pos.end_col_offset is not None else -1,
+        )
+        best: list[_Stmt] = []
+        for stmt, span in by_line.get(pos.lineno, ()):
+            if not _contains(span, ispan):
+                continue
+            if not best or stmt.depth > best[0].depth:
+                best = [stmt]
+            elif stmt.depth == best[0].depth:
+                best.append(stmt)
+        if best:
+            owners[instr.offset] = best
+    return owners
+
+
+class _ExceptionEntry(Protocol):
+    start: int
+    end: int
+    target: int
+    depth: int
+    lasti: bool
+
+
+def _exception_entries(code: CodeType) -> list[_ExceptionEntry]:
+    # public since 3.11 (dis.Bytecode.exception_entries) but missing from the stubs
+    entries: list[_ExceptionEntry] = dis.Bytecode(code).exception_entries  # type: ignore[attr-defined]
+    return entries
+
+
+def _successors(instr: dis.Instruction, next_offset: int | None) -> Iterator[tuple[int, bool]]:
+    """(offset, taken jump?) of each instruction that can follow ``instr``."""
+    if instr.opcode in _JUMPS and isinstance(instr.argval, int):
+        yield instr.argval, True
+    if instr.opname not in _UNCONDITIONAL and next_offset is not None:
+        yield next_offset, False
+
+
+def _stack_depths(
+    instrs: list[dis.Instruction], entries: list[_ExceptionEntry]
+) -> dict[int, int] | None:
+    """Value-stack depth before each reachable instruction, or None if the analysis fails."""
+    at = {instr.offset: index for index, instr in enumerate(instrs)}
+    depths: dict[int, int] = {}
+    work: list[tuple[int, int]] = [(instrs[0].offset, 0)]
+    for entry in entries:
+        work.append((entry.target, entry.depth + (1 if entry.lasti else 0) + 1))
+    while work:
+        offset, depth = work.pop()
+        known = depths.get(offset)
+        if known is not None:
+            if known != depth:
+                return None
+            continue
+        if depth < 0 or offset not in at:
+            return None
+        depths[offset] = depth
+        index = at[offset]
+        instr = instrs[index]
+        next_offset = instrs[index + 1].offset if index + 1 < len(instrs) else None
+        if instr.opname == "EXTENDED_ARG":
+            if next_offset is not None:
+                work.append((next_offset, depth))
+            continue
+        arg = instr.arg if instr.opcode >= dis.HAVE_ARGUMENT else None
+        for target, jumped in _successors(instr, next_offset):
+            try:
+                if instr.opname == "RETURN_GENERATOR":
+                    # the frame resumes with the value sent in on the stack; 3.11 and 3.12
+                    # report 0 here
+                    effect = 1
+                elif instr.opcode in _JUMPS:
+                    effect = dis.stack_effect(instr.opcode, arg, jump=jumped)
+                else:
+                    effect = dis.stack_effect(instr.opcode, arg)
+            except ValueError:
+                return None
+            work.append((target, depth + effect))
+    return depths
+
+
+def _handler_at(entries: list[_ExceptionEntry]) -> dict[int, int]:
+    """Offset -> target of the innermost exception handler covering it."""
+    covering: dict[int, int] = {}
+    for entry in entries:
+        for offset in range(entry.start, entry.end, 2):
+            covering[offset] = entry.target
+    return covering
+
+
+def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
+    """The remap points of ``code``, compiled in EnC mode from the transformed tree ``fn``."""
+    if SIGNAL_NAME not in code.co_names:
+        return Layout({}, "not compiled in EnC mode")
+    instrs = list(dis.get_instructions(code))
+    handler = _remap_handler(instrs)
+    if handler is None:
+        return Layout({}, "not compiled in EnC mode")
+    entries = _exception_entries(code)
+    depths = _stack_depths(instrs, entries)
+    if depths is None:
+        return Layout({}, "the stack-depth analysis of this code object failed")
+    statements = _statements(fn)
+    owners = _owners(instrs, statements)
+    covering = _handler_at(entries)
+
+    predecessors: dict[int, list[int]] = {}
+    successors: dict[int, tuple[int, ...]] = {}
+    for index, instr in enumerate(instrs):
+        next_offset = instrs[index + 1].offset if index + 1 < len(instrs) else None
+        following = tuple(target for target, _jumped in _successors(instr, next_offset))
+        successors[instr.offset] = following
+        for target in following:
+            predecessors.setdefault(target, []).append(instr.offset)
+
+    def key(offset: int) -> Path | None:
+        found = owners.get(offset)
+        return found[0].path if found else None
+
+    points: dict[int, Point] = {}
+    pending_prefix: list[int] = []  # EXTENDED_ARG offsets that lead to the next instruction
+    for instr in instrs:
+        if instr.opname == "EXTENDED_ARG":
+            pending_prefix.append(instr.offset)
+            continue
+        prefix, pending_prefix = pending_prefix, []
+        first = prefix[0] if prefix else instr.offset
+        candidates = owners.get(instr.offset)
+        depth = depths.get(first)
+        if (
+            not candidates
+            or depth is None
+            or any(covering.get(o) != handler for o in (*prefix, instr.offset))
+        ):
+            continue
+        path = candidates[0].path
+        if path is None:
+            continue
+        preds = predecessors.get(first, [])
+        if preds and all(key(p) == path for p in preds):
+            continue
+        point: Point | None = None
+        for stmt in candidates:
+            if stmt.guarded or stmt.path != path:
+                continue
+            if depth == stmt.stack:
+                point = Point(path, "start")
+            elif (
+                depth == stmt.stack + 1
+                and isinstance(stmt.node, ast.For)
+                and loop_index(stmt.node) is not None
+            ):
+                point = Point(path, "head")
+        if point is not None:
+            for offset in (*prefix, instr.offset):
+                points[offset] = point
+    return Layout(points, None, successors, handler)
+
+
+def _remap_handler(instrs: list[dis.Instruction]) -> int | None:
+    """Offset of the remap handler: the PUSH_EXC_INFO before the signal class's load."""
+    last_push: int | None = None
+    for instr in instrs:
+        if instr.opname == "PUSH_EXC_INFO":
+            last_push = instr.offset
+        elif instr.opname == "LOAD_GLOBAL" and instr.argval == SIGNAL_NAME:
+            return last_push
+    return None

@@ -1,0 +1,144 @@
+"""The remap plan of one updated function: where its frames resume, and with what.
+
+A plan belongs to one (old version, new version, line map, policy). It answers, for a frame at
+a remap point, whether the frame can move there and with which state, caching everything that
+does not depend on the frame. It holds no frame and takes no lock: the tracker does both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from relive.runtime.enc_tree import FunctionNode
+from relive.runtime.remap_continuation import (
+    Continuation,
+    FunctionVersion,
+    Target,
+    build_continuation,
+    resolve_target,
+    restart_target,
+    target_reads,
+)
+from relive.runtime.remap_events import EventSink, RemapPolicy
+from relive.runtime.remap_layout import Layout, Point
+
+__all__ = ["Go", "Plan"]
+
+
+@dataclass(frozen=True)
+class Go:
+    """A decided move: where to, with which locals, and which of the old cells to share."""
+
+    target: Target
+    state: dict[str, object]
+    continuation: Continuation
+    share: frozenset[str]
+    globals_: dict[str, Any]
+
+
+def _is_iterator(value: object, asynchronous: bool) -> bool:
+    return hasattr(type(value), "__anext__" if asynchronous else "__next__")
+
+
+def _param_names(fn: FunctionNode) -> list[str]:
+    args = fn.args
+    names = [a.arg for a in (*args.posonlyargs, *args.args)]
+    if args.vararg:
+        names.append(args.vararg.arg)
+    names.extend(a.arg for a in args.kwonlyargs)
+    if args.kwarg:
+        names.append(args.kwarg.arg)
+    return names
+
+
+@dataclass(eq=False)
+class Plan:
+    """How the frames of one old version move to one new version (with its caches: a
+    target, a reads analysis and a continuation are computed once for all frames)."""
+
+    old: FunctionVersion
+    new: FunctionVersion
+    line_map: dict[int, int | None]
+    policy: RemapPolicy
+    on_event: EventSink | None
+    schedule: Any  # the RemapSchedule that asked for it
+    targets: dict[Point, Target | str] = field(default_factory=dict)
+    reads: dict[Target, frozenset[str]] = field(default_factory=dict)
+    continuations: dict[Target, Continuation | str] = field(default_factory=dict)
+
+    def decide(self, point: Point, frame: FrameType) -> Go | str:
+        """Whether the frame can move at this point: the move to make, or why not."""
+        new = self.new
+        restart = self.policy == "restart"
+        target = self.target(point)
+        if isinstance(target, str):
+            return target
+        snapshot = dict(frame.f_locals)
+        new_locals = set(new.varnames) | set(new.cellvars)
+        if restart:
+            names = _param_names(new.logical)
+            missing = [n for n in names if n not in snapshot]
+            if missing:
+                return f"parameter {missing[0]!r} has no value to restart with"
+            state: dict[str, object] = {n: snapshot[n] for n in names}
+        else:
+            state = {
+                n: v for n, v in snapshot.items()
+                if n in new_locals and not n.startswith("__relive_")
+            }
+            for new_name, old_name in target.loops:
+                iterator = snapshot.get(old_name, state)  # `state` as a "missing" marker
+                if iterator is state or not _is_iterator(iterator, new_name in target.async_loops):
+                    return f"the loop around line {target.old_line} has no live iterator"
+                state[new_name] = iterator
+            reads = self.reads.get(target)
+            if reads is None:
+                reads = self.reads[target] = target_reads(new, target)
+            unbound = sorted(reads - state.keys())
+            if unbound:
+                return (f"the new code reads {unbound[0]!r} before assigning it, and the frame"
+                        " has no value for it")
+        continuation = self.continuation(target)
+        if isinstance(continuation, str):
+            return continuation
+        if continuation.first_param and continuation.first_param not in state:
+            return f"parameter {continuation.first_param!r} has no value"
+        if restart:
+            share = frozenset(new.freevars)
+        else:
+            share = frozenset(self.old.cellvars) | frozenset(self.old.freevars)
+        return Go(target, state, continuation, share, frame.f_globals)
+
+    def target(self, point: Point) -> Target | str:
+        """Where a frame at ``point`` resumes in the new version, or why it cannot."""
+        if self.policy == "restart":
+            return restart_target(self.new, self.old.statements[point.path][0].lineno)
+        target = self.targets.get(point)
+        if target is None:
+            target = self.targets[point] = resolve_target(self.old, point, self.line_map, self.new)
+        return target
+
+    def continuation(self, target: Target) -> Continuation | str:
+        """The compiled continuation at ``target`` (compiled once, for every frame)."""
+        continuation = self.continuations.get(target)
+        if continuation is None:
+            try:
+                continuation = build_continuation(self.new, target)
+            except (SyntaxError, RuntimeError) as exc:
+                continuation = f"the continuation does not compile: {exc}"
+            self.continuations[target] = continuation
+        return continuation
+
+    def prepare(self, frame: FrameType, layout: Layout) -> None:
+        """Compile ahead, at scheduling time, the continuations a frame will most likely need:
+        those of the remap points it can reach next. Then at the point it only has to move."""
+        if self.policy == "stale":
+            return
+        for offset in layout.next_points(frame.f_lasti):
+            target = self.target(layout.points[offset])
+            if not isinstance(target, str):
+                if target not in self.reads and self.policy != "restart":
+                    self.reads[target] = target_reads(self.new, target)
+                self.continuation(target)
