@@ -66,11 +66,13 @@ class RunningProgram:
         return [json.loads(line) for line in
                 self.events_path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    def wait_event(self, kind: str, count: int = 1, timeout: float = TIMEOUT
-                   ) -> dict[str, Any]:
+    def wait_event(self, kind: str, count: int = 1, timeout: float = TIMEOUT,
+                   **match: Any) -> dict[str, Any]:
+        """The ``count``-th event of ``kind`` whose fields equal ``match``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [e for e in self.events() if e["event"] == kind]
+            found = [e for e in self.events() if e["event"] == kind
+                     and all(e.get(k) == v for k, v in match.items())]
             if len(found) >= count:
                 return found[count - 1]
             time.sleep(0.02)

@@ -163,3 +163,33 @@ def test_ctrl_c_ends_the_program_with_a_keyboard_interrupt(program: Start) -> No
     p.process.send_signal(signal.SIGINT)
     assert p.wait() == -signal.SIGINT
     assert any("KeyboardInterrupt" in line for line in p.stderr_lines)
+
+
+MAIN_LOOP = """
+    import time
+
+    def main():
+        count = 0
+        while True:
+            count += 1
+            print("count", count, flush=True)
+            time.sleep(0.02)
+
+    if __name__ == "__main__":
+        main()
+"""
+
+
+def test_the_running_main_loop_takes_an_edit_of_its_own_body(program: Start) -> None:
+    p = program({"loop.py": MAIN_LOOP}, ["loop.py"])
+    p.wait_line(lambda line: line == "count 5")
+    p.edit("loop.py", 'print("count", count, flush=True)',
+           'print("edited", count * 10, flush=True)')
+    applied = p.wait_event("applied")
+    assert applied["updated"] == ["main"]
+    line = p.wait_line(lambda line: line.startswith("edited"))
+    value = int(line.split()[1])
+    assert value > 50 and value % 10 == 0, "the loop carries on with its counter"
+    remapped = p.wait_event("remap", what="remapped")
+    assert remapped["path"] == "main" and remapped["new_line"] == remapped["old_line"]
+    assert any("remapped" in line for line in p.stderr_lines)

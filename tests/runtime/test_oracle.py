@@ -94,7 +94,13 @@ def test_reloaded_module_equals_a_fresh_import(scenario: Scenario, tmp_path: Pat
         if scenario.options.get("encoding") not in (None, "bom", "utf-8"):
             assert isinstance(new, bytes)
             text = relive.Baseline.from_source(new).source
-        exec(compile(text, str(path), "exec", dont_inherit=True), vars(fresh))
+        if REGISTRY.get(name).enc:  # type: ignore[union-attr]
+            from relive.runtime.enc import enc_compile
+
+            fresh_code = enc_compile(text, str(path))
+        else:
+            fresh_code = compile(text, str(path), "exec", dont_inherit=True)
+        exec(fresh_code, vars(fresh))
         live_objects = dict(_functions(vars(module), name))
         fresh_objects = dict(_functions(vars(fresh), name))
         changed = set(result.replaced) | set(result.inserted) | set(result.deleted)

@@ -71,6 +71,7 @@ class Step:
     edit: Callable[[str], str]
     expect_event: str  # "applied", "error" or "rude_edit"
     expect_output: str | None  # a substring the next lines must show
+    expect_remap: bool = False  # the running main() must move onto the new code
 
 
 def _replace(old: str, new: str) -> Callable[[str], str]:
@@ -109,6 +110,13 @@ STEPS = [
          "the line is completed; the fix applies like any other edit.",
          _replace("    return item.cost * (1.5\n", "    return item.cost * 1.25\n"),
          "applied", "apple costs 2.5 today"),
+    Step("Edit the loop that is running",
+         "main() is inside its while loop right now; the loop body changes, and the running "
+         "frame moves onto the new code at its next statement, with its locals.",
+         _replace("        serve(apple)\n",
+                  "        serve(apple)\n        print(\"  (main loop, edited live)\", "
+                  "flush=True)\n"),
+         "applied", "(main loop, edited live)", expect_remap=True),
     Step("Make a rude edit",
          "Item gets a base class: live instances cannot change their bases, so relive "
          "refuses the edit with a code (the demo keeps the program running instead of "
@@ -167,12 +175,21 @@ class Program:
             if self.events.exists():
                 records = [json.loads(line) for line in
                            self.events.read_text(encoding="utf-8").splitlines() if line]
-                fresh = [r for r in records[self._seen_events:] if r["event"] != "started"]
+                fresh = [r for r in records[self._seen_events:]
+                         if r["event"] not in ("started", "remap")]
                 if fresh:
                     self._seen_events = records.index(fresh[0]) + 1
                     return dict(fresh[0])
             time.sleep(0.02)
         return None
+
+    def remapped(self) -> list[dict[str, object]]:
+        """The frames that moved to new code so far (``remap`` events)."""
+        if not self.events.exists():
+            return []
+        records = [json.loads(line) for line in
+                   self.events.read_text(encoding="utf-8").splitlines() if line]
+        return [r for r in records if r["event"] == "remap" and r.get("what") == "remapped"]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -229,9 +246,19 @@ def run_tour(console: object, pause: float) -> bool:
                 kept = bool(visits) and visits[0] > last_visit
                 shown = step.expect_output is None or any(step.expect_output in line
                                                           for line in after)
-                passed = kind == step.expect_event and kept and shown
                 detail = _describe_event(event)
                 console.print(f"  relive: {detail}")
+                if step.expect_remap:
+                    moved = [r for r in program.remapped() if r.get("path") == "main"]
+                    if moved:
+                        note = (f"the running main() moved from line {moved[-1]['old_line']} "
+                                f"to line {moved[-1]['new_line']} of the new code")
+                        console.print(f"  relive: {note}")
+                        detail += f"; {note}"
+                    else:
+                        console.print("  [red]the running main() did not move[/]")
+                        shown = False
+                passed = kind == step.expect_event and kept and shown
                 console.print("  state kept: visit counter went on from "
                               f"{last_visit} to {visits[0] if visits else '?'}" if kept
                               else "  [red]the visit counter did not carry on[/]")

@@ -14,6 +14,10 @@ from relive.runtime.result import ApplyResult
 from relive.runtime.watch import FileNotice
 
 
+def _is_remap_event(item: object) -> bool:
+    return type(item).__module__ == "relive.runtime.remap_events"
+
+
 def _short(filename: str) -> str:
     try:
         rel = os.path.relpath(filename)
@@ -103,10 +107,33 @@ class Reporter:
         elif isinstance(item, FileNotice):
             self.line("warn", f"{_short(item.filename)}: {item.message}")
             self.event("error", module=item.module, file=item.filename, errors=[item.message])
+        elif _is_remap_event(item):
+            self.remap(item)
         elif isinstance(item, HandlerError):
             self.line("warn", f"update handler {item.handler} raised {item.error!r}")
             self.event("error", module=item.result.module, file=item.result.filename,
                        errors=[f"update handler {item.handler} raised {item.error!r}"])
+
+    def remap(self, event: object) -> None:
+        from relive.runtime.remap import describe_event
+
+        kind = type(event).__name__
+        what = {"RemapOpportunity": "opportunity", "RemapDeferred": "deferred",
+                "Remapped": "remapped", "LeftStale": "stale"}.get(kind, kind.lower())
+        if what != "opportunity":
+            self.line("warn" if what in ("stale", "deferred") else "info",
+                      describe_event(event))  # type: ignore[arg-type]
+        frame = getattr(event, "frame", None)
+        fields: dict[str, Any] = {"what": what}
+        if frame is not None:
+            fields.update(path=getattr(frame, "qualname", ""),
+                          file=getattr(frame, "filename", ""),
+                          thread=getattr(frame, "thread_id", None),
+                          kind=getattr(frame, "kind", None))
+        for name in ("line", "old_line", "new_line", "reason", "restarted"):
+            if hasattr(event, name):
+                fields[name] = getattr(event, name)
+        self.event("remap", **fields)
 
     def result(self, result: ApplyResult) -> None:
         for style, text in apply_lines(result):

@@ -28,6 +28,12 @@ options:
                                  FILE as one JSON object per line
   --paths DIR                    only track modules under DIR (repeatable; default: every
                                  module outside the standard library and site-packages)
+  --remap=next-statement|restart|stale
+                                 what running frames of an edited function do: move to the
+                                 new code at their next statement (the default), run it again
+                                 from its first line, or finish the old code
+  --no-enc                       compile the program plainly (no frame can then move to new
+                                 code; only new calls run it)
   -q, --quiet                    print only rude edits and errors, not every apply
   -h, --help                     show this help
 """
@@ -40,6 +46,9 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--events", default=None)
     parser.add_argument("--paths", action="append", default=None)
     parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--remap", choices=("next-statement", "restart", "stale"),
+                        default="next-statement")
+    parser.add_argument("--no-enc", action="store_true")
     parser.add_argument("-h", "--help", action="store_true")
     parser.add_argument("-m", dest="module", default=None)
     args = list(argv)
@@ -52,7 +61,7 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                 break
             options.append(args.pop(0))
             break
-        if option in ("--events", "--paths", "--on-rude") and args:
+        if option in ("--events", "--paths", "--on-rude", "--remap") and args:
             options.append(args.pop(0))
     ns = parser.parse_args(options)
     return ns, args
@@ -68,7 +77,11 @@ def main(argv: Sequence[str]) -> int:
     target = (Target(module=ns.module, args=tuple(rest)) if ns.module is not None
               else Target(path=rest[0], args=tuple(rest[1:])))
     policy = ns.on_rude or ("ask" if _terminal() is not None else "restart")
-    return run(target, policy=policy, events_path=ns.events, paths=ns.paths, quiet=ns.quiet)
+    from relive.runtime import remapping
+
+    remapping.set_default_policy(ns.remap)
+    return run(target, policy=policy, events_path=ns.events, paths=ns.paths, quiet=ns.quiet,
+               enc=not ns.no_enc)
 
 
 def _terminal() -> str | None:
@@ -84,7 +97,7 @@ def _terminal() -> str | None:
 
 
 def run(target: object, policy: str, events_path: str | None, paths: list[str] | None,
-        quiet: bool) -> int:
+        quiet: bool, enc: bool = True) -> int:
     from relive.cli.report import Reporter
     from relive.runtime import events, install
     from relive.runtime.program import (
@@ -110,7 +123,7 @@ def run(target: object, policy: str, events_path: str | None, paths: list[str] |
             return
         _restart(reporter, start_dir, restarts)
 
-    install(paths)
+    install(paths, enc=enc)
     unsubscribe = events.observe(reporter)
     watcher = Watcher(on_refused=on_refused)
     try:

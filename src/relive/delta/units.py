@@ -26,7 +26,9 @@ from types import CodeType
 
 from relive.delta.index import MODULE_PATH, Definition, facts_line
 
-Transform = Callable[[ast.Module], ast.Module]
+# compiles a unit (source or tree, file name, __future__ flags) to a module code object; the
+# runtime passes one to compile in EnC mode, None means the built-in compile()
+Compiler = Callable[[str | ast.Module, str, int], CodeType]
 
 FUNCTION_KINDS = ("function", "lambda")
 
@@ -140,11 +142,10 @@ def region_unit(lines: Sequence[str], index: Mapping[str, Definition], scope: De
 
 
 def compile_unit(text: str | ast.Module, filename: str, flags: int,
-                 transform: Transform | None = None) -> CodeType:
+                 compiler: Compiler | None = None) -> CodeType:
     """Compile a unit (source or an already parsed tree); raises SyntaxError/ValueError."""
-    if transform is not None:
-        tree = text if isinstance(text, ast.Module) else ast.parse(text, filename)
-        text = transform(tree)
+    if compiler is not None:
+        return compiler(text, filename, flags)
     code: CodeType = compile(text, filename, "exec", flags=flags, dont_inherit=True)
     return code
 
@@ -189,11 +190,11 @@ def pick_codes(unit: CodeType, defs: Iterable[Definition]) -> dict[str, CodeType
 
 def compile_definition(lines: Sequence[str], index: Mapping[str, Definition], path: str,
                        filename: str, flags: int,
-                       transform: Transform | None = None) -> CodeType:
+                       compiler: Compiler | None = None) -> CodeType:
     """Compile the code object of the definition ``path`` as the whole module would."""
     d = index[path]
     text, _root = definition_unit(lines, index, d)
-    unit = compile_unit(text, filename, flags, transform)
+    unit = compile_unit(text, filename, flags, compiler)
     return unit if d.kind == "module" else find_code(unit, d)
 
 

@@ -16,7 +16,7 @@ from types import CodeType, ModuleType
 from typing import Any
 
 from relive.delta import MODULE_PATH, Baseline, Definition
-from relive.delta.units import Transform, compile_unit, region_unit, statement_unit
+from relive.delta.units import Compiler, compile_unit, region_unit, statement_unit
 from relive.runtime.live import scope_object
 
 # names a class body sets for itself; never copied onto the live class
@@ -39,7 +39,7 @@ class Evaluator:
 
     module: ModuleType
     baseline: Baseline
-    transform: Transform | None = None
+    compiler: Compiler | None = None
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -99,7 +99,7 @@ class Evaluator:
              fresh: bool = False) -> dict[str, Any]:
         try:
             unit = compile_unit(source, self.baseline.filename, self.baseline.future_flags,
-                                self.transform)
+                                self.compiler)
         except (SyntaxError, ValueError) as exc:
             raise EvaluationError(what, exc) from exc
         ns = self.namespace(scope)

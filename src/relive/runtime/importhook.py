@@ -29,6 +29,7 @@ class TrackingLoader(importlib.machinery.SourceFileLoader):
         if code is None:  # pragma: no cover - SourceFileLoader always has code for .py
             raise ImportError(f"cannot load {self.path}", name=module.__name__)
         tracked = REGISTRY.register(module, self.path, source)
+        tracked.enc = _COMPILER is not None
         try:
             exec(code, module.__dict__)
         except BaseException:
@@ -82,13 +83,22 @@ _FINDER: TrackingFinder | None = None
 _install_lock = threading.Lock()
 
 
-def install(paths: Iterable[str] | None = None) -> list[TrackedModule]:
+def _enc_load(source: bytes, path: str) -> CodeType:
+    from relive.runtime.enc_cache import load_enc_code
+
+    return load_enc_code(path, source)
+
+
+def install(paths: Iterable[str] | None = None, enc: bool = True) -> list[TrackedModule]:
     """Track the program's modules from now on (idempotent); see :func:`relive.install`.
 
-    Returns the modules already imported that it starts to track from their current file.
+    ``enc`` compiles them in EnC mode (cached on disk like bytecode), so that frames running
+    their code can later move onto new code. Returns the modules already imported that it
+    starts to track from their current file.
     """
-    global _FINDER
+    global _FINDER, _COMPILER
     with _install_lock:
+        _COMPILER = _enc_load if enc else None
         if paths is not None:
             REGISTRY.filter = PathFilter(include=tuple(_norm(p) for p in paths))
         if _FINDER is None or _FINDER not in sys.meta_path:

@@ -76,7 +76,7 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     code = _compile(source, path)
     sys.modules["__main__"] = main
     if REGISTRY.filter.accepts(filename):
-        REGISTRY.register(main, filename, source)
+        REGISTRY.register(main, filename, source).enc = importhook._COMPILER is not None
     return main, code
 
 
@@ -110,7 +110,8 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     code = (_compile(source, spec.origin) if source is not None else get_code(name))
     sys.modules["__main__"] = main
     if source is not None and REGISTRY.filter.accepts(spec.origin):
-        REGISTRY.register(main, spec.origin, source)
+        tracked = REGISTRY.register(main, spec.origin, source)
+        tracked.enc = importhook._COMPILER is not None
     return main, code
 
 

@@ -88,6 +88,7 @@ class TrackedModule:
         self._baseline: Baseline | None = None
         self._live: LiveIndex | None = None
         self.verified: bool | None = None  # None: imported under relive (nothing to verify)
+        self.enc = False  # compiled in EnC mode: its frames can be remapped
 
     @property
     def baseline(self) -> Baseline:

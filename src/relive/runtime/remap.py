@@ -545,3 +545,9 @@ def schedule_remap(
     with :class:`LeftStale`.
     """
     return _TRACKER.schedule(items, policy, on_event)
+
+
+def has_stale_code() -> bool:
+    """Is any code still waiting for frames to move off it (from an earlier schedule)?"""
+    with _TRACKER.lock:
+        return bool(_TRACKER.stale)

@@ -37,7 +37,7 @@ from relive.delta import (
     SemanticEdit,
 )
 from relive.delta.units import (
-    Transform,
+    Compiler,
     UnitError,
     compile_definition,
     compile_unit,
@@ -45,7 +45,7 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events
+from relive.runtime import events, remapping
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
@@ -69,12 +69,23 @@ class _Refused(Exception):
         self.rude = tuple(rude)
 
 
-def apply_delta(tracked: TrackedModule, delta: Delta,
-                transform: Transform | None = None) -> ApplyResult:
-    """Apply ``delta`` to ``tracked``; see :func:`relive.apply`."""
+def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeType:
+    from relive.runtime.enc import enc_compile
+
+    return enc_compile(source, filename, flags=flags)
+
+
+def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None) -> ApplyResult:
+    """Apply ``delta`` to ``tracked``; see :func:`relive.apply`.
+
+    A module compiled in EnC mode gets its new code in EnC mode too, and the frames still
+    running replaced code are scheduled to move to it (``remap``: the policy, by default the
+    session's).
+    """
     start = time.perf_counter()
+    compiler = _enc_compiler if tracked.enc else None
     with REGISTRY.apply_lock:
-        result = _apply_locked(tracked, delta, transform, start)
+        result = _apply_locked(tracked, delta, compiler, start, remap)
     events.emit(result)
     return result
 
@@ -85,8 +96,8 @@ def _refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
                        tuple(rude), tuple(errors), duration_s=time.perf_counter() - start)
 
 
-def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | None,
-                  start: float) -> ApplyResult:
+def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | None,
+                  start: float, remap: str | None) -> ApplyResult:
     rude = list(delta.rude_edits)
     try:
         delta.check_base(tracked.baseline)
@@ -103,7 +114,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | N
         from relive.runtime.verify import verify
 
         notes = verify(tracked)
-    plan = _Plan(tracked, delta, transform)
+    plan = _Plan(tracked, delta, compiler)
     plan.warnings.extend(notes)
     try:
         plan.build()
@@ -117,6 +128,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | N
     except Exception as exc:
         return _refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"], rude,
                         start)
+    old_baseline = tracked.baseline
     tracked.baseline = delta.next_baseline
     warnings = list(plan.warnings)
     for action in plan.txn.after:
@@ -125,18 +137,26 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, transform: Transform | N
         except Exception as exc:  # the apply stands; say what did not follow
             warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
     plan.reindex()
+    stale = tuple(stale_frames(plan.old_codes))
+    schedule = None
+    try:
+        schedule = remapping.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
+                                      remap, events.notify_observers)
+    except Exception as exc:  # the apply stands; the frames stay stale
+        warnings.append(f"running frames could not be scheduled to move: {exc!r}")
     return ApplyResult(
         tracked.name, tracked.filename, True, tracked.generation, delta, tuple(rude), (),
-        tuple(stale_frames(plan.old_codes)), tuple(dict.fromkeys(plan.updated)),
+        stale, tuple(dict.fromkeys(plan.updated)),
         tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
-        tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start)
+        tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
+        extra={"remap": schedule} if schedule is not None else {})
 
 
 class _Plan:
     """Works out every change one delta makes, as a transaction, without making it."""
 
     def __init__(self, tracked: TrackedModule, delta: Delta,
-                 transform: Transform | None) -> None:
+                 compiler: Compiler | None) -> None:
         assert delta.next_baseline is not None
         self.tracked = tracked
         self.delta = delta
@@ -144,8 +164,8 @@ class _Plan:
         self.new = delta.next_baseline
         self.live = tracked.live
         self.module = tracked.module
-        self.transform = transform
-        self.ev = Evaluator(self.module, self.new, transform)
+        self.compiler = compiler
+        self.ev = Evaluator(self.module, self.new, compiler)
         self.txn = Transaction()
         self.rude: list[RudeEdit] = []
         self.warnings: list[str] = []
@@ -156,6 +176,7 @@ class _Plan:
         self.old_codes: dict[CodeType, str] = {}
         self.rekeys: list[tuple[FunctionType, tuple[str, int]]] = []
         self.new_objects: list[object] = []
+        self.remap: list[remapping.Candidate] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
@@ -164,7 +185,7 @@ class _Plan:
 
     def new_code(self, d: Definition) -> CodeType | None:
         """The new code object of ``d`` (compiled once per compile unit)."""
-        if self.transform is None:
+        if self.compiler is None:
             cached: CodeType | None = self.new.cached_code(d.path)
             if cached is not None:
                 return cached
@@ -173,7 +194,7 @@ class _Plan:
         if unit is None:
             try:
                 unit = compile_unit(text, self.new.filename, self.new.future_flags,
-                                    self.transform)
+                                    self.compiler)
             except (SyntaxError, ValueError) as exc:
                 raise _Refused(f"{d.path}: cannot compile: {exc}") from exc
             self._units[root.path] = unit
@@ -211,7 +232,7 @@ class _Plan:
         try:
             old_code = compile_definition(self.old.lines, self.old.index, d.path,
                                           self.old.filename, self.old.future_flags,
-                                          self.transform)
+                                          self.compiler)
         except (UnitError, SyntaxError, ValueError):
             return []
         wanted = deep_key(old_code)
@@ -221,7 +242,10 @@ class _Plan:
         """The live module or class that binds ``d``'s name (None inside a function)."""
         return scope_object(self.module, index, d)
 
-    def set_code(self, fn: FunctionType, code: CodeType, path: str) -> None:
+    def set_code(self, fn: FunctionType, code: CodeType, path: str,
+                 old_d: Definition | None = None, new_d: Definition | None = None) -> None:
+        if old_d is not None and new_d is not None:
+            self.remap.append(remapping.Candidate(path, fn.__code__, code, old_d, new_d))
         self.old_codes.setdefault(fn.__code__, path)
         self.rekeys.append((fn, code_key(fn.__code__)))
         self.txn.set(fn, "__code__", code)
@@ -268,7 +292,7 @@ class _Plan:
         for fn in fns:
             if fn in mismatched:
                 continue
-            self.set_code(fn, code, e.path)
+            self.set_code(fn, code, e.path, old_d, new_d)
             if isinstance(fresh, FunctionType):
                 for attr in ("__defaults__", "__kwdefaults__", "__annotations__", "__doc__"):
                     self.txn.set(fn, attr, getattr(fresh, attr))
@@ -289,9 +313,13 @@ class _Plan:
         else:  # the index is current for names of modules and classes: no walk needed
             self.live.ensure_built()
             fns = self._only(old_d, self.live.functions(definition_key(old_d)))
+        new_d = self.new_def(e)
         for fn in fns:
             self.rekeys.append((fn, code_key(fn.__code__)))
-            self.txn.set(fn, "__code__", shift_code(fn.__code__, by))
+            shifted = shift_code(fn.__code__, by)
+            self.remap.append(remapping.Candidate(e.path, fn.__code__, shifted, old_d, new_d,
+                                                  by))
+            self.txn.set(fn, "__code__", shifted)
 
     _line_shift_lambda = _line_shift_function
 
@@ -308,7 +336,7 @@ class _Plan:
         # the undecorated function behind the old object runs the new body too
         for fn in self.find(old_d):
             if code is not None and fn.__code__.co_freevars == code.co_freevars:
-                self.set_code(fn, code, e.path)
+                self.set_code(fn, code, e.path, old_d, new_d)
         self._rebuild(e, old_d, new_d)
 
     _replace_class = _replace_function

@@ -1,0 +1,91 @@
+"""From an apply to the remap of the frames still running the code it replaced.
+
+Scheduling a remap costs a few milliseconds (both versions are compiled in EnC mode and
+checked against the running code), so an apply asks for one only where a frame may have to
+move: code that is on a thread's stack now, code that earlier remaps derived continuations
+from, generator-like code (suspended instances may resume later) and code some frame is still
+waiting to leave. The rest of an apply's updates need nothing more.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import CodeType, FrameType
+
+from relive.delta import Baseline, Definition, Delta
+from relive.delta.units import definition_unit
+
+POLICIES = ("next-statement", "restart", "stale")
+
+_default_policy = "next-statement"
+
+
+def set_default_policy(policy: str) -> None:
+    """The remap policy of applies that do not name one (``relive run --remap``)."""
+    global _default_policy
+    if policy not in POLICIES:
+        raise ValueError(f"remap policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    _default_policy = policy
+
+
+def default_policy() -> str:
+    return _default_policy
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Code an apply replaced in live functions, and what replaced it."""
+
+    path: str
+    old_code: CodeType
+    new_code: CodeType
+    old_def: Definition
+    new_def: Definition
+    shift: int | None = None  # a line_shift: the number of lines it moved
+
+
+def _codes_on_stacks() -> set[int]:
+    found: set[int] = set()
+    for top in sys._current_frames().values():
+        frame: FrameType | None = top
+        while frame is not None:
+            found.add(id(frame.f_code))
+            frame = frame.f_back
+    return found
+
+
+def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delta: Delta,
+             policy: str | None, sink: Callable[[object], None]) -> object | None:
+    """Schedule the remap of the frames of ``candidates`` that may need it; the schedule or
+    None (nothing to move, or the policy is ``stale``)."""
+    policy = policy or _default_policy
+    if policy == "stale" or not candidates:
+        return None
+    from relive.runtime.enc import code_kind, is_enc_code
+    from relive.runtime.remap import RemapItem, has_stale_code, schedule_remap
+    from relive.runtime.remap_continuation import derived_codes
+
+    on_stack = _codes_on_stacks()
+    waiting = has_stale_code()
+    items = []
+    seen: set[int] = set()
+    for c in candidates:
+        if id(c.old_code) in seen or not is_enc_code(c.old_code):
+            continue
+        seen.add(id(c.old_code))
+        if not (id(c.old_code) in on_stack or waiting or derived_codes(c.old_code)
+                or code_kind(c.old_code) != "function"):
+            continue
+        old_unit = definition_unit(old.lines, old.index, c.old_def)[0]
+        new_unit = definition_unit(new.lines, new.index, c.new_def)[0]
+        if c.shift is not None:
+            first, last = c.old_def.span
+            line_map: dict[int, int | None] = {n: n + c.shift for n in range(first, last + 1)}
+        else:
+            line_map = dict(delta.line_maps.get(c.path, {}))
+        items.append(RemapItem(c.old_code, c.new_code, old_unit, new_unit, line_map))
+    if not items:
+        return None
+    return schedule_remap(items, policy, on_event=sink)  # type: ignore[arg-type]
