@@ -31,6 +31,7 @@ from relive.delta.index import (
     Stmt,
     build_index,
     end_line,
+    facts_line,
     facts_statements,
     in_source_order,
     new_scope,
@@ -40,12 +41,14 @@ from relive.delta.model import Baseline, Delta, LineMap, SemanticEdit, module_fu
 from relive.delta.rude import RudeEdit
 from relive.delta.source import ChangedLines, SourceError, changed_lines, decode_source
 from relive.delta.units import (
+    Recompiler,
     UnitError,
     assemble,
     compile_definition,
     outermost_function,
     pick_codes,
     skeleton,
+    wrappers,
 )
 
 
@@ -53,12 +56,15 @@ class _Retry(Exception):
     """The narrow context cannot take this edit; try the enclosing one."""
 
 
-def compute_delta(base: Baseline, source: str | bytes, *, incremental: bool = True) -> Delta:
+def compute_delta(base: Baseline, source: str | bytes, *, incremental: bool = True,
+                  recompile: Recompiler | None = None) -> Delta:
     """The delta from ``base`` to ``source`` (``str``, or ``bytes`` decoded like a file).
 
     Never raises for bad input: decoding, syntax and compile errors come back in
     ``delta.errors`` with no edits. ``incremental=False`` compares the whole module (the
-    reference the incremental path is tested against).
+    reference the incremental path is tested against). ``recompile``, when given, also
+    compiles the new code the way the live process runs it (EnC mode), from the trees and
+    plain code the engine made anyway; the results are kept with the next baseline.
     """
     text, error = decode_source(source, base.filename)
     if error is not None:
@@ -74,10 +80,10 @@ def compute_delta(base: Baseline, source: str | bytes, *, incremental: bool = Tr
         # its code runs, the delta engine must stay silent
         warnings.simplefilter("ignore")
         if incremental:
-            delta = _Incremental(base, text, ch).run()
+            delta = _Incremental(base, text, ch, recompile).run()
             if delta is not None:
                 return delta
-        return _full(base, text, ch)
+        return _full(base, text, ch, recompile)
 
 
 def _error_delta(base: Baseline, error: SourceError) -> Delta:
@@ -96,25 +102,39 @@ def _compile(tree: ast.Module, filename: str, flags: int) -> CodeType:
 
 
 def _compile_unit(tree: ast.Module, module: Definition, filename: str,
-                  flags: int) -> CodeType:
-    """Compile a unit's tree with the module-wide facts of ``module`` appended."""
+                  flags: int) -> tuple[CodeType, ast.Module]:
+    """Compile a unit's tree with the module-wide facts of ``module`` appended; return the
+    code and the tree that was compiled."""
     extra = facts_statements(module, max((end_line(n) for n in tree.body), default=0) + 1)
     if extra:
         tree = ast.Module(body=[*tree.body, *extra], type_ignores=[])
-    return _compile(tree, filename, flags)
+    return _compile(tree, filename, flags), tree
+
+
+# a unit compiled for the new side: its tree, its plain code, the definitions in it
+Compiled = tuple[ast.Module, CodeType, list[Definition]]
 
 
 def _finish(base: Baseline, text: str, ch: ChangedLines, new_lines: list[str],
             new_index: dict[str, Definition], edits: list[SemanticEdit],
-            rude: list[RudeEdit], future: int, codes: dict[str, CodeType]) -> Delta:
+            rude: list[RudeEdit], future: int, codes: dict[str, CodeType],
+            units: Sequence[Compiled] = (), recompile: Recompiler | None = None) -> Delta:
     """Assemble the delta: sort the edits, add line maps and the next baseline.
 
     ``codes`` (new code objects compiled on the way) are kept with the next baseline, so that
-    the runtime does not compile them again.
+    the runtime does not compile them again; with ``recompile``, so are the ``units``
+    compiled its way (done last: it may transform the trees).
     """
     nb = Baseline(text, base.filename, base.module_name, base.generation + 1)
     nb.seed(new_lines, new_index, future)
     nb.cache_codes(codes)
+    if recompile is not None:
+        for tree, plain, defs in units:
+            try:
+                nb.cache_codes(pick_codes(recompile(tree, plain, base.filename, future), defs),
+                               "recompiled")
+            except Exception:  # the runtime compiles what is not cached
+                continue
     block = block_map(base.lines, new_lines, ch)
     maps: dict[str, LineMap] = {}
     for e in edits:
@@ -136,7 +156,8 @@ def _edit_order(e: SemanticEdit) -> tuple[int, int, str, str]:
 
 # -- the whole module ---------------------------------------------------------------------
 
-def _full(base: Baseline, text: str, ch: ChangedLines) -> Delta:
+def _full(base: Baseline, text: str, ch: ChangedLines,
+          recompile: Recompiler | None = None) -> Delta:
     try:
         tree = ast.parse(text, base.filename)
     except (SyntaxError, ValueError) as exc:
@@ -168,7 +189,7 @@ def _full(base: Baseline, text: str, ch: ChangedLines) -> Delta:
         list(zip(new_module.body, tree.body, strict=True))))
     analyzer.run(old.children.get(MODULE_PATH, []), new.children.get(MODULE_PATH, []))
     return _finish(base, text, ch, new_lines, new_index, analyzer.edits, analyzer.rude, future,
-                   dict(new.codes))
+                   dict(new.codes), [(tree, new_unit, new_defs)], recompile)
 
 
 def _whole_module_codes(unit: CodeType, defs: list[Definition], lines: list[str],
@@ -189,7 +210,9 @@ def _whole_module_codes(unit: CodeType, defs: list[Definition], lines: list[str]
 # -- the narrow path ----------------------------------------------------------------------
 
 class _Incremental:
-    def __init__(self, base: Baseline, text: str, ch: ChangedLines) -> None:
+    def __init__(self, base: Baseline, text: str, ch: ChangedLines,
+                 recompile: Recompiler | None = None) -> None:
+        self.recompile = recompile
         self.base = base
         self.text = text
         self.ch = ch
@@ -262,8 +285,7 @@ class _Incremental:
             raise _Retry
         parent = index[root.parent or MODULE_PATH]
         heads = skeleton(self.old_lines, index, parent)
-        heads += [(root.first + rel, _indent(self.old_lines, root.first + hdr, col) + "if 1:")
-                  for rel, hdr, col in root.blocks]
+        heads += wrappers(root)
         new_tree, new_body = self._parse_unit(self.new_lines, heads, root.first,
                                               root.last_line + ch.shift)
         if len(new_body) != 1:
@@ -272,13 +294,13 @@ class _Incremental:
         if not (isinstance(new_node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and new_node.lineno == root.header_line and new_node.name == root.name):
             raise _Retry
-        blocks = tuple((root.first + rel, root.first + hdr, col) for rel, hdr, col in
-                       root.blocks)
+        blocks = root.blocks
         new_defs, new_nodes = self._index_def(self.new_lines, new_node, root, blocks)
         new_root = new_defs[0]
         module = index[MODULE_PATH]
         try:
-            new_unit = _compile_unit(new_tree, module, self.base.filename, self.flags)
+            new_unit, new_tree = _compile_unit(new_tree, module, self.base.filename,
+                                               self.flags)
         except (SyntaxError, ValueError) as exc:
             return _source_error(self.base, exc, "compile")
         # The old side: its records are the baseline's; its syntax is only needed to compare
@@ -286,7 +308,8 @@ class _Incremental:
         old_defs = [root, *(d for d in index.values() if _inside(index, d, root))]
         old_nodes: dict[str, ast.AST] = {}
         old_codes = {d.path: self.base.cached_code(d.path) for d in old_defs}
-        if len(old_defs) > 1 or len(new_defs) > 1 or None in old_codes.values():
+        if len(old_defs) > 1 or len(new_defs) > 1:
+            # nested definitions: their headers are compared, so the old syntax is needed
             old_tree, old_body = self._parse_unit(self.old_lines, heads, root.first,
                                                   root.last_line)
             old_node = old_body[0]
@@ -295,6 +318,16 @@ class _Incremental:
             if [d.path for d in reindexed] != [d.path for d in old_defs]:
                 raise _Retry
             old_codes = pick_codes(self._compile_old(old_tree), old_defs)
+        elif None in old_codes.values():
+            # only the code: compile the unit's text, with no syntax tree to build
+            text = assemble(self.old_lines, heads, root.first, root.last_line,
+                            facts_line(module))
+            try:
+                old_unit = compile(text, self.base.filename, "exec", flags=self.flags,
+                                   dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                raise _Retry from exc
+            old_codes = pick_codes(old_unit, old_defs)
         old = Side(index, old_nodes, {p: c for p, c in old_codes.items() if c is not None})
         in_play = {d.path for d in old_defs}
         new_index = self._rebuild(in_play, new_defs, root, new_root.last_line, root.last_line)
@@ -305,17 +338,18 @@ class _Incremental:
         analyzer.run([old_defs[0]], [new_root])
         edits = analyzer.edits + self._shifted(root.last_line)
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
-                       analyzer.rude, self.flags, dict(new.codes))
+                       analyzer.rude, self.flags, dict(new.codes),
+                       [(new_tree, new_unit, new_defs)], self.recompile)
 
     def _compile_old(self, tree: ast.Module) -> CodeType:
         try:
             return _compile_unit(tree, self.index[MODULE_PATH], self.base.filename,
-                                 self.flags)
+                                 self.flags)[0]
         except (SyntaxError, ValueError) as exc:  # the baseline compiled once; be safe
             raise _Retry from exc
 
     def _index_def(self, lines: Sequence[str], node: ast.FunctionDef | ast.AsyncFunctionDef,
-                   root: Definition, blocks: tuple[tuple[int, int, int], ...]
+                   root: Definition, blocks: tuple[str, ...]
                    ) -> tuple[list[Definition], dict[str, ast.AST]]:
         """Index a function whose path is known (its header did not change)."""
         nodes: dict[str, ast.AST] = {}
@@ -377,12 +411,15 @@ class _Incremental:
         new_module = new_scope_record if scope.kind == "module" else index[MODULE_PATH]
         old_codes: dict[str, CodeType] = {}
         new_codes: dict[str, CodeType] = {}
+        units: list[Compiled] = []
         if new_tree is not None:
             try:
-                new_codes = pick_codes(_compile_unit(
-                    new_tree, new_module, self.base.filename, self.flags), new_defs)
+                new_unit, new_tree = _compile_unit(new_tree, new_module, self.base.filename,
+                                                   self.flags)
             except (SyntaxError, ValueError) as exc:
                 return _source_error(self.base, exc, "compile")
+            new_codes = pick_codes(new_unit, new_defs)
+            units.append((new_tree, new_unit, new_defs))
         if old_tree is not None:
             old_codes = pick_codes(self._compile_old(old_tree), old_defs)
         in_play = {d.path for d in old_defs}
@@ -400,7 +437,7 @@ class _Incremental:
                      [d for d in new_defs if d.parent == scope.path])
         edits = analyzer.edits + self._shifted(cb)
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
-                       analyzer.rude, self.flags, new_codes)
+                       analyzer.rude, self.flags, new_codes, units, self.recompile)
 
     def _chunk(self, lines: Sequence[str], heads: list[tuple[int, str]], first: int, last: int,
                scope: Definition) -> tuple[ast.Module | None, list[ast.stmt]]:

@@ -75,10 +75,9 @@ class Definition:
     - ``header``, ``last``: the ``def``/``class``/``lambda`` keyword's line and the last line,
       relative to ``first``; ``col``: the column of the statement (of ``lambda`` for lambdas);
     - ``body``: the statements of its body (module, class, function), relative spans;
-    - ``blocks``: the compound blocks between its scope and it, outermost first, as
-      ``(line, header, col)`` relative to ``first``: the line just before the suite that holds
-      it, the block statement's own line and its column, so that a compile unit can rebuild
-      them as ``if 1:`` wrappers;
+    - ``blocks``: the indentation of each compound block between its scope and it, outermost
+      first, so that a compile unit can rebuild them as ``if 1:`` wrappers (on the lines just
+      above the definition: each block header takes a line of its own there);
     - ``ordinal``: for lambdas, its rank among the lambdas that start on the same line;
     - ``traits``: for classes, what the header says of them (``dataclass``, ``enum``);
     - ``type_params``: the source of its PEP 695 type parameters (``T, *Ts``), if any.
@@ -89,7 +88,7 @@ class Definition:
 
     def __init__(self, path: str, kind: str, name: str, qualname: str, parent: str | None,
                  first: int, header: int, last: int, col: int, body: tuple[Stmt, ...],
-                 blocks: tuple[tuple[int, int, int], ...], is_async: bool,
+                 blocks: tuple[str, ...], is_async: bool,
                  ordinal: int, traits: tuple[str, ...], type_params: str = "") -> None:
         self.path = path
         self.kind = kind
@@ -290,7 +289,7 @@ class Indexer:
     # -- statements -------------------------------------------------------------------
 
     def body(self, stmts: Sequence[ast.stmt], scope: _Scope,
-             blocks: tuple[tuple[int, int, int], ...] = ()) -> None:
+             blocks: tuple[str, ...] = ()) -> None:
         """Index the definitions in ``stmts`` (a body, or a suite of a block in it)."""
         for node in stmts:
             if isinstance(node, _DEF_TYPES):
@@ -304,11 +303,10 @@ class Indexer:
                     # ``elif`` continues the block at the same indentation: no new wrapper
                     self.body(suite, scope, blocks)
                     continue
-                wrapper = (first_line(suite[0]) - 1, node.lineno, node.col_offset)
-                self.body(suite, scope, (*blocks, wrapper))
+                self.body(suite, scope, (*blocks, self._indentation(node)))
 
     def definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
-                   scope: _Scope, blocks: tuple[tuple[int, int, int], ...],
+                   scope: _Scope, blocks: tuple[str, ...],
                    header: bool = True) -> None:
         """Index ``node`` and what it contains; ``header=False`` skips the lambdas of its
         decorators, defaults and bases (they belong to the enclosing scope)."""
@@ -328,10 +326,9 @@ class Indexer:
         kind = "class" if isinstance(node, ast.ClassDef) else "function"
         first = first_line(node)
         body = self.statements(node.body, first, kind)
-        rel_blocks = tuple((line - first, header - first, col) for line, header, col in blocks)
         self.out.append(Definition(
             path, kind, node.name, qualname, scope.path, first, node.lineno - first,
-            end_line(node) - first, node.col_offset, body, rel_blocks,
+            end_line(node) - first, node.col_offset, body, blocks,
             isinstance(node, ast.AsyncFunctionDef), 0, class_traits(node), _type_params(node)))
         inner = _Scope(path, qualname, kind)
         self.body(node.body, inner)
@@ -352,6 +349,11 @@ class Indexer:
         return tuple(out)
 
     # -- lambdas ------------------------------------------------------------------------
+
+    def _indentation(self, node: ast.stmt) -> str:
+        text = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else ""
+        indent = text[:node.col_offset]
+        return indent if not indent.strip() else " " * node.col_offset
 
     def expressions(self, node: ast.AST, scope: _Scope) -> None:
         """Index the lambdas in the expressions of ``node`` (not in nested statements)."""

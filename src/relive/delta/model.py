@@ -140,13 +140,14 @@ class Baseline:
         self._cache["index"] = index
         self._cache["future"] = future
 
-    def cache_codes(self, codes: Mapping[str, Any]) -> None:
-        """Keep code objects compiled for this baseline (path → code), for the runtime."""
-        self._cache.setdefault("codes", {}).update(codes)
+    def cache_codes(self, codes: Mapping[str, Any], kind: str = "plain") -> None:
+        """Keep code objects compiled for this baseline (path → code), for the runtime;
+        ``kind`` tells how they were compiled (``plain``, ``recompiled``)."""
+        self._cache.setdefault(f"codes:{kind}", {}).update(codes)
 
-    def cached_code(self, path: str) -> Any:
-        """A code object compiled for ``path`` of this baseline, if one was kept."""
-        codes: dict[str, Any] = self._cache.get("codes", {})
+    def cached_code(self, path: str, kind: str = "plain") -> Any:
+        """A code object compiled (``kind``) for ``path`` of this baseline, if one was kept."""
+        codes: dict[str, Any] = self._cache.get(f"codes:{kind}", {})
         return codes.get(path)
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,6 +29,9 @@ from relive.delta.index import MODULE_PATH, Definition, facts_line
 # compiles a unit (source or tree, file name, __future__ flags) to a module code object; the
 # runtime passes one to compile in EnC mode, None means the built-in compile()
 Compiler = Callable[[str | ast.Module, str, int], CodeType]
+# compiles a unit again in another mode, given its tree and its plain code (which it may use,
+# e.g. for the compiler's symbol analysis); it may transform the tree in place
+Recompiler = Callable[[ast.Module, CodeType, str, int], CodeType]
 
 FUNCTION_KINDS = ("function", "lambda")
 
@@ -46,12 +49,11 @@ def _indent_of(lines: Sequence[str], line: int, col: int) -> str:
     return indent
 
 
-def _wrappers(lines: Sequence[str], d: Definition) -> list[tuple[int, str]]:
-    """``if 1:`` lines reproducing the blocks between ``d``'s scope and ``d``."""
-    out = []
-    for rel_line, rel_header, col in d.blocks:
-        out.append((d.first + rel_line, _indent_of(lines, d.first + rel_header, col) + "if 1:"))
-    return out
+def wrappers(d: Definition) -> list[tuple[int, str]]:
+    """``if 1:`` lines reproducing the blocks between ``d``'s scope and ``d``, on the lines
+    just above ``d`` (each enclosing block's header has a line of its own before it)."""
+    n = len(d.blocks)
+    return [(d.first - n + k, indent + "if 1:") for k, indent in enumerate(d.blocks)]
 
 
 def skeleton(lines: Sequence[str], index: Mapping[str, Definition],
@@ -66,7 +68,7 @@ def skeleton(lines: Sequence[str], index: Mapping[str, Definition],
         chain.append(d)
         d = index[d.parent] if d.parent is not None else None
     for cls in reversed(chain):
-        out.extend(_wrappers(lines, cls))
+        out.extend(wrappers(cls))
         params = f"[{cls.type_params}]" if cls.type_params else ""
         out.append((cls.header_line, _indent_of(lines, cls.header_line, cls.col)
                     + f"class {cls.name}{params}:"))
@@ -121,7 +123,7 @@ def definition_unit(lines: Sequence[str], index: Mapping[str, Definition],
     if root.kind == "lambda":
         first, last = statement_span(parent, root.first)
     else:
-        heads += _wrappers(lines, root)
+        heads += wrappers(root)
         first, last = root.span
     return assemble(lines, heads, first, last, facts_line(index[MODULE_PATH])), root
 
@@ -130,7 +132,7 @@ def statement_unit(lines: Sequence[str], index: Mapping[str, Definition],
                    d: Definition) -> str:
     """The unit that runs ``d``'s own statement (decorators included) in its scope."""
     parent = index[d.parent] if d.parent is not None else index[MODULE_PATH]
-    heads = skeleton(lines, index, parent) + _wrappers(lines, d)
+    heads = skeleton(lines, index, parent) + wrappers(d)
     return assemble(lines, heads, d.first, d.last_line, facts_line(index[MODULE_PATH]))
 
 

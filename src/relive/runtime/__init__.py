@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from relive.delta import Delta, compute_delta
-from relive.runtime.applier import apply_delta
+from relive.runtime.applier import apply_delta, enc_recompile
 from relive.runtime.errors import DeletedDefinitionError
 from relive.runtime.events import on_update
 from relive.runtime.importhook import install as _install
@@ -92,7 +92,8 @@ def reload(module: ModuleType | str, source: str | bytes | None = None,
 
             return _refusal(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"], (),
                             0.0)
-    result = apply_delta(t, compute_delta(t.baseline, source), remap)
+    delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
+    result = apply_delta(t, delta, remap)
     if result.applied:
         t.source_bytes = source if isinstance(source, bytes) else source.encode("utf-8")
     return result

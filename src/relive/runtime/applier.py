@@ -75,6 +75,13 @@ def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeTy
     return enc_compile(source, filename, flags=flags)
 
 
+def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) -> CodeType:
+    """EnC code for a unit the delta engine parsed and compiled (its tree is transformed)."""
+    from relive.runtime.enc import enc_compile_with_trees, function_table
+
+    return enc_compile_with_trees(tree, filename, flags, functions=function_table(plain))[0]
+
+
 def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None) -> ApplyResult:
     """Apply ``delta`` to ``tracked``; see :func:`relive.apply`.
 
@@ -185,10 +192,10 @@ class _Plan:
 
     def new_code(self, d: Definition) -> CodeType | None:
         """The new code object of ``d`` (compiled once per compile unit)."""
-        if self.compiler is None:
-            cached: CodeType | None = self.new.cached_code(d.path)
-            if cached is not None:
-                return cached
+        cached: CodeType | None = self.new.cached_code(
+            d.path, "plain" if self.compiler is None else "recompiled")
+        if cached is not None:
+            return cached
         text, root = definition_unit(self.new.lines, self.new.index, d)
         unit = self._units.get(root.path)
         if unit is None:

@@ -128,6 +128,8 @@ class Registry:
         self.filter = PathFilter()
         self._by_file: dict[str, TrackedModule] = {}
         self._by_name: dict[str, TrackedModule] = {}
+        # by module object: a module may rename itself (``__name__ = "decimal"``)
+        self._by_module: dict[int, TrackedModule] = {}
         self._lock = threading.RLock()
         # applies are serialised: one delta at a time in the whole process
         self.apply_lock = threading.RLock()
@@ -140,8 +142,10 @@ class Registry:
             old = self._by_name.get(tracked.name)
             if old is not None:
                 self._by_file.pop(_norm(old.filename), None)
+                self._by_module.pop(id(old.module), None)
             self._by_file[_norm(filename)] = tracked
             self._by_name[tracked.name] = tracked
+            self._by_module[id(module)] = tracked
             return tracked
 
     def unregister(self, tracked: TrackedModule) -> None:
@@ -150,12 +154,14 @@ class Registry:
                 del self._by_name[tracked.name]
             if self._by_file.get(_norm(tracked.filename)) is tracked:
                 del self._by_file[_norm(tracked.filename)]
+            if self._by_module.get(id(tracked.module)) is tracked:
+                del self._by_module[id(tracked.module)]
 
     def get(self, module: ModuleType | str) -> TrackedModule | None:
         """The tracked module for a module object, a module name or a file name."""
         with self._lock:
             if isinstance(module, ModuleType):
-                tracked = self._by_name.get(module.__name__)
+                tracked = self._by_module.get(id(module))
                 return tracked if tracked is not None and tracked.module is module else None
             return self._by_name.get(module) or self._by_file.get(_norm(module))
 
