@@ -187,6 +187,7 @@ class _Plan:
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
+        self._on_stacks: set[int] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -248,6 +249,12 @@ class _Plan:
     def owner(self, index: dict[str, Definition], d: Definition) -> Any:
         """The live module or class that binds ``d``'s name (None inside a function)."""
         return scope_object(self.module, index, d)
+
+    def may_run(self, code: CodeType) -> bool:
+        """Could a frame be running ``code`` (so that a remap must be considered)?"""
+        if self._on_stacks is None:
+            self._on_stacks = remapping.codes_on_stacks()
+        return id(code) in self._on_stacks or remapping.may_have_frames(code)
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
@@ -320,12 +327,12 @@ class _Plan:
         else:  # the index is current for names of modules and classes: no walk needed
             self.live.ensure_built()
             fns = self._only(old_d, self.live.functions(definition_key(old_d)))
-        new_d = self.new_def(e)
         for fn in fns:
-            self.rekeys.append((fn, code_key(fn.__code__)))
-            shifted = shift_code(fn.__code__, by)
-            self.remap.append(remapping.Candidate(e.path, fn.__code__, shifted, old_d, new_d,
-                                                  by))
+            old_code = fn.__code__
+            shifted = shift_code(old_code, by)
+            if self.may_run(old_code):  # a frame runs it: move it to the right lines too
+                self.remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
+                                                      self.new_def(e), by))
             self.txn.set(fn, "__code__", shifted)
 
     _line_shift_lambda = _line_shift_function

@@ -46,7 +46,20 @@ class Candidate:
     shift: int | None = None  # a line_shift: the number of lines it moved
 
 
-def _codes_on_stacks() -> set[int]:
+def may_have_frames(code: CodeType) -> bool:
+    """Frames of ``code`` that are not on a stack now may still have to move: suspended
+    generators, continuations of earlier remaps, frames waiting for their point."""
+    if not code.co_flags & 0x3A0:  # generator, coroutine, async generator
+        if "relive.runtime.remap" not in sys.modules:
+            return False
+        from relive.runtime.remap import has_stale_code
+        from relive.runtime.remap_continuation import derived_codes
+
+        return has_stale_code() or bool(derived_codes(code))
+    return True
+
+
+def codes_on_stacks() -> set[int]:
     found: set[int] = set()
     for top in sys._current_frames().values():
         frame: FrameType | None = top
@@ -63,20 +76,17 @@ def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delt
     policy = policy or _default_policy
     if policy == "stale" or not candidates:
         return None
-    from relive.runtime.enc import code_kind, is_enc_code
-    from relive.runtime.remap import RemapItem, has_stale_code, schedule_remap
-    from relive.runtime.remap_continuation import derived_codes
+    from relive.runtime.enc import is_enc_code
+    from relive.runtime.remap import RemapItem, schedule_remap
 
-    on_stack = _codes_on_stacks()
-    waiting = has_stale_code()
+    on_stack = codes_on_stacks()
     items = []
     seen: set[int] = set()
     for c in candidates:
         if id(c.old_code) in seen or not is_enc_code(c.old_code):
             continue
         seen.add(id(c.old_code))
-        if not (id(c.old_code) in on_stack or waiting or derived_codes(c.old_code)
-                or code_kind(c.old_code) != "function"):
+        if id(c.old_code) not in on_stack and not may_have_frames(c.old_code):
             continue
         old_unit = definition_unit(old.lines, old.index, c.old_def)[0]
         new_unit = definition_unit(new.lines, new.index, c.new_def)[0]
