@@ -1,0 +1,1159 @@
+"""The debugging engine: breakpoints, stops, stepping, pausing, threads, evaluation.
+
+The engine lives in the program's process. Backends call it on the program's threads
+(:class:`~relive.debugger.backend.EngineHooks`); a front end (the agent) calls its control
+methods from its own thread; the engine answers with values and reports with events through
+the ``emit`` callable. It never prints.
+
+How threads are held. A thread that must stop (breakpoint, finished step, pause, exception)
+*owns* the stop: it reports :class:`Stopped` and waits inside the event callback, at a
+statement boundary. With ``stop_all`` (the default) every other program thread parks at its
+next line event — its next safe point — and waits too, silently; a thread blocked in native
+code parks when it comes back to Python. :meth:`resume` releases them together (or, with
+``all_threads=False``, only the one). Only one thread owns a stop at a time: a second thread
+that hits a breakpoint while another stop is shown waits, and reports its own stop when the
+first is resumed. Work that must run on a held thread (evaluation, jump) is handed to it as
+a job and runs inside its callback, so the frame's thread-local state is its own.
+
+Invariants: the agent's threads are never traced nor held; relive's own code is never
+stopped in; the engine's lock is never held while program code runs (conditions, log
+messages and evaluations run outside it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import CodeType, FrameType, TracebackType
+from typing import Any
+
+from relive.debugger import evaluate as ev
+from relive.debugger.backend import Backend, make_backend
+from relive.debugger.breakpoints import (
+    Breakpoint,
+    BreakpointError,
+    BreakpointTable,
+    CodeIndex,
+    FunctionBreakpointSpec,
+    code_lines,
+)
+from relive.debugger.edits import (
+    CodeStatus,
+    EditOutcome,
+    EditService,
+    RemapOpportunity,
+    RemapResult,
+)
+from relive.debugger.jump import check_jump
+from relive.debugger.model import (
+    BreakpointChanged,
+    BreakpointInfo,
+    Continued,
+    EditApplied,
+    EvalResult,
+    Event,
+    ExceptionMode,
+    ExceptionRaised,
+    FrameInfo,
+    JumpCheck,
+    ModuleLoaded,
+    Output,
+    RemapCompleteEvent,
+    RemapOpportunityEvent,
+    RudeEditReported,
+    Stopped,
+    StopReason,
+    ThreadExited,
+    ThreadInfo,
+    ThreadStarted,
+    Variable,
+)
+from relive.debugger.paths import canonical, is_internal, is_user_code
+from relive.debugger.stack import describe_stack, format_log_message
+
+_CO_SUSPENDS_ON_AWAIT = 0x80 | 0x100 | 0x200  # coroutine, iterable coroutine, async generator
+_CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, GeneratorExit)
+
+
+class EngineError(RuntimeError):
+    """A control request the engine cannot carry out now; the message says why and what
+    to do instead."""
+
+
+@dataclass
+class _Step:
+    kind: str  # "in", "over", "out", or "entry" (like "in", reported as the entry stop)
+    frame: FrameType | None  # the frame the step is about (None: any user frame will do)
+
+
+@dataclass(eq=False)
+class _Job:
+    """Work for a held thread. ``state``: waiting → running → done."""
+
+    fn: Callable[[], Any]
+    state: str = "waiting"
+    result: Any = None
+    error: BaseException | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(eq=False)
+class _Thread:
+    ident: int
+    name: str
+    daemon: bool = False
+    state: str = "running"  # running | stopped | parked
+    frames: list[FrameType] = field(default_factory=list)
+    at_line: bool = False  # held at a line event (jump is possible)
+    step: _Step | None = None
+    release: bool = False
+    solo: bool = False
+    evaluating: bool = False
+    jobs: deque[_Job] = field(default_factory=deque)
+    interrupt: BaseException | None = None
+    remap: RemapOpportunity | None = None
+    remap_answer: int | None = None
+
+
+class Engine:
+    """One debugging session's engine. See the module docstring for the threading model."""
+
+    def __init__(self, emit: Callable[[Event], None], *, backend: Backend | None = None) -> None:
+        self._emit = emit
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._threads: dict[int, _Thread] = {}
+        self._ignored: set[int] = set()
+        self.breakpoints = BreakpointTable()
+        self.index = CodeIndex()
+        self._bp_codes: list[CodeType] = []
+        self._bp_code_set: frozenset[CodeType] = frozenset()
+        self._halt = False
+        self._owner: int | None = None
+        self._pause_requested = False
+        self.stop_all = True
+        self.exception_mode = ExceptionMode.OFF
+        self.step_into_libraries = False
+        self._stepping = 0
+        self._refs: dict[int, object] = {}
+        self._next_ref = 1
+        self.edit_service: EditService | None = None
+        self.remap_policy = "ask"  # ask the front end; "auto": take the mapped line
+        self._backend = backend if backend is not None else make_backend(self)
+        self._installed = False
+        self._previous_excepthook: Callable[[threading.ExceptHookArgs], Any] | None = None
+
+    # ================================================================ lifecycle
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend.name
+
+    def install(self) -> None:
+        """Start watching the program. Call once from the agent before the program runs."""
+        if self._installed:
+            return
+        self._installed = True
+        self._backend.install()
+        self._previous_excepthook = threading.excepthook
+        threading.excepthook = self._thread_excepthook
+        sys.addaudithook(self._audit)
+
+    def uninstall(self) -> None:
+        """Stop watching: breakpoints off, every held thread released."""
+        self.detach()
+        self._backend.uninstall()
+        if self._previous_excepthook is not None:
+            threading.excepthook = self._previous_excepthook
+        self._installed = False
+
+    def ignore_thread(self, ident: int) -> None:
+        """Never trace nor hold thread ``ident`` (the agent's own threads)."""
+        self._ignored.add(ident)
+
+    def detach(self) -> None:
+        """The front end is gone: clear breakpoints and stepping, release every thread."""
+        with self._cond:
+            self.breakpoints.clear()
+            self.exception_mode = ExceptionMode.OFF
+            self._pause_requested = False
+            self._halt = False
+            self._owner = None
+            for t in self._threads.values():
+                t.step = None
+                if t.remap is not None and t.remap_answer is None:
+                    t.remap_answer = t.remap.mapped_line
+                t.release = True
+                t.solo = False
+            self._stepping = 0
+            self._cond.notify_all()
+        self._rebuild_bp_codes()
+        self._backend.refresh()
+
+    # ======================================================= hooks (program threads)
+
+    def is_ignored_thread(self, ident: int) -> bool:
+        return ident in self._ignored
+
+    def everywhere(self) -> bool:
+        return self._halt or self._pause_requested or self._stepping > 0
+
+    def catching_raised(self) -> bool:
+        return self.exception_mode in (ExceptionMode.RAISED, ExceptionMode.USER)
+
+    def codes_with_breakpoints(self) -> list[CodeType]:
+        return self._bp_codes
+
+    def wants_lines(self, code: CodeType) -> bool:
+        if code in self._bp_code_set:
+            return True
+        t = self._threads.get(threading.get_ident())
+        return t is not None and t.step is not None
+
+    def on_line(self, frame: FrameType, line: int) -> bool:
+        ident = threading.get_ident()
+        if ident in self._ignored:
+            return False
+        t = self._threads.get(ident) or self._register_thread(ident)
+        if t.evaluating:
+            return True
+        code = frame.f_code
+        if is_internal(code.co_filename):
+            return False
+        bps = self.breakpoints.at(canonical(code.co_filename), line)
+        hit: list[Breakpoint] = []
+        if bps:
+            hit = self._check_breakpoints(t, frame, bps)
+        reason: StopReason | None = None
+        if hit:
+            reason = (
+                StopReason.FUNCTION_BREAKPOINT
+                if all(bp.function for bp in hit)
+                else StopReason.BREAKPOINT
+            )
+        elif t.step is not None and self._step_done(t.step, frame):
+            reason = StopReason.ENTRY if t.step.kind == "entry" else StopReason.STEP
+        elif self._pause_requested:
+            reason = StopReason.PAUSE
+        if reason is not None:
+            self._stop(t, [frame], reason, hit, at_line=True)
+        elif self._halt and not t.solo:
+            self._park(t, frame)
+        return bool(bps)
+
+    def on_return(self, frame: FrameType, is_yield: bool) -> None:
+        t = self._threads.get(threading.get_ident())
+        if t is None or t.step is None or t.step.frame is not frame or t.evaluating:
+            return
+        if is_yield and frame.f_code.co_flags & _CO_SUSPENDS_ON_AWAIT:
+            return  # an await suspends the coroutine; the step goes on when it resumes
+        caller = frame.f_back
+        if caller is None or not self._steppable(caller):
+            t.step = _Step("in", None)
+        else:
+            t.step = _Step("over", caller)
+
+    def on_raise(self, frame: FrameType, exc: BaseException) -> None:
+        mode = self.exception_mode
+        if mode not in (ExceptionMode.RAISED, ExceptionMode.USER):
+            return
+        ident = threading.get_ident()
+        if ident in self._ignored or isinstance(exc, _CONTROL_FLOW_EXCEPTIONS):
+            return
+        tb = exc.__traceback__
+        if tb is not None and (tb.tb_next is not None or tb.tb_frame is not frame):
+            return  # propagating through this frame; it was reported where it was raised
+        filename = frame.f_code.co_filename
+        if is_internal(filename) or (mode is ExceptionMode.USER and not is_user_code(filename)):
+            return
+        t = self._threads.get(ident) or self._register_thread(ident)
+        if t.evaluating:
+            return
+        text = _describe_exception(exc)
+        self._emit(ExceptionRaised(ident, text, canonical(filename), frame.f_lineno, False))
+        self._stop(t, [frame], StopReason.EXCEPTION, [], exception=text)
+
+    def report_uncaught(self, exc: BaseException, thread: threading.Thread | None = None) -> None:
+        """``exc`` ends a thread (the main thread: the program). Reported always; the
+        thread stops post mortem, on the frames of the traceback, unless exceptions are
+        not caught at all."""
+        ident = thread.ident if thread is not None and thread.ident else threading.get_ident()
+        frames = _traceback_frames(exc.__traceback__)
+        text = _describe_exception(exc)
+        last = frames[0] if frames else None
+        self._emit(
+            ExceptionRaised(
+                ident,
+                text,
+                canonical(last.f_code.co_filename) if last else "",
+                last.f_lineno if last else 0,
+                True,
+            )
+        )
+        if self.exception_mode is ExceptionMode.OFF or not frames:
+            return
+        if ident != threading.get_ident() or ident in self._ignored:
+            return
+        t = self._threads.get(ident) or self._register_thread(ident)
+        self._stop(t, frames, StopReason.EXCEPTION, [], exception=text, uncaught=True)
+
+    def _thread_excepthook(self, args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+            self.report_uncaught(args.exc_value, args.thread)
+        if self._previous_excepthook is not None:
+            self._previous_excepthook(args)
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        # Every module body (and every exec of compiled code) passes here just before it
+        # runs: the moment to bind pending breakpoints to its code.
+        if event != "exec" or not self._installed or not args:
+            return
+        if not isinstance(args[0], CodeType):
+            return
+        if threading.get_ident() in self._ignored:
+            return
+        code = args[0]
+        self.code_loaded(code)
+
+    def code_loaded(self, code: CodeType) -> None:
+        """Index ``code`` (and what it nests); bind breakpoints waiting for its file."""
+        new = self.index.add_tree(code)
+        if not new:
+            return
+        path = canonical(code.co_filename)
+        changed = False
+        for bp in self.breakpoints.mark_verified([path]):
+            self._emit(BreakpointChanged(bp.info(), "bound"))
+            changed = True
+        for spec in self.breakpoints.pending_functions():
+            match = next((c for c in new if spec.matches(c)), None)
+            if match is not None:
+                self._bind_function(spec, match)
+                changed = True
+        if changed or path in self.breakpoints.paths():
+            self._rebuild_bp_codes()
+            self._backend.refresh()
+        if code.co_name == "<module>" and not path.startswith("<") and not is_internal(path):
+            self._emit(ModuleLoaded(_module_name_for(path), path))
+
+    # ==================================================== stopping, parking, serving
+
+    def _register_thread(self, ident: int) -> _Thread:
+        thread = threading._active.get(ident)  # type: ignore[attr-defined]
+        name = thread.name if thread is not None else f"thread-{ident}"
+        t = _Thread(ident, name, daemon=bool(thread and thread.daemon))
+        with self._lock:
+            self._threads[ident] = t
+        self._emit(ThreadStarted(ident, name))
+        return t
+
+    def _sync_threads(self) -> None:
+        alive = {t.ident: t for t in threading.enumerate() if t.ident is not None}
+        with self._lock:
+            gone = [t for ident, t in self._threads.items() if ident not in alive]
+            for t in gone:
+                del self._threads[t.ident]
+        for t in gone:
+            self._emit(ThreadExited(t.ident, t.name))
+        for ident in alive:
+            if ident not in self._threads and ident not in self._ignored:
+                self._register_thread(ident)
+
+    def _stop(
+        self,
+        t: _Thread,
+        frames: list[FrameType],
+        reason: StopReason,
+        hit: Sequence[Breakpoint],
+        *,
+        at_line: bool = False,
+        exception: str | None = None,
+        uncaught: bool = False,
+        description: str = "",
+    ) -> None:
+        frame = frames[0]
+        with self._cond:
+            # Another thread's stop is on show: wait (parked) until it is resumed.
+            while self._halt and self._owner not in (None, t.ident) and not t.solo:
+                self._hold_locked(t, frames, "parked", at_line)
+            self._owner = t.ident
+            self._pause_requested = False
+            if self.stop_all:
+                self._halt = True
+            if t.step is not None:
+                t.step = None
+                self._stepping -= 1
+            t.solo = False
+        for bp in hit:
+            if bp.temporary:
+                self.remove_breakpoint(bp.id)
+        self._backend.refresh()
+        self._sync_threads()
+        stale = False
+        status = self._code_status(frame.f_code)
+        if status is not None:
+            stale = status.stale
+        if not description:
+            description = _describe_stop(reason, hit, stale)
+        _flush_program_output()
+        self._emit(
+            Stopped(
+                reason=reason,
+                thread_id=t.ident,
+                path=canonical(frame.f_code.co_filename),
+                line=frame.f_lineno or 0,
+                function=frame.f_code.co_qualname,
+                breakpoint_ids=tuple(bp.id for bp in hit),
+                description=description,
+                exception=exception,
+                stale=stale,
+                all_threads_stopped=self.stop_all,
+            )
+        )
+        with self._cond:
+            self._hold_locked(t, frames, "stopped", at_line and not uncaught)
+        self._after_hold(t)
+
+    def _park(self, t: _Thread, frame: FrameType) -> None:
+        with self._cond:
+            if not self._halt or t.solo:
+                return
+            self._hold_locked(t, [frame], "parked", True)
+        self._after_hold(t)
+
+    def _hold_locked(self, t: _Thread, frames: list[FrameType], state: str, at_line: bool) -> None:
+        """Hold ``t`` until released, running the jobs handed to it. Lock held on entry
+        and exit; released while waiting and while a job runs."""
+        t.state = state
+        t.frames = _visible_stack(frames)
+        t.at_line = at_line
+        t.release = False
+        while True:
+            try:
+                while not t.release and not t.jobs:
+                    self._cond.wait()
+            except BaseException as exc:
+                t.interrupt = exc
+                continue
+            if t.jobs:
+                job = t.jobs.popleft()
+                self._cond.release()
+                try:
+                    self._run_job(t, job)
+                finally:
+                    self._cond.acquire()
+                continue
+            break
+        t.state = "running"
+        t.frames = []
+        t.at_line = False
+
+    def _after_hold(self, t: _Thread) -> None:
+        if t.interrupt is not None:
+            exc, t.interrupt = t.interrupt, None
+            if isinstance(exc, ev.EvaluationAborted):
+                return
+            raise exc
+
+    def _run_job(self, t: _Thread, job: _Job) -> None:
+        t.evaluating = True
+        try:
+            with job.lock:
+                job.state = "running"
+            try:
+                job.result = job.fn()
+            except BaseException as exc:
+                job.error = exc
+            with job.lock:
+                job.state = "done"
+                # An abort that arrived too late must not hit the program.
+                _set_async_exc(t.ident, None)
+        except ev.EvaluationAborted as exc:
+            job.error = exc
+            job.state = "done"
+        finally:
+            t.evaluating = False
+            job.done.set()
+
+    # ============================================================ control (agent thread)
+
+    def _held(self, thread_id: int) -> _Thread:
+        t = self._threads.get(thread_id)
+        if t is None:
+            raise EngineError(f"no thread {thread_id}; `threads` lists the program's threads")
+        if t.state == "running":
+            raise EngineError(
+                f"thread {t.name} is running; pause the program (or wait for a stop) first"
+            )
+        return t
+
+    def stopped_thread(self) -> int | None:
+        """The thread that owns the current stop, if any."""
+        with self._lock:
+            for t in self._threads.values():
+                if t.state == "stopped":
+                    return t.ident
+        return None
+
+    def resume(self, thread_id: int, action: str = "continue", all_threads: bool = True) -> None:
+        """Let the program go on: ``continue``, or step ``in``/``over``/``out`` in
+        ``thread_id``'s top frame. With ``all_threads`` every held thread goes on."""
+        with self._cond:
+            t = self._held(thread_id)
+            if t.remap is not None and t.remap_answer is None:
+                t.remap_answer = None  # continuing declines the remap
+            if action != "continue":
+                if action not in ("in", "over", "out"):
+                    raise EngineError(f"unknown resume action {action!r}")
+                top = t.frames[0] if t.frames else None
+                if (top is None or not t.at_line) and action != "in":
+                    raise EngineError(
+                        "this stop has no running frame to step in (post mortem); "
+                        "use `go` to let the program finish"
+                    )
+                if t.step is None:
+                    self._stepping += 1
+                t.step = _Step(action if top is not None else "in", top)
+            self._refs.clear()
+            if all_threads or not self.stop_all:
+                self._halt = False
+                self._owner = None
+                for other in self._threads.values():
+                    if other.state != "running":
+                        other.release = True
+                        other.solo = False
+            else:
+                t.release = True
+                t.solo = True
+                self._owner = None
+            self._cond.notify_all()
+        self._backend.refresh()
+        self._emit(Continued(thread_id, all_threads))
+
+    def pause(self) -> bool:
+        """Ask every program thread to stop at its next line. Returns False when the
+        program is stopped already."""
+        with self._cond:
+            if any(t.state != "running" for t in self._threads.values()):
+                return False
+            self._pause_requested = True
+            if self.stop_all:
+                self._halt = True
+        self._backend.refresh()
+        return True
+
+    def stop_on_entry(self) -> None:
+        """Make the calling thread stop at its next line of user code (the program's
+        first line, when called just before the program starts)."""
+        ident = threading.get_ident()
+        t = self._threads.get(ident) or self._register_thread(ident)
+        with self._lock:
+            if t.step is None:
+                self._stepping += 1
+            t.step = _Step("entry", None)
+        self._backend.refresh()
+
+    # ------------------------------------------------------------------ breakpoints
+
+    def _rebuild_bp_codes(self) -> None:
+        codes = []
+        for path in self.breakpoints.paths():
+            lines = {
+                ln for ln in self.breakpoints.lines_for(path)
+                if any(bp.enabled for bp in self.breakpoints.at(path, ln))
+            }
+            if not lines:
+                continue
+            for code in self.index.codes(path):
+                if lines & code_lines(code):
+                    codes.append(code)
+        self._bp_codes = codes
+        self._bp_code_set = frozenset(codes)
+
+    def _find_loaded_code(self, path: str) -> None:
+        """Index code of ``path`` that was loaded before the engine watched imports."""
+        if self.index.has(path):
+            return
+        import gc
+
+        for obj in gc.get_objects():
+            code = getattr(obj, "__code__", None)
+            if isinstance(code, CodeType) and canonical(code.co_filename) == path:
+                self.index.add_tree(code)
+
+    def add_breakpoint(
+        self,
+        path: str,
+        line: int,
+        *,
+        condition: str | None = None,
+        ignore: int = 0,
+        log_message: str | None = None,
+        temporary: bool = False,
+    ) -> BreakpointInfo:
+        """A line breakpoint (or a log point, with ``log_message``). Raises
+        :class:`BreakpointError` with advice when the file or line cannot take one."""
+        with self._lock:
+            bp = self.breakpoints.add_line(
+                path,
+                line,
+                condition=condition,
+                ignore=ignore,
+                log_message=log_message,
+                temporary=temporary,
+            )
+            self._find_loaded_code(bp.path)
+            bp.verified = self.index.has(bp.path)
+            self._rebuild_bp_codes()
+        self._backend.refresh()
+        return bp.info()
+
+    def add_function_breakpoint(
+        self, name: str, *, path: str | None = None, condition: str | None = None,
+        temporary: bool = False,
+    ) -> BreakpointInfo:
+        """Stop at the first line of the body of the function named ``name`` (its
+        qualified name, or the end of it: ``total`` matches ``Cart.total``)."""
+        with self._lock:
+            spec = self.breakpoints.add_function(name, path, condition, temporary)
+            if path is not None:
+                self._find_loaded_code(canonical(path))
+            match = next((c for c in self.index.all_codes() if spec.matches(c)), None)
+            if match is None:
+                return BreakpointInfo(
+                    id=spec.id, path=spec.path or "", line=0, requested_line=0,
+                    verified=False, condition=condition, temporary=temporary, function=name,
+                    message=f"no function {name!r} loaded yet; the breakpoint binds when it is",
+                )
+            bp = self._bind_function(spec, match)
+        self._backend.refresh()
+        return bp.info()
+
+    def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
+        bp = self.breakpoints.bind_function(spec, code)
+        self._rebuild_bp_codes()
+        self._emit(BreakpointChanged(bp.info(), "bound"))
+        return bp
+
+    def remove_breakpoint(self, bp_id: int) -> None:
+        with self._lock:
+            self.breakpoints.remove(bp_id)
+            self._rebuild_bp_codes()
+        self._backend.refresh()
+
+    def change_breakpoint(self, bp_id: int, **changes: Any) -> BreakpointInfo:
+        """Enable/disable, set ``condition`` or ``ignore`` of a breakpoint."""
+        allowed = {"enabled", "condition", "ignore"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise BreakpointError(f"cannot change {', '.join(sorted(unknown))} of a breakpoint")
+        with self._lock:
+            bp = self.breakpoints.get(bp_id)
+            self.breakpoints.replace_fields(bp, **changes)
+            self._rebuild_bp_codes()
+        self._backend.refresh()
+        return bp.info()
+
+    def list_breakpoints(self) -> list[BreakpointInfo]:
+        infos = [bp.info() for bp in self.breakpoints]
+        for spec in self.breakpoints.pending_functions():
+            infos.append(
+                BreakpointInfo(
+                    id=spec.id, path=spec.path or "", line=0, requested_line=0,
+                    verified=False, condition=spec.condition, temporary=spec.temporary,
+                    function=spec.name,
+                )
+            )
+        return sorted(infos, key=lambda b: b.id)
+
+    def set_exception_mode(self, mode: ExceptionMode) -> None:
+        self.exception_mode = mode
+        self._backend.refresh()
+
+    def _check_breakpoints(
+        self, t: _Thread, frame: FrameType, bps: Iterable[Breakpoint]
+    ) -> list[Breakpoint]:
+        hit = []
+        for bp in list(bps):
+            if not bp.enabled:
+                continue
+            if bp.compiled_condition is not None:
+                ok, value = self._quiet_eval(t, frame, bp.compiled_condition)
+                if not ok:
+                    self._emit(
+                        Output(
+                            "console",
+                            f"breakpoint {bp.id}: the condition {bp.condition!r} raised "
+                            f"{value}; stopping so you can look\n",
+                        )
+                    )
+                elif not value:
+                    continue
+            bp.hits += 1
+            if bp.ignore > 0:
+                bp.ignore -= 1
+                continue
+            if bp.log_message is not None:
+                text = format_log_message(
+                    bp.log_message, lambda expr: self._quiet_eval_text(t, frame, expr)
+                )
+                self._emit(Output("log", text + "\n"))
+                continue
+            hit.append(bp)
+        return hit
+
+    def _quiet_eval(self, t: _Thread, frame: FrameType, code: CodeType) -> tuple[bool, Any]:
+        t.evaluating = True
+        try:
+            return True, ev.run_in_frame(frame, code)
+        except Exception as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            t.evaluating = False
+
+    def _quiet_eval_text(self, t: _Thread, frame: FrameType, text: str) -> str:
+        try:
+            code = compile(text, "<log message>", "eval")
+        except SyntaxError as exc:
+            return f"<syntax error: {exc.msg}>"
+        ok, value = self._quiet_eval(t, frame, code)
+        return str(value) if ok else f"<{value}>"
+
+    # ------------------------------------------------------------------ stepping
+
+    def _steppable(self, frame: FrameType) -> bool:
+        filename = frame.f_code.co_filename
+        if is_internal(filename):
+            return False
+        return self.step_into_libraries or is_user_code(filename)
+
+    def _step_done(self, step: _Step, frame: FrameType) -> bool:
+        if not self._steppable(frame):
+            return False
+        if step.kind in ("in", "entry"):
+            return True
+        return frame is step.frame and step.kind == "over"
+
+    # ------------------------------------------------------------------ inspection
+
+    def threads(self) -> list[ThreadInfo]:
+        self._sync_threads()
+        out = []
+        current = sys._current_frames()
+        with self._lock:
+            for t in sorted(self._threads.values(), key=lambda t: t.ident):
+                frame = t.frames[0] if t.frames else current.get(t.ident)
+                while frame is not None and is_internal(frame.f_code.co_filename):
+                    frame = frame.f_back
+                out.append(
+                    ThreadInfo(
+                        id=t.ident, name=t.name, state=t.state, daemon=t.daemon,
+                        line=frame.f_lineno if frame is not None else None,
+                        path=canonical(frame.f_code.co_filename) if frame is not None else None,
+                    )
+                )
+        return out
+
+    def stack(self, thread_id: int) -> list[FrameInfo]:
+        t = self._held(thread_id)
+        return describe_stack(t.frames, self._code_status)
+
+    def frame(self, thread_id: int, index: int) -> FrameType:
+        t = self._held(thread_id)
+        if not 0 <= index < len(t.frames):
+            raise EngineError(
+                f"no frame {index} in thread {t.name} (frames 0-{len(t.frames) - 1}); "
+                "`where` shows them"
+            )
+        return t.frames[index]
+
+    def _ref(self, value: object) -> int:
+        if not ev.has_children(value):
+            return 0
+        ref = self._next_ref
+        self._next_ref += 1
+        self._refs[ref] = value
+        return ref
+
+    def scopes(self, thread_id: int, index: int) -> dict[str, list[Variable]]:
+        """``locals`` and ``globals`` of a frame (globals without modules, dunders)."""
+        frame = self.frame(thread_id, index)
+        local_items = list(frame.f_locals.items())
+        is_module = frame.f_locals is frame.f_globals
+        global_items = [
+            (k, v) for k, v in frame.f_globals.items()
+            if not k.startswith("__") and not isinstance(v, type(sys))
+        ]
+        with self._lock:
+            return {
+                "locals": [] if is_module else [
+                    ev.variable(k, v, self._ref(v)) for k, v in local_items
+                ],
+                "globals": [ev.variable(k, v, self._ref(v)) for k, v in global_items],
+            }
+
+    def children(self, ref: int) -> list[Variable]:
+        with self._lock:
+            if ref not in self._refs:
+                raise EngineError(
+                    f"no value {ref}: values are numbered anew at each stop; list them again"
+                )
+            value = self._refs[ref]
+            return [ev.variable(k, v, self._ref(v)) for k, v in ev.children(value)]
+
+    # ------------------------------------------------------------------ evaluation
+
+    def run_on_thread(self, thread_id: int, fn: Callable[[], Any], timeout: float) -> Any:
+        """Run ``fn`` on held thread ``thread_id`` and return its result. After ``timeout``
+        seconds the work is aborted (an :class:`EvaluationAborted` is raised into it) and
+        :class:`TimeoutError` is raised here."""
+        job = _Job(fn)
+        with self._cond:
+            t = self._held(thread_id)
+            t.jobs.append(job)
+            self._cond.notify_all()
+        if not job.done.wait(timeout):
+            with job.lock:
+                if job.state == "running":
+                    _set_async_exc(thread_id, ev.EvaluationAborted)
+            # The abort lands at the next instruction of Python code; code blocked in a
+            # native call is reached when that call returns.
+            job.done.wait(max(5.0, timeout))
+            with job.lock:
+                if job.state == "waiting":
+                    t.jobs.remove(job)
+            raise TimeoutError(f"the evaluation ran for more than {timeout:g} s and was aborted")
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def evaluate(
+        self, thread_id: int, frame_index: int, text: str, mode: str = "auto",
+        timeout: float = 10.0,
+    ) -> EvalResult:
+        """Evaluate an expression or execute statements in a frame. Errors are reported
+        in the result, never raised into the program."""
+        frame = self.frame(thread_id, frame_index)
+        try:
+            code = ev.compile_for_frame(text, mode)
+        except SyntaxError as exc:
+            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
+        started = time.monotonic()
+        try:
+            value = self.run_on_thread(thread_id, lambda: ev.run_in_frame(frame, code), timeout)
+        except TimeoutError as exc:
+            return EvalResult(ok=False, error=str(exc), timed_out=True)
+        except ev.EvaluationAborted:
+            took = time.monotonic() - started
+            return EvalResult(ok=False, error=f"aborted after {took:.1f} s", timed_out=True)
+        except BaseException as exc:
+            return ev.error_result(exc)
+        if code.co_flags & 0x20 == 0 and mode != "exec" and _is_expression(code, text):
+            with self._lock:
+                return EvalResult(
+                    ok=True, value=ev.display(value), type=type(value).__name__,
+                    ref=self._ref(value),
+                )
+        return EvalResult(ok=True)
+
+    def set_variable(
+        self, thread_id: int, frame_index: int, name: str, expression: str, timeout: float = 10.0
+    ) -> EvalResult:
+        """Bind ``name`` in a frame to the value of ``expression``; the new binding stays
+        when the program continues."""
+        if not name.isidentifier():
+            return EvalResult(ok=False, error=f"{name!r} is not a variable name")
+        frame = self.frame(thread_id, frame_index)
+        try:
+            code = compile(expression, "<debugger>", "eval")
+        except SyntaxError as exc:
+            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
+
+        def assign() -> object:
+            value = ev.run_in_frame(frame, code)
+            ev.assign_in_frame(frame, name, value)
+            return value
+
+        try:
+            value = self.run_on_thread(thread_id, assign, timeout)
+        except TimeoutError as exc:
+            return EvalResult(ok=False, error=str(exc), timed_out=True)
+        except BaseException as exc:
+            return ev.error_result(exc)
+        with self._lock:
+            return EvalResult(ok=True, value=ev.display(value), type=type(value).__name__,
+                              ref=self._ref(value))
+
+    def completions(self, thread_id: int, frame_index: int, prefix: str) -> list[str]:
+        """Names (and ``obj.attr`` paths) visible in a frame that start with ``prefix``."""
+        frame = self.frame(thread_id, frame_index)
+        if "." in prefix:
+            head, _, tail = prefix.rpartition(".")
+            if not all(part.isidentifier() for part in head.split(".")):
+                return []
+            names = frame.f_locals
+            obj: Any = None
+            parts = head.split(".")
+            base = parts[0]
+            if base in names:
+                obj = names[base]
+            elif base in frame.f_globals:
+                obj = frame.f_globals[base]
+            else:
+                return []
+            try:
+                for part in parts[1:]:
+                    obj = getattr(obj, part)
+                attrs = dir(obj)
+            except Exception:
+                return []
+            return sorted(f"{head}.{a}" for a in attrs if a.startswith(tail))
+        import builtins
+
+        pool = set(frame.f_locals) | set(frame.f_globals) | set(vars(builtins))
+        return sorted(n for n in pool if n.startswith(prefix))
+
+    # ------------------------------------------------------------------ jump
+
+    def jump(self, thread_id: int, line: int) -> JumpCheck:
+        """Move the top frame of the stopped thread to ``line`` (set next statement)."""
+        t = self._held(thread_id)
+        frame = t.frames[0]
+        check = check_jump(frame, line, t.at_line)
+        if not check.allowed:
+            return check
+
+        def do_jump() -> None:
+            setattr(frame, "f_lineno", line)  # noqa: B010 - typeshed has it read-only
+
+        try:
+            self.run_on_thread(thread_id, do_jump, 10.0)
+        except ValueError as exc:
+            return JumpCheck(False, line, f"CPython refused: {exc}")
+        return JumpCheck(True, line)
+
+    # ------------------------------------------------------------------ edit and continue
+
+    def _code_status(self, code: CodeType) -> CodeStatus | None:
+        service = self.edit_service
+        if service is None:
+            return None
+        try:
+            return service.code_status(code)
+        except Exception:
+            return None
+
+    def apply_edits(self, paths: Sequence[str] | None = None) -> EditOutcome:
+        """Apply the edits saved on disk (``enc``). The program must be stopped, so that
+        every thread is at a safe point. Moves breakpoints along the line moves."""
+        service = self.edit_service
+        if service is None:
+            raise EngineError(
+                "Edit and Continue is not available in this session: no edit service is "
+                "loaded; restart the program to run the edited code"
+            )
+        if self.stopped_thread() is None:
+            raise EngineError("apply edits while the program is stopped (pause it first)")
+        wanted = None if paths is None else [canonical(p) for p in paths]
+        outcome = service.apply_saved_edits(wanted)
+        for rude in outcome.rude_edits:
+            self._emit(
+                RudeEditReported(rude.code, rude.severity, rude.message, rude.path, rude.line)
+            )
+        if outcome.applied:
+            self._after_apply(outcome)
+            generations = set(outcome.generation.values())
+            self._emit(
+                EditApplied(
+                    files=outcome.files,
+                    summary=tuple(e.describe() for e in outcome.edits),
+                    generation=max(generations) if generations else None,
+                )
+            )
+        return outcome
+
+    def _after_apply(self, outcome: EditOutcome) -> None:
+        with self._lock:
+            for code in outcome.new_code:
+                self.index.add_tree(code)
+            import gc
+
+            edited = {canonical(p) for p in outcome.files}
+            for obj in gc.get_objects():
+                found = getattr(obj, "__code__", None)
+                if isinstance(found, CodeType) and canonical(found.co_filename) in edited:
+                    self.index.add_tree(found)
+            moved: list[Breakpoint] = []
+            for path, moves in outcome.line_moves.items():
+                path = canonical(path)
+                for bp in [b for b in self.breakpoints if b.path == path]:
+                    if bp.line not in moves:
+                        continue
+                    new_line = moves[bp.line]
+                    if new_line is None:
+                        bp.message = f"the code at line {bp.line} was deleted by the edit"
+                        bp.enabled = False
+                    elif new_line != bp.line:
+                        old = bp.line
+                        self.breakpoints.move(bp, new_line, f"moved from line {old} by the edit")
+                    moved.append(bp)
+            self._rebuild_bp_codes()
+        for bp in moved:
+            self._emit(BreakpointChanged(bp.info(), "edit"))
+        self._backend.refresh()
+
+    # EncHost -------------------------------------------------------------
+
+    def offer_remap(self, opportunity: RemapOpportunity) -> int | None:
+        """See :class:`relive.debugger.edits.EncHost`."""
+        ident = threading.get_ident()
+        if ident in self._ignored or self.remap_policy == "auto":
+            return opportunity.mapped_line
+        t = self._threads.get(ident) or self._register_thread(ident)
+        if t.evaluating:
+            return None
+        t.remap = opportunity
+        t.remap_answer = None
+        self._emit(
+            RemapOpportunityEvent(
+                thread_id=ident, function=opportunity.definition, path=opportunity.path,
+                old_line=opportunity.old_line, mapped_line=opportunity.mapped_line,
+                generation=opportunity.generation,
+            )
+        )
+        try:
+            self._stop(
+                t, [opportunity.frame], StopReason.REMAP, [], at_line=False,
+                description=_describe_remap(opportunity),
+            )
+            return t.remap_answer
+        finally:
+            t.remap = None
+            t.remap_answer = None
+
+    def remap_completed(self, result: RemapResult) -> None:
+        """See :class:`relive.debugger.edits.EncHost`."""
+        self._emit(
+            RemapCompleteEvent(
+                thread_id=result.thread_id, function=result.definition, path=result.path,
+                line=result.line, remapped=result.remapped, message=result.message,
+            )
+        )
+
+    def remap(self, thread_id: int, line: int | None = None) -> int:
+        """Answer the remap opportunity of ``thread_id``: continue at ``line`` of the new
+        code (default: the mapped line). The thread then stops again at its new line."""
+        with self._cond:
+            t = self._held(thread_id)
+            opp = t.remap
+            if opp is None:
+                raise EngineError(
+                    "no remap opportunity here; one is offered when a stale frame reaches its "
+                    "next statement after `enc`"
+                )
+            answer = opp.mapped_line if line is None else line
+            if answer is None:
+                raise EngineError(
+                    f"line {opp.old_line} has no counterpart in the new code; "
+                    "give the line to continue at: `remap LINE`"
+                )
+            if opp.valid_lines and answer not in opp.valid_lines:
+                raise EngineError(
+                    f"line {answer} is not a statement of the new {opp.definition}; valid: "
+                    + ", ".join(map(str, opp.valid_lines))
+                )
+            t.remap_answer = answer
+        self.resume(thread_id, "in")
+        return answer
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
+    """The frames a user sees, top first: one frame followed by its callers, or the
+    frames of a traceback; relive's own frames left out."""
+    if len(frames) == 1:
+        out = []
+        frame: FrameType | None = frames[0]
+        while frame is not None:
+            out.append(frame)
+            frame = frame.f_back
+        frames = out
+    return [f for f in frames if not is_internal(f.f_code.co_filename)]
+
+
+def _traceback_frames(tb: TracebackType | None) -> list[FrameType]:
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    frames.reverse()
+    return [f for f in frames if not is_internal(f.f_code.co_filename)]
+
+
+def _describe_exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _describe_stop(reason: StopReason, hit: Sequence[Breakpoint], stale: bool) -> str:
+    if hit:
+        ids = ", ".join(str(bp.id) for bp in hit)
+        text = f"breakpoint {ids}"
+        if all(bp.function for bp in hit):
+            text = f"function breakpoint {ids} ({hit[0].function})"
+    else:
+        text = reason.value
+    if stale:
+        text += (
+            " (in stale code: an applied edit replaced this function; "
+            "new calls run the new code)"
+        )
+    return text
+
+
+def _describe_remap(opp: RemapOpportunity) -> str:
+    mapped = f"line {opp.mapped_line}" if opp.mapped_line is not None else "no exact line"
+    return (
+        f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "
+        f"the new code continues at {mapped}"
+    )
+
+
+def _module_name_for(path: str) -> str:
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+        if isinstance(origin, str) and canonical(origin) == path:
+            return name
+    return ""
+
+
+def _flush_program_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def _is_expression(code: CodeType, text: str) -> bool:
+    try:
+        compile(text, "<debugger>", "eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _set_async_exc(ident: int, exc_type: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exc_type) if exc_type is not None else None
+    )

@@ -1,0 +1,151 @@
+"""The trace-function backend (CPython 3.11).
+
+A *global* trace function sees every call in a thread that has it and returns None (no line
+events for that frame) unless the frame's code owns a breakpoint, or the thread is stepping,
+or all threads are being stopped; then it returns the *local* trace function, which the
+interpreter keeps in ``frame.f_trace`` and calls for the frame's lines, returns and
+exceptions.
+
+On 3.11 the mere presence of a trace function in a thread slows every instruction of that
+thread, so the global trace is installed in the program's threads only while something
+needs it (see :mod:`relive.debugger.threadstate`), and removed when the last breakpoint
+goes and nobody steps. Frames already running when tracing starts get ``f_trace`` set
+directly, so a breakpoint in a loop that is running already is hit.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from relive.debugger import threadstate
+from relive.debugger.backend import EngineHooks
+
+# 3.11 reports a ``yield`` as a 'return' event; the instruction at f_lasti tells them apart.
+_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
+_CO_GENERATOR_LIKE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coro, async gen
+
+
+def _is_yield(frame: FrameType) -> bool:
+    code = frame.f_code
+    if not code.co_flags & _CO_GENERATOR_LIKE:
+        return False
+    lasti = frame.f_lasti
+    return 0 <= lasti < len(code.co_code) and code.co_code[lasti] == _YIELD_VALUE
+
+
+class TracingBackend:
+    """Delivers trace events to the engine. See the module docstring."""
+
+    name = "trace function"
+
+    def __init__(self, hooks: EngineHooks) -> None:
+        self._hooks = hooks
+        self._active = False
+        self._installed = False
+        # Without a way to reach other threads, trace everything from the start.
+        self._always = not threadstate.available()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def install(self) -> None:
+        self._installed = True
+        if self._always:
+            self._activate()
+        else:
+            self.refresh()
+
+    def uninstall(self) -> None:
+        if self._active:
+            self._deactivate()
+        self._installed = False
+
+    def refresh(self) -> None:
+        if not self._installed:
+            return
+        hooks = self._hooks
+        needed = (
+            self._always
+            or hooks.everywhere()
+            or hooks.catching_raised()
+            or bool(hooks.codes_with_breakpoints())
+        )
+        if needed and not self._active:
+            self._activate()
+        elif not needed and self._active:
+            self._deactivate()
+        if self._active:
+            self._trace_running_frames()
+
+    def _program_threads(self) -> list[int]:
+        return [
+            t.ident
+            for t in threading.enumerate()
+            if t.ident is not None and not self._hooks.is_ignored_thread(t.ident)
+        ]
+
+    def _activate(self) -> None:
+        self._active = True
+        threading.settrace(self._thread_start)
+        if self._always:
+            sys.settrace(self._global)
+            return
+        for ident in self._program_threads():
+            threadstate.set_trace(ident, self._global)
+
+    def _deactivate(self) -> None:
+        self._active = False
+        threading.settrace(None)
+        for ident in self._program_threads():
+            threadstate.set_trace(ident, None)
+        for frame in self._running_frames():
+            if frame.f_trace == self._local:
+                frame.f_trace = None
+
+    def _running_frames(self) -> list[FrameType]:
+        frames = []
+        current = sys._current_frames()
+        for ident in self._program_threads():
+            frame: FrameType | None = current.get(ident)
+            while frame is not None:
+                frames.append(frame)
+                frame = frame.f_back
+        return frames
+
+    def _trace_running_frames(self) -> None:
+        """Give ``f_trace`` to running frames that need line events now."""
+        everywhere = self._hooks.everywhere()
+        wants = self._hooks.wants_lines
+        for frame in self._running_frames():
+            if frame.f_trace is None and (everywhere or wants(frame.f_code)):
+                frame.f_trace = self._local
+
+    # ------------------------------------------------------------------ trace functions
+
+    def _thread_start(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if not self._active:
+            sys.settrace(None)
+            return None
+        sys.settrace(self._global)
+        return self._global(frame, event, arg)
+
+    def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        hooks = self._hooks
+        if hooks.everywhere() or hooks.catching_raised() or hooks.wants_lines(frame.f_code):
+            return self._local
+        return None
+
+    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
+        hooks = self._hooks
+        if event == "line":
+            hooks.on_line(frame, frame.f_lineno)
+        elif event == "return":
+            hooks.on_return(frame, _is_yield(frame))
+        elif event == "exception":
+            hooks.on_raise(frame, arg[1])
+        return self._local
