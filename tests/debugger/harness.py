@@ -20,7 +20,7 @@ from relive.debugger.engine import Engine
 from relive.debugger.model import Event, Stopped
 
 PROGRAMS = Path(__file__).parent / "programs"
-WAIT = 60.0  # generous: the machine may be loaded
+WAIT = float(__import__("os").environ.get("RELIVE_TEST_WAIT", "60"))  # generous: the machine may be loaded
 
 E = TypeVar("E", bound=Event)
 
@@ -34,8 +34,13 @@ class Session:
         self.errors: list[BaseException] = []
         self.results: list[Any] = []
 
-    def start(self, fn: Callable[[], Any], name: str = "program") -> threading.Thread:
+    def start(
+        self, fn: Callable[[], Any], name: str = "program", catch: bool = True
+    ) -> threading.Thread:
         def run() -> None:
+            if not catch:  # let the exception end the thread (threading.excepthook)
+                self.results.append(fn())
+                return
             try:
                 self.results.append(fn())
             except BaseException as exc:  # reported by the test

@@ -115,6 +115,7 @@ class _Thread:
     release: bool = False
     solo: bool = False
     evaluating: bool = False
+    busy: bool = False  # in the engine outside an event callback: its events are ignored
     jobs: deque[_Job] = field(default_factory=deque)
     interrupt: BaseException | None = None
     remap: RemapOpportunity | None = None
@@ -221,7 +222,7 @@ class Engine:
         if ident in self._ignored:
             return False
         t = self._threads.get(ident) or self._register_thread(ident)
-        if t.evaluating:
+        if t.evaluating or t.busy:
             return True
         code = frame.f_code
         if is_internal(code.co_filename):
@@ -249,7 +250,7 @@ class Engine:
 
     def on_return(self, frame: FrameType, is_yield: bool) -> None:
         t = self._threads.get(threading.get_ident())
-        if t is None or t.step is None or t.step.frame is not frame or t.evaluating:
+        if t is None or t.step is None or t.step.frame is not frame or t.evaluating or t.busy:
             return
         if is_yield and frame.f_code.co_flags & _CO_SUSPENDS_ON_AWAIT:
             return  # an await suspends the coroutine; the step goes on when it resumes
@@ -273,7 +274,7 @@ class Engine:
         if is_internal(filename) or (mode is ExceptionMode.USER and not is_user_code(filename)):
             return
         t = self._threads.get(ident) or self._register_thread(ident)
-        if t.evaluating:
+        if t.evaluating or t.busy:
             return
         text = _describe_exception(exc)
         self._emit(ExceptionRaised(ident, text, canonical(filename), frame.f_lineno, False))
@@ -301,7 +302,11 @@ class Engine:
         if ident != threading.get_ident() or ident in self._ignored:
             return
         t = self._threads.get(ident) or self._register_thread(ident)
-        self._stop(t, frames, StopReason.EXCEPTION, [], exception=text, uncaught=True)
+        t.busy = True  # not in an event callback: the engine's own calls would be traced
+        try:
+            self._stop(t, frames, StopReason.EXCEPTION, [], exception=text, uncaught=True)
+        finally:
+            t.busy = False
 
     def _thread_excepthook(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
@@ -446,6 +451,8 @@ class Engine:
                 self._cond.release()
                 try:
                     self._run_job(t, job)
+                except ev.EvaluationAborted:
+                    pass  # a late abort of a job that had finished
                 finally:
                     self._cond.acquire()
                 continue
@@ -472,8 +479,9 @@ class Engine:
                 job.error = exc
             with job.lock:
                 job.state = "done"
-                # An abort that arrived too late must not hit the program.
-                _set_async_exc(t.ident, None)
+            # An abort that arrives after this point lands in the hold loop, which drops
+            # it. (It is not cancelled with a NULL exception: on 3.11 that leaves the
+            # interpreter's pending flag set and slows the thread down for good.)
         except ev.EvaluationAborted as exc:
             job.error = exc
             job.state = "done"
@@ -626,6 +634,8 @@ class Engine:
                 self._find_loaded_code(canonical(path))
             match = next((c for c in self.index.all_codes() if spec.matches(c)), None)
             if match is None:
+                match = _find_function_on_heap(spec)
+            if match is None:
                 return BreakpointInfo(
                     id=spec.id, path=spec.path or "", line=0, requested_line=0,
                     verified=False, condition=condition, temporary=temporary, function=name,
@@ -636,7 +646,9 @@ class Engine:
         return bp.info()
 
     def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
+        self.index.add_tree(code)
         bp = self.breakpoints.bind_function(spec, code)
+        self._find_loaded_code(bp.path)
         self._rebuild_bp_codes()
         self._emit(BreakpointChanged(bp.info(), "bound"))
         return bp
@@ -1016,7 +1028,7 @@ class Engine:
         if ident in self._ignored or self.remap_policy == "auto":
             return opportunity.mapped_line
         t = self._threads.get(ident) or self._register_thread(ident)
-        if t.evaluating:
+        if t.evaluating or t.busy:
             return None
         t.remap = opportunity
         t.remap_answer = None
@@ -1027,6 +1039,7 @@ class Engine:
                 generation=opportunity.generation,
             )
         )
+        t.busy = True
         try:
             self._stop(
                 t, [opportunity.frame], StopReason.REMAP, [], at_line=False,
@@ -1034,6 +1047,7 @@ class Engine:
             )
             return t.remap_answer
         finally:
+            t.busy = False
             t.remap = None
             t.remap_answer = None
 
@@ -1087,6 +1101,17 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
             frame = frame.f_back
         frames = out
     return [f for f in frames if not is_internal(f.f_code.co_filename)]
+
+
+def _find_function_on_heap(spec: FunctionBreakpointSpec) -> CodeType | None:
+    """The code of a live function matching ``spec`` (loaded before the engine watched)."""
+    import gc
+
+    for obj in gc.get_objects():
+        code = getattr(obj, "__code__", None)
+        if isinstance(code, CodeType) and spec.matches(code):
+            return code
+    return None
 
 
 def _traceback_frames(tb: TracebackType | None) -> list[FrameType]:
@@ -1153,7 +1178,5 @@ def _is_expression(code: CodeType, text: str) -> bool:
     return True
 
 
-def _set_async_exc(ident: int, exc_type: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(ident), ctypes.py_object(exc_type) if exc_type is not None else None
-    )
+def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
