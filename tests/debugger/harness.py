@@ -7,6 +7,7 @@ sleeps to synchronise) and issues control calls. The program runs in a thread of
 from __future__ import annotations
 
 import importlib.util
+import os
 import queue
 import sys
 import threading
@@ -20,7 +21,7 @@ from relive.debugger.engine import Engine
 from relive.debugger.model import Event, Stopped
 
 PROGRAMS = Path(__file__).parent / "programs"
-WAIT = float(__import__("os").environ.get("RELIVE_TEST_WAIT", "60"))  # generous: the machine may be loaded
+WAIT = float(os.environ.get("RELIVE_TEST_WAIT", "60"))  # generous: the machine may be loaded
 
 E = TypeVar("E", bound=Event)
 

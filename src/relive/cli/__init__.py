@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, str] = {
     "delta": "show the delta between a file and an edited copy of it (no process involved)",
+    "debug": "debug a program (breakpoints, stepping, evaluation, Edit and Continue)",
 }
 
 

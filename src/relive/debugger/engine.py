@@ -178,6 +178,13 @@ class Engine:
         """Never trace nor hold thread ``ident`` (the agent's own threads)."""
         self._ignored.add(ident)
 
+    def unignore_thread(self, ident: int) -> None:
+        self._ignored.discard(ident)
+
+    def emit_event(self, event: Event) -> None:
+        """Report an event on the engine's channel (for the runner: process exited)."""
+        self._emit(event)
+
     def detach(self) -> None:
         """The front end is gone: clear breakpoints and stepping, release every thread."""
         with self._cond:
@@ -1091,16 +1098,22 @@ class Engine:
 
 
 def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
-    """The frames a user sees, top first: one frame followed by its callers, or the
-    frames of a traceback; relive's own frames left out."""
+    """The frames a user sees, top first: one frame followed by its callers (down to
+    where relive started the program), or the frames of a traceback."""
     if len(frames) == 1:
         out = []
         frame: FrameType | None = frames[0]
-        while frame is not None:
+        while frame is not None and not is_internal(frame.f_code.co_filename):
             out.append(frame)
             frame = frame.f_back
         frames = out
-    return [f for f in frames if not is_internal(f.f_code.co_filename)]
+    return [f for f in frames if not _is_launch_frame(f)]
+
+
+def _is_launch_frame(frame: FrameType) -> bool:
+    """relive's own frames and those of ``runpy`` that started the program (``-m``)."""
+    filename = frame.f_code.co_filename
+    return is_internal(filename) or filename.endswith(("runpy.py", "<frozen runpy>"))
 
 
 def _find_function_on_heap(spec: FunctionBreakpointSpec) -> CodeType | None:

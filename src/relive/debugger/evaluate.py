@@ -75,7 +75,7 @@ def assign_in_frame(frame: FrameType, name: str, value: object) -> str:
     if is_function and name not in local_names and name in frame.f_globals:
         frame.f_globals[name] = value
         return "global"
-    frame.f_locals[name] = value  # type: ignore[index]
+    frame.f_locals[name] = value
     sync_locals(frame)
     return "local"
 
