@@ -129,7 +129,7 @@ class Debugger:
             if name == "process exited":
                 self._ended(body.get("exit_code"))
                 return
-            self.out.event(name, body)
+            self.out.event(str(name), body)
 
     def drain_events(self) -> None:
         while True:
@@ -588,9 +588,10 @@ def main(argv: Sequence[str]) -> int:
         dbg.request("settings", stop_all_threads=False)
     if interactive:
         _install_completion(dbg)
+        welcome = launched.conn.welcome
         out.say(
             f"relive debug: {' '.join([target.name, *target.args])} "
-            f"(Python {launched.conn.welcome.get('python')}, {launched.conn.welcome.get('backend')})."
+            f"(Python {welcome.get('python')}, {welcome.get('backend')})."
             " `help` lists the commands; `go` runs the program."
         )
     # Ctrl-C belongs to the program (it shares the terminal); the debugger ignores it

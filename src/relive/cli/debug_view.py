@@ -137,8 +137,8 @@ class Out:
                 self.say(f"Remap complete: {body['function']} continues at line "
                          f"{body['line']} of the new code.", "magenta")
             else:
-                self.say(f"Remap not done: {body.get('message') or 'the frame stays on the old code'}",
-                         "yellow")
+                why = body.get("message") or "the frame stays on the old code"
+                self.say(f"Remap not done: {why}", "yellow")
         elif name == "breakpoint changed" and body.get("reason") == "edit":
             bp = body["breakpoint"]
             self.say(f"Breakpoint {bp['id']} now at line {bp['line']}: {bp.get('message')}")

@@ -986,7 +986,6 @@ class Engine:
                 RudeEditReported(rude.code, rude.severity, rude.message, rude.path, rude.line)
             )
         if outcome.applied:
-            self._after_apply(outcome)
             generations = set(outcome.generation.values())
             self._emit(
                 EditApplied(
@@ -995,6 +994,7 @@ class Engine:
                     generation=max(generations) if generations else None,
                 )
             )
+            self._after_apply(outcome)
         return outcome
 
     def _after_apply(self, outcome: EditOutcome) -> None:

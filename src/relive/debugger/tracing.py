@@ -148,4 +148,6 @@ class TracingBackend:
             hooks.on_return(frame, _is_yield(frame))
         elif event == "exception":
             hooks.on_raise(frame, arg[1])
-        return self._local
+        # Keep a trace function that another tool put on this frame while it was held
+        # (the interpreter installs whatever this returns as the frame's f_trace).
+        return frame.f_trace or self._local
