@@ -186,14 +186,16 @@ def test_dis_and_modules_and_help() -> None:
 def test_edit_and_continue_applies_moves_breakpoints_and_offers_remap(tmp_path: Path) -> None:
     source = tmp_path / "enc_prog.py"
     shutil.copy(PROGRAMS / "enc_prog.py", source)
-    body = tag("enc_prog", "f-body")
+    body, middle, ret = (tag("enc_prog", t) for t in ("f-body", "f-middle", "f-return"))
     session = Interactive(
         source, "--edit-service", "fake_runtime:make_edit_service",
         extra_env={"RELIVE_FAKE_WATCH": str(tmp_path)},
     )
-    session.send(f"break {source}:{tag('enc_prog', 'f-return')}")
+    session.send(f"break {source}:{body}")
+    session.send(f"break {source}:{ret}")
     session.send("go")
     session.expect("Stopped (breakpoint 1) in f")
+    # fix f on disk: a comment line above, and triple instead of double
     text = source.read_text().replace(
         "    y = x * 2  # tag:f-body\n",
         "    # fixed: triple, not double\n    y = x * 3  # tag:f-body  # fake-rude-warning\n",
@@ -202,17 +204,21 @@ def test_edit_and_continue_applies_moves_breakpoints_and_offers_remap(tmp_path: 
     session.send("enc")
     session.expect("Rude edit RL9999 (warning)")
     session.expect("Edit applied (generation 1): update f")
-    session.expect(f"Breakpoint 1 now at line {tag('enc_prog', 'f-return') + 1}")
+    lines = session.expect("Applied edits to")
+    assert any(f"Breakpoint 2 now at line {ret + 1}" in line for line in lines), lines
+    assert any("Breakpoint 1 now at line" in line and "deleted" in line for line in lines), lines
     session.send("go")
-    session.expect("Remap opportunity: f is at line")
+    session.expect(f"Remap opportunity: f is at line {middle} of the old code; the new code "
+                   f"continues at line {middle + 1}")
     session.send("remap")
-    session.expect("Remap not done: asked for line")
+    session.expect(f"Remap not done: asked for line {middle + 1}")
+    session.expect("Stopped (step")
     session.send("delete")
     session.send("go")
     output, code = session.finish()
     assert code == 0, output
     # the call that was running finishes on the old code; the next calls run the new code
-    assert "f 0 = 1" in output and "f 1 = 4" in output and "f 2 = 7" in output
+    assert "f 0 = 1" in output and "f 1 = 4" in output and "f 2 = 7" in output, output
 
 
 def test_stale_frame_is_flagged_when_stopped_in_old_code(tmp_path: Path) -> None:
@@ -225,7 +231,7 @@ def test_stale_frame_is_flagged_when_stopped_in_old_code(tmp_path: Path) -> None
     session.send(f"break {source}:{tag('enc_prog', 'f-body')}")
     session.send("go")
     session.expect("Stopped (breakpoint 1) in f")
-    source.write_text(source.read_text().replace("return y + 1", "return y + 100"))
+    source.write_text(source.read_text().replace("return z", "return z + 99"))
     session.send("enc")
     session.expect("Edit applied")
     session.send("go")
@@ -235,7 +241,7 @@ def test_stale_frame_is_flagged_when_stopped_in_old_code(tmp_path: Path) -> None
     session.send("delete")
     session.send("go")
     output, code = session.finish()
-    assert "f 1 = 102" in output, output
+    assert "f 0 = 1" in output and "f 1 = 102" in output, output
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")

@@ -393,7 +393,8 @@ class Engine:
         with self._cond:
             # Another thread's stop is on show: wait (parked) until it is resumed.
             while self._halt and self._owner not in (None, t.ident) and not t.solo:
-                self._hold_locked(t, frames, "parked", at_line)
+                self._prepare_hold(t, frames, "parked", at_line)
+                self._hold_locked(t)
             self._owner = t.ident
             self._pause_requested = False
             if self.stop_all:
@@ -402,6 +403,8 @@ class Engine:
                 t.step = None
                 self._stepping -= 1
             t.solo = False
+            # Held from now on: requests that follow the Stopped event find it stopped.
+            self._prepare_hold(t, frames, "stopped", at_line and not uncaught)
         for bp in hit:
             if bp.temporary:
                 self.remove_breakpoint(bp.id)
@@ -429,23 +432,27 @@ class Engine:
             )
         )
         with self._cond:
-            self._hold_locked(t, frames, "stopped", at_line and not uncaught)
+            self._hold_locked(t)
         self._after_hold(t)
 
     def _park(self, t: _Thread, frame: FrameType) -> None:
         with self._cond:
             if not self._halt or t.solo:
                 return
-            self._hold_locked(t, [frame], "parked", True)
+            self._prepare_hold(t, [frame], "parked", True)
+            self._hold_locked(t)
         self._after_hold(t)
 
-    def _hold_locked(self, t: _Thread, frames: list[FrameType], state: str, at_line: bool) -> None:
-        """Hold ``t`` until released, running the jobs handed to it. Lock held on entry
-        and exit; released while waiting and while a job runs."""
+    def _prepare_hold(self, t: _Thread, frames: list[FrameType], state: str, at_line: bool) -> None:
+        """Mark ``t`` held (lock held). From here a resume is remembered in ``t.release``."""
         t.state = state
         t.frames = _visible_stack(frames)
         t.at_line = at_line
         t.release = False
+
+    def _hold_locked(self, t: _Thread) -> None:
+        """Hold ``t`` until released, running the jobs handed to it. Lock held on entry
+        and exit; released while waiting and while a job runs."""
         while True:
             try:
                 while not t.release and not t.jobs:

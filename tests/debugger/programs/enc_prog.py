@@ -1,6 +1,7 @@
 def f(x):
     y = x * 2  # tag:f-body
-    return y + 1  # tag:f-return
+    z = y + 1  # tag:f-middle
+    return z  # tag:f-return
 
 
 def main():
