@@ -180,6 +180,7 @@ class Engine:
 
     def unignore_thread(self, ident: int) -> None:
         self._ignored.discard(ident)
+        self._backend.refresh()
 
     def emit_event(self, event: Event) -> None:
         """Report an event on the engine's channel (for the runner: process exited)."""
@@ -344,7 +345,7 @@ class Engine:
             self._emit(BreakpointChanged(bp.info(), "bound"))
             changed = True
         for spec in self.breakpoints.pending_functions():
-            match = next((c for c in new if spec.matches(c)), None)
+            match = _best_match(spec, new)
             if match is not None:
                 self._bind_function(spec, match)
                 changed = True
@@ -646,7 +647,7 @@ class Engine:
             spec = self.breakpoints.add_function(name, path, condition, temporary)
             if path is not None:
                 self._find_loaded_code(canonical(path))
-            match = next((c for c in self.index.all_codes() if spec.matches(c)), None)
+            match = _best_match(spec, self.index.all_codes())
             if match is None:
                 match = _find_function_on_heap(spec)
             if match is None:
@@ -1123,15 +1124,26 @@ def _is_launch_frame(frame: FrameType) -> bool:
     return is_internal(filename) or filename.endswith(("runpy.py", "<frozen runpy>"))
 
 
+def _best_match(spec: FunctionBreakpointSpec, codes: Iterable[CodeType]) -> CodeType | None:
+    """The code ``spec`` names best: an exact qualified name before a suffix match, the
+    user's code before libraries; never code without a source file."""
+    best: tuple[int, CodeType] | None = None
+    for code in codes:
+        if code.co_filename.startswith("<") or not spec.matches(code):
+            continue
+        rank = 2 if code.co_qualname == spec.name else 0
+        rank += 1 if is_user_code(code.co_filename) else 0
+        if best is None or rank > best[0]:
+            best = (rank, code)
+    return best[1] if best is not None else None
+
+
 def _find_function_on_heap(spec: FunctionBreakpointSpec) -> CodeType | None:
     """The code of a live function matching ``spec`` (loaded before the engine watched)."""
     import gc
 
-    for obj in gc.get_objects():
-        code = getattr(obj, "__code__", None)
-        if isinstance(code, CodeType) and spec.matches(code):
-            return code
-    return None
+    codes = (getattr(obj, "__code__", None) for obj in gc.get_objects())
+    return _best_match(spec, (c for c in codes if isinstance(c, CodeType)))
 
 
 def _traceback_frames(tb: TracebackType | None) -> list[FrameType]:

@@ -46,6 +46,7 @@ class TracingBackend:
         self._hooks = hooks
         self._active = False
         self._installed = False
+        self._traced: set[int] = set()  # threads given the global trace while active
         # Without a way to reach other threads, trace everything from the start.
         self._always = not threadstate.available()
 
@@ -78,6 +79,10 @@ class TracingBackend:
         elif not needed and self._active:
             self._deactivate()
         if self._active:
+            if not self._always:
+                for ident in self._program_threads():
+                    if ident not in self._traced and threadstate.set_trace(ident, self._global):
+                        self._traced.add(ident)
             self._trace_running_frames()
 
     def _program_threads(self) -> list[int]:
@@ -93,14 +98,17 @@ class TracingBackend:
         if self._always:
             sys.settrace(self._global)
             return
+        self._traced = set()
         for ident in self._program_threads():
-            threadstate.set_trace(ident, self._global)
+            if threadstate.set_trace(ident, self._global):
+                self._traced.add(ident)
 
     def _deactivate(self) -> None:
         self._active = False
         threading.settrace(None)
-        for ident in self._program_threads():
+        for ident in self._traced:
             threadstate.set_trace(ident, None)
+        self._traced = set()
         for frame in self._running_frames():
             if frame.f_trace == self._local:
                 frame.f_trace = None
@@ -130,6 +138,7 @@ class TracingBackend:
             sys.settrace(None)
             return None
         sys.settrace(self._global)
+        self._traced.add(threading.get_ident())
         return self._global(frame, event, arg)
 
     def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
