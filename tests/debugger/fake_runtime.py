@@ -39,6 +39,11 @@ from relive.debugger.edits import (
 REMAP_TOOL = 3
 
 
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
 def _line_moves(old: str, new: str) -> dict[int, int | None]:
     moves: dict[int, int | None] = {}
     matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
@@ -52,7 +57,7 @@ class FakeEditService:
     def __init__(self, directory: str) -> None:
         self._dir = os.path.realpath(directory)
         self._texts = {
-            os.path.join(self._dir, name): open(os.path.join(self._dir, name)).read()
+            os.path.join(self._dir, name): _read(os.path.join(self._dir, name))
             for name in os.listdir(self._dir)
             if name.endswith(".py")
         }
@@ -66,7 +71,7 @@ class FakeEditService:
         self._host = host
 
     def pending_paths(self) -> Sequence[str]:
-        return [p for p, text in self._texts.items() if open(p).read() != text]
+        return [p for p, text in self._texts.items() if _read(p) != text]
 
     def code_status(self, code: CodeType) -> CodeStatus | None:
         if code in self._stale:
@@ -79,7 +84,7 @@ class FakeEditService:
     def apply_saved_edits(self, paths: Sequence[str] | None = None) -> EditOutcome:
         started = time.perf_counter()
         wanted = self.pending_paths() if paths is None else [p for p in paths if p in self._texts]
-        changed = [p for p in wanted if open(p).read() != self._texts[p]]
+        changed = [p for p in wanted if _read(p) != self._texts[p]]
         if not changed:
             return EditOutcome(applied=False, message="no edits saved on disk")
         edits: list[EditSummary] = []
@@ -87,13 +92,15 @@ class FakeEditService:
         moves: dict[str, dict[int, int | None]] = {}
         new_code: list[CodeType] = []
         for path in changed:
-            new_text = open(path).read()
+            new_text = _read(path)
             for number, line in enumerate(new_text.splitlines(), 1):
                 if "# fake-rude-error" in line:
                     return EditOutcome(
                         applied=False,
                         message="a rude edit needs a restart",
-                        rude_edits=(RudeEditInfo("RL9999", "error", "test rude edit", path, number),),
+                        rude_edits=(
+                            RudeEditInfo("RL9999", "error", "test rude edit", path, number),
+                        ),
                     )
                 if "# fake-rude-warning" in line:
                     rude.append(RudeEditInfo("RL9999", "warning", "test rude edit", path, number))
@@ -112,8 +119,9 @@ class FakeEditService:
                         continue
                     replacement = fresh.get(value.__code__.co_qualname)
                     old = value.__code__
-                    if replacement is None or replacement.co_code == old.co_code and (
-                        replacement.co_consts == old.co_consts
+                    if replacement is None or (
+                        replacement.co_code == old.co_code
+                        and replacement.co_consts == old.co_consts
                     ):
                         continue
                     value.__code__ = replacement

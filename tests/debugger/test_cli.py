@@ -24,7 +24,7 @@ def test_breakpoint_print_locals_and_continue_to_the_end() -> None:
         [f"break state_prog.py:{line}", "go", "where", "p value + 10", "locals", "go"],
     )
     assert run.code == 0, run.output
-    assert f"Stopped (breakpoint 1) in compute at" in run.output
+    assert "Stopped (breakpoint 1) in compute at" in run.output
     assert f"->{line:5d}" in run.output
     assert "11" in run.lines()
     assert "items = [1, 2, 3]" in run.lines()
@@ -77,7 +77,8 @@ def test_conditional_log_and_ignore_breakpoints() -> None:
         program("state_prog.py"),
         [f"log state_prog.py:{loop} i is {{i}}", f"break {loop} if i == 3", "go", "p i", "go"],
     )
-    assert [f"i is {i}" for i in range(4)] == [l for l in run.lines() if l.startswith("i is")][:4]
+    logged = [line for line in run.lines() if line.startswith("i is")]
+    assert logged[:4] == [f"i is {i}" for i in range(4)]
     assert "3" in run.lines()
 
 
@@ -87,9 +88,9 @@ def test_function_breakpoint_and_step_commands() -> None:
         ["break steps", "go", "next", "next", "out", "go"],
     )
     assert "Stopped (function breakpoint 1 (steps)) in steps" in run.output
-    stops = [l for l in run.lines() if l.startswith("Stopped")]
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
     assert len(stops) == 4
-    assert f"steps at" in stops[1] and f":{tag('state_prog', 'a')}" in stops[1]
+    assert "steps at" in stops[1] and f":{tag('state_prog', 'a')}" in stops[1]
     assert "<module>" in stops[3]
 
 
@@ -100,8 +101,8 @@ def test_threads_stop_together_and_list_their_states() -> None:
     )
     assert run.code == 0, run.output
     assert "Stopped (breakpoint 1) in work" in run.output
-    listing = [l for l in run.lines() if "worker-" in l or "MainThread" in l]
-    assert any("stopped" in l for l in listing)
+    listing = [line for line in run.lines() if "worker-" in line or "MainThread" in line]
+    assert any("stopped" in line for line in listing)
     assert "results [('w0', 10), ('w1', 10)]" in run.output
 
 
@@ -110,7 +111,7 @@ def test_generator_step_over_yield_goes_back_to_the_consumer() -> None:
         program("gen_prog.py"),
         [f"break {tag('gen_prog', 'yield-first')}", "go", "next", "go"],
     )
-    stops = [l for l in run.lines() if l.startswith("Stopped")]
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
     assert "in numbers" in stops[0]
     assert "in main" in stops[1] and f":{tag('gen_prog', 'append')}" in stops[1]
 
@@ -127,7 +128,7 @@ def test_async_where_shows_await_chain_and_next_steps_over_await() -> None:
             "go",
         ],
     )
-    stops = [l for l in run.lines() if l.startswith("Stopped")]
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
     assert "in handler" in stops[0]
     assert "in fetch" in stops[1] and "breakpoint 1" in stops[1]
     assert "awaited from:" in run.output
@@ -240,7 +241,7 @@ def test_stale_frame_is_flagged_when_stopped_in_old_code(tmp_path: Path) -> None
     session.expect("[stale]")
     session.send("delete")
     session.send("go")
-    output, code = session.finish()
+    output, _ = session.finish()
     assert "f 0 = 1" in output and "f 1 = 102" in output, output
 
 
