@@ -56,6 +56,7 @@ class Agent:
         self._listener: socket.socket | None = None
         self._client: socket.socket | None = None
         self._send_lock = threading.Lock()
+        self._attach_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.client_seen = threading.Event()
 
@@ -117,11 +118,19 @@ class Agent:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            self.engine.ignore_thread(threading.get_ident())
-            try:
-                self._serve_connection(conn)
-            finally:
-                conn.close()
+            # Each connection gets its own thread, so that a refused one is answered even
+            # while the owner's connection is being served.
+            handler = threading.Thread(
+                target=self._handle, args=(conn,), name="relive-agent-connection", daemon=True
+            )
+            handler.start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        self.engine.ignore_thread(threading.get_ident())
+        try:
+            self._serve_connection(conn)
+        finally:
+            conn.close()
 
     def _refuse(self, conn: socket.socket, code: str, message: str) -> None:
         self._send({"type": "error", "code": code, "message": message}, conn)
@@ -153,16 +162,17 @@ class Agent:
                 f"{first.get('protocol')!r}; use a relive of the same version",
             )
             return False
-        if self._client is not None:
-            self._refuse(conn, "busy", "another client is attached to this program")
-            return False
+        with self._attach_lock:
+            if self._client is not None:
+                self._refuse(conn, "busy", "another client is attached to this program")
+                return False
+            self._client = conn
         return True
 
     def _serve_connection(self, conn: socket.socket) -> None:
         reader = MessageReader(conn)
         if not self._handshake(conn, reader):
             return
-        self._client = conn
         self.session.attached()
         self._send(
             {

@@ -38,10 +38,14 @@ class Target:
 class Launched:
     """A program running under the agent, and the connection to it."""
 
-    def __init__(self, process: subprocess.Popen[bytes], conn: Connection, directory: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], conn: Connection, socket_path: str, token: str
+    ) -> None:
         self.process = process
         self.conn = conn
-        self._directory = directory
+        self.socket_path = socket_path
+        self.token = token  # for a second connection of the same owner (attach)
+        self._directory = os.path.dirname(socket_path)
 
     def wait(self, timeout: float | None = None) -> int:
         return self.process.wait(timeout)
@@ -110,7 +114,7 @@ def launch(
         raise
     finally:
         os.close(ready_read)
-    return Launched(process, conn, directory)
+    return Launched(process, conn, socket_path, token)
 
 
 def _wait_ready(fd: int, process: subprocess.Popen[bytes]) -> None:
