@@ -113,9 +113,9 @@ def test_malformed_and_oversized_messages_get_errors_and_change_nothing() -> Non
         conn = session.conn
         conn.request("set_breakpoint", path=path, line=line)
         # malformed JSON, a request without seq, an oversized line: each gets an error
-        conn._sock.sendall(b"this is not json\n")  # noqa: SLF001 - the test plays a broken client
-        conn._sock.sendall(b'{"type": "request", "command": "breakpoints"}\n')  # noqa: SLF001
-        conn._sock.sendall(b"x" * (MAX_MESSAGE_BYTES + 10) + b"\n")  # noqa: SLF001
+        conn._sock.sendall(b"this is not json\n")  # the test plays a broken client
+        conn._sock.sendall(b'{"type": "request", "command": "breakpoints"}\n')
+        conn._sock.sendall(b"x" * (MAX_MESSAGE_BYTES + 10) + b"\n")
         codes = []
         while len(codes) < 3:
             event = conn.events.get(timeout=WAIT)
