@@ -55,7 +55,9 @@ class Agent:
         self.session = session
         self._listener: socket.socket | None = None
         self._client: socket.socket | None = None
-        self._send_lock = threading.Lock()
+        # Re-entrant: a program thread sending an event can hit a line event that sends
+        # another (each sendall is whole, so messages never interleave).
+        self._send_lock = threading.RLock()
         self._attach_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.client_seen = threading.Event()

@@ -49,6 +49,7 @@ from relive.debugger.edits import (
     RemapOpportunity,
     RemapResult,
 )
+from relive.debugger.imports import watch_imports
 from relive.debugger.jump import check_jump
 from relive.debugger.model import (
     BreakpointChanged,
@@ -149,6 +150,7 @@ class Engine:
         self._backend = backend if backend is not None else make_backend(self)
         self._installed = False
         self._previous_excepthook: Callable[[threading.ExceptHookArgs], Any] | None = None
+        self._unwatch_imports: Callable[[], None] | None = None
 
     # ================================================================ lifecycle
 
@@ -164,7 +166,7 @@ class Engine:
         self._backend.install()
         self._previous_excepthook = threading.excepthook
         threading.excepthook = self._thread_excepthook
-        sys.addaudithook(self._audit)
+        self._unwatch_imports = watch_imports(self._module_code)
 
     def uninstall(self) -> None:
         """Stop watching: breakpoints off, every held thread released."""
@@ -172,6 +174,9 @@ class Engine:
         self._backend.uninstall()
         if self._previous_excepthook is not None:
             threading.excepthook = self._previous_excepthook
+        if self._unwatch_imports is not None:
+            self._unwatch_imports()
+            self._unwatch_imports = None
         self._installed = False
 
     def ignore_thread(self, ident: int) -> None:
@@ -229,12 +234,12 @@ class Engine:
         ident = threading.get_ident()
         if ident in self._ignored:
             return False
+        code = frame.f_code
+        if is_internal(code.co_filename):
+            return False  # relive's own code, run by a program thread: never stop there
         t = self._threads.get(ident) or self._register_thread(ident)
         if t.evaluating or t.busy:
             return True
-        code = frame.f_code
-        if is_internal(code.co_filename):
-            return False
         bps = self.breakpoints.at(canonical(code.co_filename), line)
         hit: list[Breakpoint] = []
         if bps:
@@ -250,9 +255,15 @@ class Engine:
             reason = StopReason.ENTRY if t.step.kind == "entry" else StopReason.STEP
         elif self._pause_requested:
             reason = StopReason.PAUSE
+        if reason is None and not (self._halt and not t.solo):
+            return bool(bps)
+        if _inside_relive(frame):
+            # The program's thread is running relive's own code (an import hook, an event
+            # being sent) that called library code: not a place to stop.
+            return True
         if reason is not None:
             self._stop(t, [frame], reason, hit, at_line=True)
-        elif self._halt and not t.solo:
+        else:
             self._park(t, frame)
         return bool(bps)
 
@@ -279,7 +290,9 @@ class Engine:
         if tb is not None and (tb.tb_next is not None or tb.tb_frame is not frame):
             return  # propagating through this frame; it was reported where it was raised
         filename = frame.f_code.co_filename
-        if is_internal(filename) or (mode is ExceptionMode.USER and not is_user_code(filename)):
+        if filename.startswith("<") or is_internal(filename):
+            return  # frozen import machinery and generated code: nothing to show
+        if mode is ExceptionMode.USER and not is_user_code(filename):
             return
         t = self._threads.get(ident) or self._register_thread(ident)
         if t.evaluating or t.busy:
@@ -322,17 +335,10 @@ class Engine:
         if self._previous_excepthook is not None:
             self._previous_excepthook(args)
 
-    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
-        # Every module body (and every exec of compiled code) passes here just before it
-        # runs: the moment to bind pending breakpoints to its code.
-        if event != "exec" or not self._installed or not args:
-            return
-        if not isinstance(args[0], CodeType):
-            return
-        if threading.get_ident() in self._ignored:
-            return
-        code = args[0]
-        self.code_loaded(code)
+    def _module_code(self, code: CodeType) -> None:
+        # A module's code, just before it runs: the moment to bind pending breakpoints.
+        if threading.get_ident() not in self._ignored:
+            self.code_loaded(code)
 
     def code_loaded(self, code: CodeType) -> None:
         """Index ``code`` (and what it nests); bind breakpoints waiting for its file."""
@@ -1116,6 +1122,21 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
             frame = frame.f_back
         frames = out
     return [f for f in frames if not _is_launch_frame(f)]
+
+
+_LAUNCHERS = ("runner.py", "__main__.py")
+
+
+def _inside_relive(frame: FrameType) -> bool:
+    """Whether relive's own code (other than the launcher at the bottom of the main
+    thread) is among the callers of ``frame``."""
+    caller = frame.f_back
+    while caller is not None:
+        filename = caller.f_code.co_filename
+        if is_internal(filename) and not filename.endswith(_LAUNCHERS):
+            return True
+        caller = caller.f_back
+    return False
 
 
 def _is_launch_frame(frame: FrameType) -> bool:

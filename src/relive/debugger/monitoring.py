@@ -14,6 +14,7 @@ Frame remapping uses its own tool id (4, "relive-remap"); this module never touc
 from __future__ import annotations
 
 import sys
+import threading
 from types import CodeType
 from typing import Any
 
@@ -38,6 +39,9 @@ class MonitoringBackend:
         self._local: set[CodeType] = set()
         self._global_events = 0
         self._installed = False
+        # Refreshes come from the agent's and the program's threads: one at a time, so the
+        # last one always applies the latest state.
+        self._refresh_lock = threading.RLock()
 
     def install(self) -> None:
         if _mon is None:  # pragma: no cover
@@ -68,6 +72,10 @@ class MonitoringBackend:
         self._installed = False
 
     def refresh(self) -> None:
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         if _mon is None or not self._installed:  # pragma: no cover
             return
         wanted = set(self._hooks.codes_with_breakpoints())

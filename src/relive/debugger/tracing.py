@@ -18,7 +18,7 @@ from __future__ import annotations
 import dis
 import sys
 import threading
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from relive.debugger import threadstate
@@ -46,7 +46,12 @@ class TracingBackend:
         self._hooks = hooks
         self._active = False
         self._installed = False
+        self._refresh_lock = threading.RLock()
         self._traced: set[int] = set()  # threads given the global trace while active
+        # Read by the global trace on every call: kept as plain attributes, not computed.
+        self._all = False
+        self._codes: frozenset[CodeType] = frozenset()
+        self._files: frozenset[str] = frozenset()  # co_filename of those codes
         # Without a way to reach other threads, trace everything from the start.
         self._always = not threadstate.available()
 
@@ -65,15 +70,19 @@ class TracingBackend:
         self._installed = False
 
     def refresh(self) -> None:
+        # Refreshes come from the agent's and the program's threads: one at a time, so the
+        # last one always applies the latest state.
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         if not self._installed:
             return
         hooks = self._hooks
-        needed = (
-            self._always
-            or hooks.everywhere()
-            or hooks.catching_raised()
-            or bool(hooks.codes_with_breakpoints())
-        )
+        self._all = hooks.everywhere() or hooks.catching_raised()
+        self._codes = frozenset(hooks.codes_with_breakpoints())
+        self._files = frozenset(code.co_filename for code in self._codes)
+        needed = self._always or self._all or bool(self._codes)
         if needed and not self._active:
             self._activate()
         elif not needed and self._active:
@@ -142,10 +151,12 @@ class TracingBackend:
         return self._global(frame, event, arg)
 
     def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event != "call":
-            return None
-        hooks = self._hooks
-        if hooks.everywhere() or hooks.catching_raised() or hooks.wants_lines(frame.f_code):
+        # Called for every call in a traced thread: keep it cheap. A code object's hash is
+        # computed anew each time, a file name's is cached: test the file name first.
+        if self._all:
+            return self._local
+        code = frame.f_code
+        if code.co_filename in self._files and code in self._codes:
             return self._local
         return None
 
