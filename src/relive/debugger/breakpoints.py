@@ -87,32 +87,37 @@ class CodeIndex:
 
     Fed by the engine with module code as it is executed (and with the code of functions
     found on the heap when a breakpoint names a file that was loaded before the engine).
+
+    Keyed by identity: code objects compare equal by value, and two loads of one file (a
+    reload, an edit that only moved lines back) give equal but distinct code objects that
+    all need their own events.
     """
 
     def __init__(self) -> None:
-        self._by_path: dict[str, weakref.WeakSet[CodeType]] = {}
-        self._seen: weakref.WeakSet[CodeType] = weakref.WeakSet()
+        self._by_path: dict[str, weakref.WeakValueDictionary[int, CodeType]] = {}
+        self._seen: weakref.WeakValueDictionary[int, CodeType] = weakref.WeakValueDictionary()
 
     def add_tree(self, code: CodeType) -> list[CodeType]:
         """Index ``code`` and its nested code; returns the code objects that were new."""
         new = []
         for c in walk_code(code):
-            if c in self._seen:
+            if self._seen.get(id(c)) is c:
                 continue
-            self._seen.add(c)
-            self._by_path.setdefault(canonical(c.co_filename), weakref.WeakSet()).add(c)
+            self._seen[id(c)] = c
+            path = canonical(c.co_filename)
+            self._by_path.setdefault(path, weakref.WeakValueDictionary())[id(c)] = c
             new.append(c)
         return new
 
     def codes(self, path: str) -> list[CodeType]:
-        return list(self._by_path.get(path, ()))
+        return list(self._by_path.get(path, {}).values())
 
     def has(self, path: str) -> bool:
         return bool(self._by_path.get(path))
 
     def all_codes(self) -> Iterator[CodeType]:
         for codes in list(self._by_path.values()):
-            yield from list(codes)
+            yield from list(codes.values())
 
 
 @dataclass

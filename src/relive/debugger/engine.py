@@ -135,7 +135,7 @@ class Engine:
         self.breakpoints = BreakpointTable()
         self.index = CodeIndex()
         self._bp_codes: list[CodeType] = []
-        self._bp_code_set: frozenset[CodeType] = frozenset()
+        self._bp_code_ids: frozenset[int] = frozenset()  # ids of _bp_codes (held there)
         self._halt = False
         self._owner: int | None = None
         self._pause_requested = False
@@ -203,7 +203,9 @@ class Engine:
                 t.step = None
                 if t.remap is not None and t.remap_answer is None:
                     t.remap_answer = t.remap.mapped_line
-                t.release = True
+                if t.state != "running":
+                    t.state = "running"
+                    t.release = True
                 t.solo = False
             self._stepping = 0
             self._cond.notify_all()
@@ -225,7 +227,7 @@ class Engine:
         return self._bp_codes
 
     def wants_lines(self, code: CodeType) -> bool:
-        if code in self._bp_code_set:
+        if id(code) in self._bp_code_ids:
             return True
         t = self._threads.get(threading.get_ident())
         return t is not None and t.step is not None
@@ -294,6 +296,8 @@ class Engine:
             return  # frozen import machinery and generated code: nothing to show
         if mode is ExceptionMode.USER and not is_user_code(filename):
             return
+        if _inside_relive(frame):
+            return  # raised (and handled) inside relive's own work on this thread
         t = self._threads.get(ident) or self._register_thread(ident)
         if t.evaluating or t.busy:
             return
@@ -555,9 +559,13 @@ class Engine:
                 self._owner = None
                 for other in self._threads.values():
                     if other.state != "running":
+                        # Running from now on, for every later request, even before the
+                        # thread itself wakes up.
+                        other.state = "running"
                         other.release = True
                         other.solo = False
             else:
+                t.state = "running"
                 t.release = True
                 t.solo = True
                 self._owner = None
@@ -603,7 +611,7 @@ class Engine:
                 if lines & code_lines(code):
                     codes.append(code)
         self._bp_codes = codes
-        self._bp_code_set = frozenset(codes)
+        self._bp_code_ids = frozenset(id(c) for c in codes)
 
     def _find_loaded_code(self, path: str) -> None:
         """Index code of ``path`` that was loaded before the engine watched imports."""

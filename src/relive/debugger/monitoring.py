@@ -36,7 +36,8 @@ class MonitoringBackend:
         if _mon is None:  # pragma: no cover - guarded by make_backend
             raise RuntimeError("sys.monitoring needs CPython 3.12 or newer")
         self._hooks = hooks
-        self._local: set[CodeType] = set()
+        # By identity: equal code objects (a reloaded module) each need their own events.
+        self._local: dict[int, CodeType] = {}
         self._global_events = 0
         self._installed = False
         # Refreshes come from the agent's and the program's threads: one at a time, so the
@@ -63,7 +64,7 @@ class MonitoringBackend:
         if _mon is None or not self._installed:  # pragma: no cover
             return
         _mon.set_events(TOOL_ID, 0)
-        for code in self._local:
+        for code in self._local.values():
             _mon.set_local_events(TOOL_ID, code, 0)
         self._local.clear()
         for event in (_E.LINE, _E.PY_RETURN, _E.PY_YIELD, _E.RAISE):
@@ -78,11 +79,13 @@ class MonitoringBackend:
     def _refresh(self) -> None:
         if _mon is None or not self._installed:  # pragma: no cover
             return
-        wanted = set(self._hooks.codes_with_breakpoints())
-        for code in self._local - wanted:
-            _mon.set_local_events(TOOL_ID, code, 0)
-        for code in wanted - self._local:
-            _mon.set_local_events(TOOL_ID, code, _E.LINE)
+        wanted = {id(code): code for code in self._hooks.codes_with_breakpoints()}
+        for key, code in self._local.items():
+            if key not in wanted:
+                _mon.set_local_events(TOOL_ID, code, 0)
+        for key, code in wanted.items():
+            if key not in self._local:
+                _mon.set_local_events(TOOL_ID, code, _E.LINE)
         self._local = wanted
         events = 0
         if self._hooks.everywhere():

@@ -50,7 +50,8 @@ class TracingBackend:
         self._traced: set[int] = set()  # threads given the global trace while active
         # Read by the global trace on every call: kept as plain attributes, not computed.
         self._all = False
-        self._codes: frozenset[CodeType] = frozenset()
+        self._codes: list[CodeType] = []  # held, so that their ids stay theirs
+        self._code_ids: frozenset[int] = frozenset()
         self._files: frozenset[str] = frozenset()  # co_filename of those codes
         # Without a way to reach other threads, trace everything from the start.
         self._always = not threadstate.available()
@@ -80,9 +81,10 @@ class TracingBackend:
             return
         hooks = self._hooks
         self._all = hooks.everywhere() or hooks.catching_raised()
-        self._codes = frozenset(hooks.codes_with_breakpoints())
+        self._codes = list(hooks.codes_with_breakpoints())
+        self._code_ids = frozenset(id(code) for code in self._codes)
         self._files = frozenset(code.co_filename for code in self._codes)
-        needed = self._always or self._all or bool(self._codes)
+        needed = self._always or self._all or bool(self._code_ids)
         if needed and not self._active:
             self._activate()
         elif not needed and self._active:
@@ -152,11 +154,12 @@ class TracingBackend:
 
     def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
         # Called for every call in a traced thread: keep it cheap. A code object's hash is
-        # computed anew each time, a file name's is cached: test the file name first.
+        # computed anew each time (and equal code of a reloaded module must not match), so
+        # test the file name, then the identity.
         if self._all:
             return self._local
         code = frame.f_code
-        if code.co_filename in self._files and code in self._codes:
+        if code.co_filename in self._files and id(code) in self._code_ids:
             return self._local
         return None
 
