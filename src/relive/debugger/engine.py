@@ -22,13 +22,9 @@ messages and evaluations run outside it).
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
@@ -36,101 +32,43 @@ from relive.debugger import evaluate as ev
 from relive.debugger.backend import Backend, make_backend
 from relive.debugger.breakpoints import (
     Breakpoint,
-    BreakpointError,
     BreakpointTable,
     CodeIndex,
-    FunctionBreakpointSpec,
-    code_lines,
 )
+from relive.debugger.control_breakpoints import BreakpointsMixin, _best_match
 from relive.debugger.edits import (
-    CodeStatus,
-    EditOutcome,
     EditService,
-    RemapOpportunity,
-    RemapResult,
 )
+from relive.debugger.enc import EditAndContinueMixin
+from relive.debugger.held import EngineError, HeldThread, Job, Step
 from relive.debugger.imports import watch_imports
-from relive.debugger.jump import check_jump
+from relive.debugger.inspection import InspectionMixin
 from relive.debugger.model import (
     BreakpointChanged,
-    BreakpointInfo,
     Continued,
-    EditApplied,
-    EvalResult,
     Event,
     ExceptionMode,
     ExceptionRaised,
-    FrameInfo,
-    JumpCheck,
     ModuleLoaded,
-    Output,
-    RemapCompleteEvent,
-    RemapOpportunityEvent,
-    RudeEditReported,
     Stopped,
     StopReason,
     ThreadExited,
-    ThreadInfo,
     ThreadStarted,
-    Variable,
 )
 from relive.debugger.paths import canonical, is_internal, is_user_code
-from relive.debugger.stack import describe_stack, format_log_message
 
 _CO_SUSPENDS_ON_AWAIT = 0x80 | 0x100 | 0x200  # coroutine, iterable coroutine, async generator
 _CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, GeneratorExit)
 
 
-class EngineError(RuntimeError):
-    """A control request the engine cannot carry out now; the message says why and what
-    to do instead."""
-
-
-@dataclass
-class _Step:
-    kind: str  # "in", "over", "out", or "entry" (like "in", reported as the entry stop)
-    frame: FrameType | None  # the frame the step is about (None: any user frame will do)
-
-
-@dataclass(eq=False)
-class _Job:
-    """Work for a held thread. ``state``: waiting → running → done."""
-
-    fn: Callable[[], Any]
-    state: str = "waiting"
-    result: Any = None
-    error: BaseException | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass(eq=False)
-class _Thread:
-    ident: int
-    name: str
-    daemon: bool = False
-    state: str = "running"  # running | stopped | parked
-    frames: list[FrameType] = field(default_factory=list)
-    at_line: bool = False  # held at a line event (jump is possible)
-    step: _Step | None = None
-    release: bool = False
-    solo: bool = False
-    evaluating: bool = False
-    busy: bool = False  # in the engine outside an event callback: its events are ignored
-    jobs: deque[_Job] = field(default_factory=deque)
-    interrupt: BaseException | None = None
-    remap: RemapOpportunity | None = None
-    remap_answer: int | None = None
-
-
-class Engine:
+class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
     """One debugging session's engine. See the module docstring for the threading model."""
 
     def __init__(self, emit: Callable[[Event], None], *, backend: Backend | None = None) -> None:
         self._emit = emit
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
-        self._threads: dict[int, _Thread] = {}
+        self._threads: dict[int, HeldThread] = {}
         self._ignored: set[int] = set()
         self.breakpoints = BreakpointTable()
         self.index = CodeIndex()
@@ -277,9 +215,9 @@ class Engine:
             return  # an await suspends the coroutine; the step goes on when it resumes
         caller = frame.f_back
         if caller is None or not self._steppable(caller):
-            t.step = _Step("in", None)
+            t.step = Step("in", None)
         else:
-            t.step = _Step("over", caller)
+            t.step = Step("over", caller)
 
     def on_raise(self, frame: FrameType, exc: BaseException) -> None:
         mode = self.exception_mode
@@ -367,10 +305,10 @@ class Engine:
 
     # ==================================================== stopping, parking, serving
 
-    def _register_thread(self, ident: int) -> _Thread:
+    def _register_thread(self, ident: int) -> HeldThread:
         thread = threading._active.get(ident)  # type: ignore[attr-defined]
         name = thread.name if thread is not None else f"thread-{ident}"
-        t = _Thread(ident, name, daemon=bool(thread and thread.daemon))
+        t = HeldThread(ident, name, daemon=bool(thread and thread.daemon))
         with self._lock:
             self._threads[ident] = t
         self._emit(ThreadStarted(ident, name))
@@ -390,7 +328,7 @@ class Engine:
 
     def _stop(
         self,
-        t: _Thread,
+        t: HeldThread,
         frames: list[FrameType],
         reason: StopReason,
         hit: Sequence[Breakpoint],
@@ -446,7 +384,7 @@ class Engine:
             self._hold_locked(t)
         self._after_hold(t)
 
-    def _park(self, t: _Thread, frame: FrameType) -> None:
+    def _park(self, t: HeldThread, frame: FrameType) -> None:
         with self._cond:
             if not self._halt or t.solo:
                 return
@@ -454,14 +392,16 @@ class Engine:
             self._hold_locked(t)
         self._after_hold(t)
 
-    def _prepare_hold(self, t: _Thread, frames: list[FrameType], state: str, at_line: bool) -> None:
+    def _prepare_hold(
+        self, t: HeldThread, frames: list[FrameType], state: str, at_line: bool
+    ) -> None:
         """Mark ``t`` held (lock held). From here a resume is remembered in ``t.release``."""
         t.state = state
         t.frames = _visible_stack(frames)
         t.at_line = at_line
         t.release = False
 
-    def _hold_locked(self, t: _Thread) -> None:
+    def _hold_locked(self, t: HeldThread) -> None:
         """Hold ``t`` until released, running the jobs handed to it. Lock held on entry
         and exit; released while waiting and while a job runs."""
         while True:
@@ -486,14 +426,14 @@ class Engine:
         t.frames = []
         t.at_line = False
 
-    def _after_hold(self, t: _Thread) -> None:
+    def _after_hold(self, t: HeldThread) -> None:
         if t.interrupt is not None:
             exc, t.interrupt = t.interrupt, None
             if isinstance(exc, ev.EvaluationAborted):
                 return
             raise exc
 
-    def _run_job(self, t: _Thread, job: _Job) -> None:
+    def _run_job(self, t: HeldThread, job: Job) -> None:
         t.evaluating = True
         try:
             with job.lock:
@@ -516,7 +456,7 @@ class Engine:
 
     # ============================================================ control (agent thread)
 
-    def _held(self, thread_id: int) -> _Thread:
+    def _held(self, thread_id: int) -> HeldThread:
         t = self._threads.get(thread_id)
         if t is None:
             raise EngineError(f"no thread {thread_id}; `threads` lists the program's threads")
@@ -552,7 +492,7 @@ class Engine:
                     )
                 if t.step is None:
                     self._stepping += 1
-                t.step = _Step(action if top is not None else "in", top)
+                t.step = Step(action if top is not None else "in", top)
             self._refs.clear()
             if all_threads or not self.stop_all:
                 self._halt = False
@@ -593,178 +533,8 @@ class Engine:
         with self._lock:
             if t.step is None:
                 self._stepping += 1
-            t.step = _Step("entry", None)
+            t.step = Step("entry", None)
         self._backend.refresh()
-
-    # ------------------------------------------------------------------ breakpoints
-
-    def _rebuild_bp_codes(self) -> None:
-        codes = []
-        for path in self.breakpoints.paths():
-            lines = {
-                ln for ln in self.breakpoints.lines_for(path)
-                if any(bp.enabled for bp in self.breakpoints.at(path, ln))
-            }
-            if not lines:
-                continue
-            for code in self.index.codes(path):
-                if lines & code_lines(code):
-                    codes.append(code)
-        self._bp_codes = codes
-        self._bp_code_ids = frozenset(id(c) for c in codes)
-
-    def _find_loaded_code(self, path: str) -> None:
-        """Index code of ``path`` that was loaded before the engine watched imports."""
-        if self.index.has(path):
-            return
-        import gc
-
-        for obj in gc.get_objects():
-            code = getattr(obj, "__code__", None)
-            if isinstance(code, CodeType) and canonical(code.co_filename) == path:
-                self.index.add_tree(code)
-
-    def add_breakpoint(
-        self,
-        path: str,
-        line: int,
-        *,
-        condition: str | None = None,
-        ignore: int = 0,
-        log_message: str | None = None,
-        temporary: bool = False,
-    ) -> BreakpointInfo:
-        """A line breakpoint (or a log point, with ``log_message``). Raises
-        :class:`BreakpointError` with advice when the file or line cannot take one."""
-        with self._lock:
-            bp = self.breakpoints.add_line(
-                path,
-                line,
-                condition=condition,
-                ignore=ignore,
-                log_message=log_message,
-                temporary=temporary,
-            )
-            self._find_loaded_code(bp.path)
-            bp.verified = self.index.has(bp.path)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
-        return bp.info()
-
-    def add_function_breakpoint(
-        self, name: str, *, path: str | None = None, condition: str | None = None,
-        temporary: bool = False,
-    ) -> BreakpointInfo:
-        """Stop at the first line of the body of the function named ``name`` (its
-        qualified name, or the end of it: ``total`` matches ``Cart.total``)."""
-        with self._lock:
-            spec = self.breakpoints.add_function(name, path, condition, temporary)
-            if path is not None:
-                self._find_loaded_code(canonical(path))
-            match = _best_match(spec, self.index.all_codes())
-            if match is None:
-                match = _find_function_on_heap(spec)
-            if match is None:
-                return BreakpointInfo(
-                    id=spec.id, path=spec.path or "", line=0, requested_line=0,
-                    verified=False, condition=condition, temporary=temporary, function=name,
-                    message=f"no function {name!r} loaded yet; the breakpoint binds when it is",
-                )
-            bp = self._bind_function(spec, match)
-        self._backend.refresh()
-        return bp.info()
-
-    def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
-        self.index.add_tree(code)
-        bp = self.breakpoints.bind_function(spec, code)
-        self._find_loaded_code(bp.path)
-        self._rebuild_bp_codes()
-        self._emit(BreakpointChanged(bp.info(), "bound"))
-        return bp
-
-    def remove_breakpoint(self, bp_id: int) -> None:
-        with self._lock:
-            self.breakpoints.remove(bp_id)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
-
-    def change_breakpoint(self, bp_id: int, **changes: Any) -> BreakpointInfo:
-        """Enable/disable, set ``condition`` or ``ignore`` of a breakpoint."""
-        allowed = {"enabled", "condition", "ignore"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise BreakpointError(f"cannot change {', '.join(sorted(unknown))} of a breakpoint")
-        with self._lock:
-            bp = self.breakpoints.get(bp_id)
-            self.breakpoints.replace_fields(bp, **changes)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
-        return bp.info()
-
-    def list_breakpoints(self) -> list[BreakpointInfo]:
-        infos = [bp.info() for bp in self.breakpoints]
-        for spec in self.breakpoints.pending_functions():
-            infos.append(
-                BreakpointInfo(
-                    id=spec.id, path=spec.path or "", line=0, requested_line=0,
-                    verified=False, condition=spec.condition, temporary=spec.temporary,
-                    function=spec.name,
-                )
-            )
-        return sorted(infos, key=lambda b: b.id)
-
-    def set_exception_mode(self, mode: ExceptionMode) -> None:
-        self.exception_mode = mode
-        self._backend.refresh()
-
-    def _check_breakpoints(
-        self, t: _Thread, frame: FrameType, bps: Iterable[Breakpoint]
-    ) -> list[Breakpoint]:
-        hit = []
-        for bp in list(bps):
-            if not bp.enabled:
-                continue
-            if bp.compiled_condition is not None:
-                ok, value = self._quiet_eval(t, frame, bp.compiled_condition)
-                if not ok:
-                    self._emit(
-                        Output(
-                            "console",
-                            f"breakpoint {bp.id}: the condition {bp.condition!r} raised "
-                            f"{value}; stopping so you can look\n",
-                        )
-                    )
-                elif not value:
-                    continue
-            bp.hits += 1
-            if bp.ignore > 0:
-                bp.ignore -= 1
-                continue
-            if bp.log_message is not None:
-                text = format_log_message(
-                    bp.log_message, lambda expr: self._quiet_eval_text(t, frame, expr)
-                )
-                self._emit(Output("log", text + "\n"))
-                continue
-            hit.append(bp)
-        return hit
-
-    def _quiet_eval(self, t: _Thread, frame: FrameType, code: CodeType) -> tuple[bool, Any]:
-        t.evaluating = True
-        try:
-            return True, ev.run_in_frame(frame, code)
-        except Exception as exc:
-            return False, f"{type(exc).__name__}: {exc}"
-        finally:
-            t.evaluating = False
-
-    def _quiet_eval_text(self, t: _Thread, frame: FrameType, text: str) -> str:
-        try:
-            code = compile(text, "<log message>", "eval")
-        except SyntaxError as exc:
-            return f"<syntax error: {exc.msg}>"
-        ok, value = self._quiet_eval(t, frame, code)
-        return str(value) if ok else f"<{value}>"
 
     # ------------------------------------------------------------------ stepping
 
@@ -774,347 +544,12 @@ class Engine:
             return False
         return self.step_into_libraries or is_user_code(filename)
 
-    def _step_done(self, step: _Step, frame: FrameType) -> bool:
+    def _step_done(self, step: Step, frame: FrameType) -> bool:
         if not self._steppable(frame):
             return False
         if step.kind in ("in", "entry"):
             return True
         return frame is step.frame and step.kind == "over"
-
-    # ------------------------------------------------------------------ inspection
-
-    def threads(self) -> list[ThreadInfo]:
-        self._sync_threads()
-        out = []
-        current = sys._current_frames()
-        with self._lock:
-            for t in sorted(self._threads.values(), key=lambda t: t.ident):
-                frame = t.frames[0] if t.frames else current.get(t.ident)
-                while frame is not None and is_internal(frame.f_code.co_filename):
-                    frame = frame.f_back
-                out.append(
-                    ThreadInfo(
-                        id=t.ident, name=t.name, state=t.state, daemon=t.daemon,
-                        line=frame.f_lineno if frame is not None else None,
-                        path=canonical(frame.f_code.co_filename) if frame is not None else None,
-                    )
-                )
-        return out
-
-    def stack(self, thread_id: int) -> list[FrameInfo]:
-        t = self._held(thread_id)
-        return describe_stack(t.frames, self._code_status)
-
-    def frame(self, thread_id: int, index: int) -> FrameType:
-        t = self._held(thread_id)
-        if not 0 <= index < len(t.frames):
-            raise EngineError(
-                f"no frame {index} in thread {t.name} (frames 0-{len(t.frames) - 1}); "
-                "`where` shows them"
-            )
-        return t.frames[index]
-
-    def _ref(self, value: object) -> int:
-        if not ev.has_children(value):
-            return 0
-        ref = self._next_ref
-        self._next_ref += 1
-        self._refs[ref] = value
-        return ref
-
-    def scopes(self, thread_id: int, index: int) -> dict[str, list[Variable]]:
-        """``locals`` and ``globals`` of a frame (globals without modules, dunders)."""
-        frame = self.frame(thread_id, index)
-        local_items = list(frame.f_locals.items())
-        is_module = frame.f_locals is frame.f_globals
-        global_items = [
-            (k, v) for k, v in frame.f_globals.items()
-            if not k.startswith("__") and not isinstance(v, type(sys))
-        ]
-        with self._lock:
-            return {
-                "locals": [] if is_module else [
-                    ev.variable(k, v, self._ref(v)) for k, v in local_items
-                ],
-                "globals": [ev.variable(k, v, self._ref(v)) for k, v in global_items],
-            }
-
-    def children(self, ref: int) -> list[Variable]:
-        with self._lock:
-            if ref not in self._refs:
-                raise EngineError(
-                    f"no value {ref}: values are numbered anew at each stop; list them again"
-                )
-            value = self._refs[ref]
-            return [ev.variable(k, v, self._ref(v)) for k, v in ev.children(value)]
-
-    # ------------------------------------------------------------------ evaluation
-
-    def run_on_thread(self, thread_id: int, fn: Callable[[], Any], timeout: float) -> Any:
-        """Run ``fn`` on held thread ``thread_id`` and return its result. After ``timeout``
-        seconds the work is aborted (an :class:`EvaluationAborted` is raised into it) and
-        :class:`TimeoutError` is raised here."""
-        job = _Job(fn)
-        with self._cond:
-            t = self._held(thread_id)
-            t.jobs.append(job)
-            self._cond.notify_all()
-        if not job.done.wait(timeout):
-            with job.lock:
-                if job.state == "running":
-                    _set_async_exc(thread_id, ev.EvaluationAborted)
-            # The abort lands at the next instruction of Python code; code blocked in a
-            # native call is reached when that call returns.
-            job.done.wait(max(5.0, timeout))
-            with job.lock:
-                if job.state == "waiting":
-                    t.jobs.remove(job)
-            raise TimeoutError(f"the evaluation ran for more than {timeout:g} s and was aborted")
-        if job.error is not None:
-            raise job.error
-        return job.result
-
-    def evaluate(
-        self, thread_id: int, frame_index: int, text: str, mode: str = "auto",
-        timeout: float = 10.0,
-    ) -> EvalResult:
-        """Evaluate an expression or execute statements in a frame. Errors are reported
-        in the result, never raised into the program."""
-        frame = self.frame(thread_id, frame_index)
-        try:
-            code = ev.compile_for_frame(text, mode)
-        except SyntaxError as exc:
-            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
-        started = time.monotonic()
-        try:
-            value = self.run_on_thread(thread_id, lambda: ev.run_in_frame(frame, code), timeout)
-        except TimeoutError as exc:
-            return EvalResult(ok=False, error=str(exc), timed_out=True)
-        except ev.EvaluationAborted:
-            took = time.monotonic() - started
-            return EvalResult(ok=False, error=f"aborted after {took:.1f} s", timed_out=True)
-        except BaseException as exc:
-            return ev.error_result(exc)
-        if code.co_flags & 0x20 == 0 and mode != "exec" and _is_expression(code, text):
-            with self._lock:
-                return EvalResult(
-                    ok=True, value=ev.display(value), type=type(value).__name__,
-                    ref=self._ref(value),
-                )
-        return EvalResult(ok=True)
-
-    def set_variable(
-        self, thread_id: int, frame_index: int, name: str, expression: str, timeout: float = 10.0
-    ) -> EvalResult:
-        """Bind ``name`` in a frame to the value of ``expression``; the new binding stays
-        when the program continues."""
-        if not name.isidentifier():
-            return EvalResult(ok=False, error=f"{name!r} is not a variable name")
-        frame = self.frame(thread_id, frame_index)
-        try:
-            code = compile(expression, "<debugger>", "eval")
-        except SyntaxError as exc:
-            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
-
-        def assign() -> object:
-            value = ev.run_in_frame(frame, code)
-            ev.assign_in_frame(frame, name, value)
-            return value
-
-        try:
-            value = self.run_on_thread(thread_id, assign, timeout)
-        except TimeoutError as exc:
-            return EvalResult(ok=False, error=str(exc), timed_out=True)
-        except BaseException as exc:
-            return ev.error_result(exc)
-        with self._lock:
-            return EvalResult(ok=True, value=ev.display(value), type=type(value).__name__,
-                              ref=self._ref(value))
-
-    def completions(self, thread_id: int, frame_index: int, prefix: str) -> list[str]:
-        """Names (and ``obj.attr`` paths) visible in a frame that start with ``prefix``."""
-        frame = self.frame(thread_id, frame_index)
-        if "." in prefix:
-            head, _, tail = prefix.rpartition(".")
-            if not all(part.isidentifier() for part in head.split(".")):
-                return []
-            names = frame.f_locals
-            obj: Any = None
-            parts = head.split(".")
-            base = parts[0]
-            if base in names:
-                obj = names[base]
-            elif base in frame.f_globals:
-                obj = frame.f_globals[base]
-            else:
-                return []
-            try:
-                for part in parts[1:]:
-                    obj = getattr(obj, part)
-                attrs = dir(obj)
-            except Exception:
-                return []
-            return sorted(f"{head}.{a}" for a in attrs if a.startswith(tail))
-        import builtins
-
-        pool = set(frame.f_locals) | set(frame.f_globals) | set(vars(builtins))
-        return sorted(n for n in pool if n.startswith(prefix))
-
-    # ------------------------------------------------------------------ jump
-
-    def jump(self, thread_id: int, line: int) -> JumpCheck:
-        """Move the top frame of the stopped thread to ``line`` (set next statement)."""
-        t = self._held(thread_id)
-        frame = t.frames[0]
-        check = check_jump(frame, line, t.at_line)
-        if not check.allowed:
-            return check
-
-        def do_jump() -> None:
-            setattr(frame, "f_lineno", line)  # noqa: B010 - typeshed has it read-only
-
-        try:
-            self.run_on_thread(thread_id, do_jump, 10.0)
-        except ValueError as exc:
-            return JumpCheck(False, line, f"CPython refused: {exc}")
-        return JumpCheck(True, line)
-
-    # ------------------------------------------------------------------ edit and continue
-
-    def _code_status(self, code: CodeType) -> CodeStatus | None:
-        service = self.edit_service
-        if service is None:
-            return None
-        try:
-            return service.code_status(code)
-        except Exception:
-            return None
-
-    def apply_edits(self, paths: Sequence[str] | None = None) -> EditOutcome:
-        """Apply the edits saved on disk (``enc``). The program must be stopped, so that
-        every thread is at a safe point. Moves breakpoints along the line moves."""
-        service = self.edit_service
-        if service is None:
-            raise EngineError(
-                "Edit and Continue is not available in this session: no edit service is "
-                "loaded; restart the program to run the edited code"
-            )
-        if self.stopped_thread() is None:
-            raise EngineError("apply edits while the program is stopped (pause it first)")
-        wanted = None if paths is None else [canonical(p) for p in paths]
-        outcome = service.apply_saved_edits(wanted)
-        for rude in outcome.rude_edits:
-            self._emit(
-                RudeEditReported(rude.code, rude.severity, rude.message, rude.path, rude.line)
-            )
-        if outcome.applied:
-            generations = set(outcome.generation.values())
-            self._emit(
-                EditApplied(
-                    files=outcome.files,
-                    summary=tuple(e.describe() for e in outcome.edits),
-                    generation=max(generations) if generations else None,
-                )
-            )
-            self._after_apply(outcome)
-        return outcome
-
-    def _after_apply(self, outcome: EditOutcome) -> None:
-        with self._lock:
-            for code in outcome.new_code:
-                self.index.add_tree(code)
-            import gc
-
-            edited = {canonical(p) for p in outcome.files}
-            for obj in gc.get_objects():
-                found = getattr(obj, "__code__", None)
-                if isinstance(found, CodeType) and canonical(found.co_filename) in edited:
-                    self.index.add_tree(found)
-            moved: list[Breakpoint] = []
-            for path, moves in outcome.line_moves.items():
-                path = canonical(path)
-                for bp in [b for b in self.breakpoints if b.path == path]:
-                    if bp.line not in moves:
-                        continue
-                    new_line = moves[bp.line]
-                    if new_line is None:
-                        bp.message = f"the code at line {bp.line} was deleted by the edit"
-                        bp.enabled = False
-                    elif new_line != bp.line:
-                        old = bp.line
-                        self.breakpoints.move(bp, new_line, f"moved from line {old} by the edit")
-                    moved.append(bp)
-            self._rebuild_bp_codes()
-        for bp in moved:
-            self._emit(BreakpointChanged(bp.info(), "edit"))
-        self._backend.refresh()
-
-    # EncHost -------------------------------------------------------------
-
-    def offer_remap(self, opportunity: RemapOpportunity) -> int | None:
-        """See :class:`relive.debugger.edits.EncHost`."""
-        ident = threading.get_ident()
-        if ident in self._ignored or self.remap_policy == "auto":
-            return opportunity.mapped_line
-        t = self._threads.get(ident) or self._register_thread(ident)
-        if t.evaluating or t.busy:
-            return None
-        t.remap = opportunity
-        t.remap_answer = None
-        self._emit(
-            RemapOpportunityEvent(
-                thread_id=ident, function=opportunity.definition, path=opportunity.path,
-                old_line=opportunity.old_line, mapped_line=opportunity.mapped_line,
-                generation=opportunity.generation,
-            )
-        )
-        t.busy = True
-        try:
-            self._stop(
-                t, [opportunity.frame], StopReason.REMAP, [], at_line=False,
-                description=_describe_remap(opportunity),
-            )
-            return t.remap_answer
-        finally:
-            t.busy = False
-            t.remap = None
-            t.remap_answer = None
-
-    def remap_completed(self, result: RemapResult) -> None:
-        """See :class:`relive.debugger.edits.EncHost`."""
-        self._emit(
-            RemapCompleteEvent(
-                thread_id=result.thread_id, function=result.definition, path=result.path,
-                line=result.line, remapped=result.remapped, message=result.message,
-            )
-        )
-
-    def remap(self, thread_id: int, line: int | None = None) -> int:
-        """Answer the remap opportunity of ``thread_id``: continue at ``line`` of the new
-        code (default: the mapped line). The thread then stops again at its new line."""
-        with self._cond:
-            t = self._held(thread_id)
-            opp = t.remap
-            if opp is None:
-                raise EngineError(
-                    "no remap opportunity here; one is offered when a stale frame reaches its "
-                    "next statement after `enc`"
-                )
-            answer = opp.mapped_line if line is None else line
-            if answer is None:
-                raise EngineError(
-                    f"line {opp.old_line} has no counterpart in the new code; "
-                    "give the line to continue at: `remap LINE`"
-                )
-            if opp.valid_lines and answer not in opp.valid_lines:
-                raise EngineError(
-                    f"line {answer} is not a statement of the new {opp.definition}; valid: "
-                    + ", ".join(map(str, opp.valid_lines))
-                )
-            t.remap_answer = answer
-        self.resume(thread_id, "in")
-        return answer
-
 
 # ---------------------------------------------------------------------- helpers
 
@@ -1153,28 +588,6 @@ def _is_launch_frame(frame: FrameType) -> bool:
     return is_internal(filename) or filename.endswith(("runpy.py", "<frozen runpy>"))
 
 
-def _best_match(spec: FunctionBreakpointSpec, codes: Iterable[CodeType]) -> CodeType | None:
-    """The code ``spec`` names best: an exact qualified name before a suffix match, the
-    user's code before libraries; never code without a source file."""
-    best: tuple[int, CodeType] | None = None
-    for code in codes:
-        if code.co_filename.startswith("<") or not spec.matches(code):
-            continue
-        rank = 2 if code.co_qualname == spec.name else 0
-        rank += 1 if is_user_code(code.co_filename) else 0
-        if best is None or rank > best[0]:
-            best = (rank, code)
-    return best[1] if best is not None else None
-
-
-def _find_function_on_heap(spec: FunctionBreakpointSpec) -> CodeType | None:
-    """The code of a live function matching ``spec`` (loaded before the engine watched)."""
-    import gc
-
-    codes = (getattr(obj, "__code__", None) for obj in gc.get_objects())
-    return _best_match(spec, (c for c in codes if isinstance(c, CodeType)))
-
-
 def _traceback_frames(tb: TracebackType | None) -> list[FrameType]:
     frames = []
     while tb is not None:
@@ -1205,14 +618,6 @@ def _describe_stop(reason: StopReason, hit: Sequence[Breakpoint], stale: bool) -
     return text
 
 
-def _describe_remap(opp: RemapOpportunity) -> str:
-    mapped = f"line {opp.mapped_line}" if opp.mapped_line is not None else "no exact line"
-    return (
-        f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "
-        f"the new code continues at {mapped}"
-    )
-
-
 def _module_name_for(path: str) -> str:
     for name, module in list(sys.modules.items()):
         spec = getattr(module, "__spec__", None)
@@ -1231,13 +636,6 @@ def _flush_program_output() -> None:
             pass
 
 
-def _is_expression(code: CodeType, text: str) -> bool:
-    try:
-        compile(text, "<debugger>", "eval")
-    except SyntaxError:
-        return False
-    return True
 
 
-def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+__all__ = ["Engine", "EngineError"]
