@@ -85,3 +85,9 @@ def jumpy():
     out.append("b")  # tag:jump-b
     out.append("c")  # tag:jump-c
     return out
+
+
+def outer_sum():
+    base = 1
+    value = add(2, 3)  # tag:outer-call
+    return base + value  # tag:outer-return

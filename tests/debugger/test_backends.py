@@ -1,0 +1,124 @@
+"""Each backend on the interpreter it is for: events only where needed, locals write back."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from harness import line_of, load_program, session
+
+from relive.debugger import evaluate
+
+prog = load_program("basic")
+L = lambda tag: line_of("basic", f"tag:{tag}")  # noqa: E731
+
+monitoring_only = pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+tracing_only = pytest.mark.skipif(sys.version_info >= (3, 12), reason="the trace backend is 3.11's")
+
+
+def test_locals_write_through_is_used_exactly_on_313_and_later() -> None:
+    assert (sys.version_info >= (3, 13)) == evaluate.WRITE_THROUGH
+
+
+def test_assignment_in_a_caller_frame_sticks_on_this_version() -> None:
+    # 3.13+: through the write-through f_locals proxy; before: PyFrame_LocalsToFast.
+    with session() as s:
+        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.start(prog.outer_sum)
+        stop = s.stopped()
+        frames = s.engine.stack(stop.thread_id)
+        assert [f.name for f in frames[:2]] == ["add", "outer_sum"]
+        assert s.engine.set_variable(stop.thread_id, 1, "base", "100").ok
+        s.engine.remove_breakpoint(bp.id)
+        s.engine.resume(stop.thread_id)
+        s.join()
+    assert s.results == [105]
+
+
+@monitoring_only
+def test_monitoring_takes_the_debugger_tool_id_and_gives_it_back() -> None:
+    mon = sys.monitoring
+    with session():
+        assert mon.get_tool(mon.DEBUGGER_ID) == "relive"
+        assert mon.get_tool(4) is None  # frame remapping's id stays free
+    assert mon.get_tool(mon.DEBUGGER_ID) is None
+
+
+@monitoring_only
+def test_monitoring_uses_local_events_only_on_code_with_breakpoints() -> None:
+    mon = sys.monitoring
+    with session() as s:
+        assert mon.get_events(mon.DEBUGGER_ID) == 0
+        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        assert mon.get_local_events(mon.DEBUGGER_ID, prog.add.__code__) == mon.events.LINE
+        assert mon.get_local_events(mon.DEBUGGER_ID, prog.loop.__code__) == 0
+        assert mon.get_events(mon.DEBUGGER_ID) == 0  # nothing global while idle
+        s.engine.remove_breakpoint(bp.id)
+        assert mon.get_local_events(mon.DEBUGGER_ID, prog.add.__code__) == 0
+
+
+@monitoring_only
+def test_monitoring_switches_global_events_on_only_while_stepping() -> None:
+    mon = sys.monitoring
+    with session() as s:
+        s.engine.add_breakpoint(prog.__file__, L("caller-first"))
+        s.start(prog.caller)
+        stop = s.stopped()
+        s.engine.resume(stop.thread_id, "over")
+        stop = s.stopped()
+        # stopped again: all threads are held, so line events are on everywhere
+        assert mon.get_events(mon.DEBUGGER_ID) & mon.events.LINE
+        s.engine.detach()
+        s.join()
+        assert mon.get_events(mon.DEBUGGER_ID) == 0
+
+
+def _trace_of_thread(s, fn):  # type: ignore[no-untyped-def]
+    """Run ``fn`` in a program thread and return the trace function it saw."""
+    seen = []
+    done = threading.Event()
+
+    def run() -> None:
+        seen.append(sys.gettrace())
+        fn()
+        done.set()
+
+    s.start(run)
+    return seen, done
+
+
+@tracing_only
+def test_tracing_installs_no_trace_function_while_there_are_no_breakpoints() -> None:
+    from relive.debugger import threadstate
+
+    assert threadstate.available()
+    with session() as s:
+        seen, _ = _trace_of_thread(s, lambda: None)
+        s.join()
+        assert seen == [None]
+
+
+@tracing_only
+def test_tracing_traces_threads_only_while_a_breakpoint_exists() -> None:
+    gate = threading.Event()
+    with session() as s:
+        observed: list[object] = []
+
+        def program() -> None:
+            gate.wait(60)
+            observed.append(sys.gettrace())
+            prog.add(1, 2)
+            gate2.wait(60)
+            observed.append(sys.gettrace())
+
+        gate2 = threading.Event()
+        s.start(program)
+        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        gate.set()
+        stop = s.stopped()
+        s.engine.remove_breakpoint(bp.id)
+        s.engine.resume(stop.thread_id)
+        gate2.set()
+        s.join()
+    assert observed[0] is not None and observed[1] is None
