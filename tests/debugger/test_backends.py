@@ -100,25 +100,38 @@ def test_tracing_installs_no_trace_function_while_there_are_no_breakpoints() -> 
 
 
 @tracing_only
-def test_tracing_traces_threads_only_while_a_breakpoint_exists() -> None:
+def test_tracing_traces_a_thread_only_inside_the_function_with_the_breakpoint() -> None:
     gate = threading.Event()
+    observed: list[object] = []
+
+    def program() -> None:
+        gate.wait(60)
+        observed.append(sys.gettrace())  # before the call: no trace function
+        prog.add(1, 2)
+        observed.append(sys.gettrace())  # after it returned: none again
+
     with session() as s:
-        observed: list[object] = []
-
-        def program() -> None:
-            gate.wait(60)
-            observed.append(sys.gettrace())
-            prog.add(1, 2)
-            gate2.wait(60)
-            observed.append(sys.gettrace())
-
-        gate2 = threading.Event()
         s.start(program)
         bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
         gate.set()
         stop = s.stopped()
+        inside = s.engine.evaluate(stop.thread_id, 0, "__import__('sys').gettrace() is not None")
         s.engine.remove_breakpoint(bp.id)
         s.engine.resume(stop.thread_id)
-        gate2.set()
         s.join()
-    assert observed[0] is not None and observed[1] is None
+    assert inside.value == "True"
+    assert observed == [None, None]
+
+
+@tracing_only
+def test_breakpoint_in_a_loop_of_a_hooked_function_is_hit_every_time() -> None:
+    with session() as s:
+        s.engine.add_breakpoint(prog.__file__, L("loop-body"))
+        s.start(lambda: prog.loop(3))
+        seen = []
+        for _ in range(3):
+            stop = s.stopped()
+            seen.append(s.engine.evaluate(stop.thread_id, 0, "i").value)
+            s.engine.resume(stop.thread_id)
+        s.join()
+    assert seen == ["0", "1", "2"]

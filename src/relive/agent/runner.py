@@ -94,7 +94,7 @@ def _run_program(engine: Engine, args: argparse.Namespace, stop_on_entry: bool) 
             sys.modules["__main__"] = main
             with open(script, "rb") as source:
                 code = compile(source.read(), script, "exec", dont_inherit=True)
-            engine.code_loaded(code)
+            code = engine.code_loaded(code)
             exec(code, main.__dict__)
     except SystemExit as exc:
         if exc.code is None:

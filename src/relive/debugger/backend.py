@@ -61,6 +61,10 @@ class Backend(Protocol):
         """Re-read from the hooks which code needs events; call after any change of
         breakpoints, stepping, pausing or exception catching."""
 
+    def prepare_module(self, code: CodeType) -> CodeType:
+        """The code to run for a module about to run (``code``, or a version of it the
+        backend needs; indexed by the engine as well)."""
+
 
 def make_backend(hooks: EngineHooks) -> Backend:
     """The backend for this interpreter: ``sys.monitoring`` on 3.12+, tracing on 3.11."""

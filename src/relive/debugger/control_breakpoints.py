@@ -56,9 +56,9 @@ class BreakpointsMixin:
         self._bp_codes = codes
         self._bp_code_ids = frozenset(id(c) for c in codes)
 
-    def _find_loaded_code(self, path: str) -> None:
+    def _find_loaded_code(self, path: str, always: bool = False) -> None:
         """Index code of ``path`` that was loaded before the engine watched imports."""
-        if self.index.has(path):
+        if self.index.has(path) and not always:
             return
         import gc
 
@@ -120,7 +120,7 @@ class BreakpointsMixin:
     def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
         self.index.add_tree(code)
         bp = self.breakpoints.bind_function(spec, code)
-        self._find_loaded_code(bp.path)
+        self._find_loaded_code(bp.path, always=True)  # every load of that file
         self._rebuild_bp_codes()
         self._emit(BreakpointChanged(bp.info(), "bound"))
         return bp

@@ -277,16 +277,18 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         if self._previous_excepthook is not None:
             self._previous_excepthook(args)
 
-    def _module_code(self, code: CodeType) -> None:
+    def _module_code(self, code: CodeType) -> CodeType:
         # A module's code, just before it runs: the moment to bind pending breakpoints.
-        if threading.get_ident() not in self._ignored:
-            self.code_loaded(code)
+        if threading.get_ident() in self._ignored:
+            return code
+        return self.code_loaded(code)
 
-    def code_loaded(self, code: CodeType) -> None:
-        """Index ``code`` (and what it nests); bind breakpoints waiting for its file."""
+    def code_loaded(self, code: CodeType) -> CodeType:
+        """Index ``code`` (and what it nests); bind breakpoints waiting for its file.
+        Returns the code to run: ``code``, or the backend's version of it."""
         new = self.index.add_tree(code)
         if not new:
-            return
+            return code
         path = canonical(code.co_filename)
         changed = False
         for bp in self.breakpoints.mark_verified([path]):
@@ -297,11 +299,18 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
             if match is not None:
                 self._bind_function(spec, match)
                 changed = True
+        result = code
         if changed or path in self.breakpoints.paths():
             self._rebuild_bp_codes()
+            if code.co_name == "<module>":
+                result = self._backend.prepare_module(code)
+                if result is not code:
+                    self.index.add_tree(result)
+                    self._rebuild_bp_codes()
             self._backend.refresh()
         if code.co_name == "<module>" and not path.startswith("<") and not is_internal(path):
             self._emit(ModuleLoaded(_module_name_for(path), path))
+        return result
 
     # ==================================================== stopping, parking, serving
 

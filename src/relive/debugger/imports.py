@@ -18,8 +18,9 @@ from types import CodeType
 from typing import Any
 
 
-def watch_imports(on_code: Callable[[CodeType], None]) -> Callable[[], None]:
-    """Call ``on_code(code)`` with each module's code object before the module runs.
+def watch_imports(on_code: Callable[[CodeType], CodeType]) -> Callable[[], None]:
+    """Call ``on_code(code)`` with each module's code object before the module runs; the
+    module runs the code object ``on_code`` returns.
 
     Returns a function that undoes the watch. ``on_code`` must not raise (an exception
     would fail the import); errors in it are swallowed.
@@ -32,7 +33,7 @@ def watch_imports(on_code: Callable[[CodeType], None]) -> Callable[[], None]:
             code = _original(self, fullname)
             if isinstance(code, CodeType):
                 try:
-                    on_code(code)
+                    return on_code(code)
                 except Exception:  # never break the program's imports
                     pass
             return code

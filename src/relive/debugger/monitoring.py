@@ -97,6 +97,9 @@ class MonitoringBackend:
         # Locations switched off with DISABLE may matter now (a new breakpoint, a step).
         _mon.restart_events()
 
+    def prepare_module(self, code: CodeType) -> CodeType:
+        return code  # local events need nothing from the code itself
+
     # ------------------------------------------------------------------ callbacks
 
     def _on_line(self, code: CodeType, line: int) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 from relive.debugger import threadstate
 from relive.debugger.backend import EngineHooks
+from relive.debugger.entryhook import EntryHooks
 
 # 3.11 reports a ``yield`` as a 'return' event; the instruction at f_lasti tells them apart.
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
@@ -55,6 +56,8 @@ class TracingBackend:
         self._files: frozenset[str] = frozenset()  # co_filename of those codes
         # Without a way to reach other threads, trace everything from the start.
         self._always = not threadstate.available()
+        # Functions with breakpoints announce their calls: no tracing until then.
+        self._entry = EntryHooks(self._on_enter)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -66,9 +69,11 @@ class TracingBackend:
             self.refresh()
 
     def uninstall(self) -> None:
-        if self._active:
-            self._deactivate()
-        self._installed = False
+        with self._refresh_lock:
+            if self._active:
+                self._deactivate()
+            self._entry.restore_all()
+            self._installed = False
 
     def refresh(self) -> None:
         # Refreshes come from the agent's and the program's threads: one at a time, so the
@@ -81,7 +86,8 @@ class TracingBackend:
             return
         hooks = self._hooks
         self._all = hooks.everywhere() or hooks.catching_raised()
-        self._codes = list(hooks.codes_with_breakpoints())
+        wanted = list(hooks.codes_with_breakpoints())
+        self._codes = wanted if self._always else self._entry.sync(wanted)
         self._code_ids = frozenset(id(code) for code in self._codes)
         self._files = frozenset(code.co_filename for code in self._codes)
         needed = self._always or self._all or bool(self._code_ids)
@@ -95,6 +101,12 @@ class TracingBackend:
                     if ident not in self._traced and threadstate.set_trace(ident, self._global):
                         self._traced.add(ident)
             self._trace_running_frames()
+
+    def prepare_module(self, code: CodeType) -> CodeType:
+        if self._always:
+            return code
+        wanted = {id(c) for c in self._hooks.codes_with_breakpoints()}
+        return self._entry.prepare_module(code, lambda c: id(c) in wanted)
 
     def _program_threads(self) -> list[int]:
         return [
@@ -117,12 +129,26 @@ class TracingBackend:
     def _deactivate(self) -> None:
         self._active = False
         threading.settrace(None)
-        for ident in self._traced:
+        for frame in self._running_frames():
+            if frame.f_trace == self._local and id(frame.f_code) not in self._entry.hooked_ids:
+                frame.f_trace = None
+        # A thread with a frame that still wants line events (a hooked function, or a
+        # trace another tool put on a frame) keeps its trace function.
+        keep = self._threads_with_traced_frames()
+        for ident in self._traced - keep:
             threadstate.set_trace(ident, None)
         self._traced = set()
-        for frame in self._running_frames():
-            if frame.f_trace == self._local:
-                frame.f_trace = None
+
+    def _threads_with_traced_frames(self) -> set[int]:
+        out = set()
+        for ident, top in sys._current_frames().items():
+            frame: FrameType | None = top
+            while frame is not None:
+                if frame.f_trace is not None:
+                    out.add(ident)
+                    break
+                frame = frame.f_back
+        return out
 
     def _running_frames(self) -> list[FrameType]:
         frames = []
@@ -163,12 +189,34 @@ class TracingBackend:
             return self._local
         return None
 
+    def _on_enter(self, frame: FrameType) -> None:
+        """A hooked function starts (see :mod:`relive.debugger.entryhook`): trace it."""
+        if self._hooks.is_ignored_thread(threading.get_ident()):
+            return
+        frame.f_trace = self._local
+        if sys.gettrace() is None:
+            sys.settrace(self._global)
+
+    def _left_hooked_frame(self, frame: FrameType) -> None:
+        """A hooked frame returns: drop this thread's trace function unless tracing is on
+        for everyone or a frame below still wants line events."""
+        if self._active:
+            return
+        caller = frame.f_back
+        while caller is not None:
+            if caller.f_trace is not None:
+                return
+            caller = caller.f_back
+        sys.settrace(None)
+
     def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
         hooks = self._hooks
         if event == "line":
             hooks.on_line(frame, frame.f_lineno)
         elif event == "return":
             hooks.on_return(frame, _is_yield(frame))
+            if id(frame.f_code) in self._entry.hooked_ids:
+                self._left_hooked_frame(frame)
         elif event == "exception":
             hooks.on_raise(frame, arg[1])
         # Keep a trace function that another tool put on this frame while it was held
