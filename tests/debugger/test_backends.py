@@ -135,3 +135,40 @@ def test_breakpoint_in_a_loop_of_a_hooked_function_is_hit_every_time() -> None:
             s.engine.resume(stop.thread_id)
         s.join()
     assert seen == ["0", "1", "2"]
+
+
+def test_breakpoint_in_a_closure_made_after_the_breakpoint_is_hit() -> None:
+    with session() as s:
+        s.engine.add_breakpoint(prog.__file__, L("closure-body"))
+        s.start(lambda: prog.make_adder(5)(1))
+        stop = s.stopped()
+        assert stop.function == "make_adder.<locals>.adder"
+        s.engine.resume(stop.thread_id)
+        s.join()
+    assert s.results == [6]
+
+
+@tracing_only
+def test_hooked_function_gets_its_own_code_back_when_the_breakpoint_goes() -> None:
+    original = prog.add.__code__
+    with session() as s:
+        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        assert prog.add.__code__ is not original  # the entry-hooked copy
+        assert prog.add.__code__.co_firstlineno == original.co_firstlineno
+        s.engine.remove_breakpoint(bp.id)
+        assert prog.add.__code__ is original
+
+
+def test_stop_one_thread_mode_lets_the_other_threads_run() -> None:
+    flag = threading.Event()
+    with session() as s:
+        s.engine.stop_all = False
+        s.start(lambda: prog.spin(flag), name="spinner")
+        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.start(prog.caller, name="caller")
+        stop = s.stopped()
+        flag.set()  # the spinner is not held: it sees the flag and finishes
+        s.threads[0].join(60)
+        assert not s.threads[0].is_alive()
+        s.engine.resume(stop.thread_id)
+        s.join()

@@ -91,3 +91,10 @@ def outer_sum():
     base = 1
     value = add(2, 3)  # tag:outer-call
     return base + value  # tag:outer-return
+
+
+def make_adder(n):
+    def adder(x):
+        return x + n  # tag:closure-body
+
+    return adder
