@@ -253,3 +253,28 @@ def test_front_end_gone_means_program_finishes_without_breakpoints() -> None:
     )
     assert run.code == 0
     assert "loop 10" in run.output
+
+
+def test_continue_applies_saved_edits_and_a_stale_hit_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    session = Interactive(
+        source, "--edit-service", "fake_runtime:make_edit_service",
+        extra_env={"RELIVE_FAKE_WATCH": str(tmp_path)},
+    )
+    session.send(f"break {source}:{tag('enc_prog', 'f-body')}")
+    session.send(f"break {source}:{tag('enc_prog', 'f-return')}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1", "z = y + 100"))
+    session.send("go")  # no `enc`: continuing applies what is saved, as an IDE does
+    session.expect("Edit applied (generation 1): update f")
+    session.expect("Remap opportunity")
+    session.send("go")  # decline: the running call stays on the old code
+    hit = session.expect("Stopped (breakpoint 2")
+    assert "in stale code" in hit[-1], hit
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0
+    assert "f 0 = 1" in output and "f 1 = 102" in output and "f 2 = 104" in output, output
