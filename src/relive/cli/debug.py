@@ -13,6 +13,11 @@ with the program's exit status.
 
 Before the first ``go``/``step``/``next`` the program has not started: set breakpoints
 first. With ``--stop-on-entry`` it starts at once and stops at its first line.
+
+The program keeps its signals: Ctrl-C on the shared terminal goes to the program (a
+program stopped at a breakpoint gets it when it continues), and this front end only notes
+it. Pausing a running program is a request of the protocol (``pause``) for front ends that
+read input while the program runs; this one waits for the next stop.
 """
 
 from __future__ import annotations
@@ -110,7 +115,12 @@ class Debugger:
         """Show events until the program stops or ends."""
         self.running = True
         while True:
-            event = self.conn.events.get()
+            try:
+                event = self.conn.events.get()
+            except KeyboardInterrupt:
+                # The terminal sent Ctrl-C to the program too: it is the program's signal.
+                self.out.say("(Ctrl-C went to the program; still waiting for it to stop)")
+                continue
             if event is None:
                 self._ended(None)
                 return
