@@ -154,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.flush()
         except Exception:
             pass
+    agent.wait_for_requests()
     engine.emit_event(ProcessExited(status))
     agent.close()
     return status

@@ -59,6 +59,9 @@ class Agent:
         # another (each sendall is whole, so messages never interleave).
         self._send_lock = threading.RLock()
         self._attach_lock = threading.Lock()
+        # Held while a request is carried out, so that the program's exit waits for the
+        # response of a request in flight (a `continue` that lets it finish, typically).
+        self._request_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.client_seen = threading.Event()
 
@@ -82,6 +85,11 @@ class Agent:
         self._thread.start()
         if self._thread.ident is not None:
             self.engine.ignore_thread(self._thread.ident)
+
+    def wait_for_requests(self, timeout: float = 5.0) -> None:
+        """Let a request in flight finish (and its response go out), up to ``timeout``."""
+        if self._request_lock.acquire(timeout=timeout):
+            self._request_lock.release()
 
     def close(self) -> None:
         listener, self._listener = self._listener, None
@@ -217,15 +225,16 @@ class Agent:
                 seq, "malformed", "a request has a string command and object arguments"
             )
             return
-        try:
-            body = self.session.handle(command, args)
-        except RequestError as exc:
-            self._respond_error(seq, exc.code, str(exc))
-            return
-        except Exception as exc:  # a bug in relive: report it, keep serving
-            self._respond_error(seq, "internal", f"{type(exc).__name__}: {exc}")
-            return
-        self._send({"type": "response", "request_seq": seq, "success": True, "body": body})
+        with self._request_lock:
+            try:
+                body = self.session.handle(command, args)
+            except RequestError as exc:
+                self._respond_error(seq, exc.code, str(exc))
+                return
+            except Exception as exc:  # a bug in relive: report it, keep serving
+                self._respond_error(seq, "internal", f"{type(exc).__name__}: {exc}")
+                return
+            self._send({"type": "response", "request_seq": seq, "success": True, "body": body})
 
     def _respond_error(self, seq: int, code: str, text: str) -> None:
         self._send(
