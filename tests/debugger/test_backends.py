@@ -172,3 +172,14 @@ def test_stop_one_thread_mode_lets_the_other_threads_run() -> None:
         assert not s.threads[0].is_alive()
         s.engine.resume(stop.thread_id)
         s.join()
+
+
+@tracing_only
+def test_unhooked_maps_an_entry_hooked_copy_back_to_its_original() -> None:
+    from relive.debugger.entryhook import unhooked
+
+    original = prog.add.__code__
+    with session() as s:
+        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        assert unhooked(prog.add.__code__) is original
+    assert unhooked(original) is original

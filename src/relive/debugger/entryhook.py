@@ -34,6 +34,15 @@ for _name in __future__.all_feature_names:
 _HOOK_SOURCE = '__import__("relive.debugger.entryhook", fromlist=["enter"]).enter()'
 
 _on_enter: Callable[[FrameType], None] | None = None
+# id(hooked copy) -> (hooked copy, original): see unhooked()
+_originals: dict[int, tuple[CodeType, CodeType]] = {}
+
+
+def unhooked(code: CodeType) -> CodeType:
+    """The code ``code`` stands for: the original when ``code`` is an entry-hooked copy
+    (for the runtime, which compares a function's ``__code__`` with what it installed)."""
+    entry = _originals.get(id(code))
+    return entry[1] if entry is not None and entry[0] is code else code
 
 
 def enter() -> None:
@@ -66,6 +75,8 @@ class EntryHooks:
                 self._patched[id(code)] = (code, hooked, [])
         if not replaced:
             return module
+        for original, hooked, _ in self._patched.values():
+            _originals[id(hooked)] = (hooked, original)
         self.hooked_ids = frozenset(id(hooked) for _, hooked, _ in self._patched.values())
         return _substitute(module, replaced)
 
@@ -94,6 +105,7 @@ class EntryHooks:
 
     def _unpatch(self, key: int) -> None:
         original, hooked, functions = self._patched.pop(key)
+        _originals.pop(id(hooked), None)
         born_hooked = [f for f in gc.get_referrers(hooked) if isinstance(f, FunctionType)]
         for function in [*functions, *born_hooked]:
             if function.__code__ is hooked:  # not replaced by an edit meanwhile
@@ -113,6 +125,7 @@ class EntryHooks:
         for function in functions:
             function.__code__ = hooked
         self._patched[id(code)] = (code, hooked, functions)
+        _originals[id(hooked)] = (hooked, code)
         return True
 
 
