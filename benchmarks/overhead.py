@@ -1,0 +1,123 @@
+"""What the debugger costs a program that does not stop: run time of two kernels, plain and
+under ``relive debug``.
+
+    python benchmarks/overhead.py [--repeat N]
+
+Runs with the interpreter it is started with (run it from each version's virtual
+environment). Three configurations:
+
+- plain: ``python kernel.py``
+- debug: ``relive debug kernel.py`` with no breakpoints
+- idle breakpoint: ``relive debug`` with a breakpoint in a function that is never called
+
+Two kernels: *call-heavy* (recursive calls, little work per call) and *loop-heavy* (one long
+loop of arithmetic). The kernel times itself (best of N runs, after a warm-up), so process
+start-up and the debugger's launch are not counted: the figure is what the program's own
+code pays. Targets: at most 1.03x on 3.12+ and 1.5x on 3.11.
+
+This prints figures; it is not a test and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+KERNEL = '''\
+import sys
+import time
+
+
+def never_called():
+    return "this function is never called"  # breakpoint here
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def loop(n):
+    total = 0
+    for i in range(n):
+        total += (i * i) % 7
+    return total
+
+
+def best(fn, arg, repeat):
+    fn(arg)  # warm-up (specialisation, caches)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+repeat = int(sys.argv[1])
+print(f"call_s={best(fib, 27, repeat):.6f} loop_s={best(loop, 3_000_000, repeat):.6f}")
+'''
+
+
+def _run(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    match = re.search(r"call_s=([0-9.]+) loop_s=([0-9.]+)", proc.stdout)
+    if proc.returncode != 0 or match is None:
+        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return {"call-heavy": float(match.group(1)), "loop-heavy": float(match.group(2))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per kernel")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each configuration")
+    args = parser.parse_args()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        kernel = os.path.join(tmp, "kernel.py")
+        with open(kernel, "w") as f:
+            f.write(KERNEL)
+        line = next(
+            n for n, text in enumerate(KERNEL.splitlines(), 1) if "breakpoint here" in text
+        )
+        no_breakpoints = os.path.join(tmp, "go.txt")
+        with open(no_breakpoints, "w") as f:
+            f.write("go\n")
+        idle_breakpoint = os.path.join(tmp, "idle.txt")
+        with open(idle_breakpoint, "w") as f:
+            f.write(f"break {kernel}:{line}\ngo\n")
+        debug = [sys.executable, "-m", "relive", "debug", "--commands"]
+        repeat = str(args.repeat)
+        commands = {
+            "plain": [sys.executable, kernel, repeat],
+            "debug, no breakpoints": [*debug, no_breakpoints, kernel, repeat],
+            "debug, idle breakpoint": [*debug, idle_breakpoint, kernel, repeat],
+        }
+        # Interleave the configurations and keep each one's best, so that a slow spell of a
+        # shared machine does not land on one configuration only.
+        results: dict[str, dict[str, float]] = {}
+        for _ in range(args.rounds):
+            for name, command in commands.items():
+                times = _run(command, env)
+                best = results.setdefault(name, times)
+                for kernel_name, value in times.items():
+                    best[kernel_name] = min(best[kernel_name], value)
+    version = ".".join(map(str, sys.version_info[:3]))
+    target = 1.03 if sys.version_info >= (3, 12) else 1.5
+    print(f"CPython {version}: run time relative to plain (target <= {target}x)")
+    print(f"{'configuration':<26}{'call-heavy':>14}{'loop-heavy':>14}")
+    plain = results["plain"]
+    for name, times in results.items():
+        cells = "".join(
+            f"{times[k] / plain[k]:>13.3f}x" if name != "plain" else f"{times[k] * 1000:>11.1f} ms"
+            for k in ("call-heavy", "loop-heavy")
+        )
+        print(f"{name:<26}{cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

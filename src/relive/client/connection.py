@@ -1,0 +1,122 @@
+"""A connection to an agent: requests with their responses, and a queue of events."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+from typing import Any
+
+from relive.agent.wire import PROTOCOL_VERSION, MessageReader, ProtocolError, encode
+
+
+class AgentError(Exception):
+    """The agent refused a request, or the connection failed. ``code`` is the protocol's
+    error code (``refused``, ``unavailable``, ``bad arguments``, ``closed``, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Connection:
+    """One client connection. Responses are matched to requests by ``seq``; events are put
+    on :attr:`events` in the order they arrive; ``None`` on the queue means the connection
+    closed."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._reader = MessageReader(sock)
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._pending: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.welcome: dict[str, Any] = {}
+        self.closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def connect(cls, socket_path: str, token: str, timeout: float = 30.0) -> Connection:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(socket_path)
+        except OSError as exc:
+            sock.close()
+            raise AgentError(
+                "closed", f"cannot connect to the agent at {socket_path}: {exc}"
+            ) from None
+        conn = cls(sock)
+        conn._hello(token, timeout)
+        return conn
+
+    def _hello(self, token: str, timeout: float) -> None:
+        self._sock.sendall(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "token": token}))
+        try:
+            first = next(iter(self._reader), None)
+        except (TimeoutError, OSError) as exc:
+            raise AgentError("closed", f"the agent did not answer: {exc}") from None
+        if first is None:
+            raise AgentError("closed", "the agent closed the connection")
+        if isinstance(first, ProtocolError) or first.get("type") != "welcome":
+            message = first.get("message") if isinstance(first, dict) else str(first)
+            code = first.get("code", "refused") if isinstance(first, dict) else first.code
+            raise AgentError(str(code), f"the agent refused the connection: {message}")
+        self.welcome = first
+        self._sock.settimeout(None)
+        self._thread = threading.Thread(target=self._read, name="relive-client", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for message in self._reader:
+                if isinstance(message, ProtocolError):
+                    continue
+                kind = message.get("type")
+                if kind == "response":
+                    waiter = self._pending.pop(message.get("request_seq", -1), None)
+                    if waiter is not None:
+                        waiter.put(message)
+                elif kind in ("event", "error"):
+                    self.events.put(message)
+        finally:
+            self.closed.set()
+            for waiter in list(self._pending.values()):
+                waiter.put(
+                    {"success": False, "error": {"code": "closed", "message": "the program ended"}}
+                )
+            self.events.put(None)
+
+    def request(self, command: str, timeout: float | None = 120.0, **arguments: Any) -> Any:
+        """Send a request and wait for its response; returns the body or raises
+        :class:`AgentError`."""
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            waiter: queue.Queue[dict[str, Any]] = queue.Queue()
+            self._pending[seq] = waiter
+        if self.closed.is_set():
+            self._pending.pop(seq, None)
+            raise AgentError("closed", "the program is not running any more")
+        message = {"type": "request", "seq": seq, "command": command, "arguments": arguments}
+        try:
+            self._sock.sendall(encode(message))
+        except OSError:
+            self._pending.pop(seq, None)
+            raise AgentError("closed", "the program is not running any more") from None
+        try:
+            response = waiter.get(timeout=timeout)
+        except queue.Empty:
+            self._pending.pop(seq, None)
+            raise AgentError("timeout", f"no answer to {command} within {timeout} s") from None
+        if not response.get("success"):
+            error = response.get("error") or {}
+            raise AgentError(str(error.get("code", "error")), str(error.get("message", "")))
+        return response.get("body", {})
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()

@@ -1,0 +1,136 @@
+"""Start a program under the agent and connect to it.
+
+The channel is private: :func:`launch` makes a directory only this user can enter
+(``mkdtemp``: mode 0700), asks the agent to put its socket there (mode 0600), and hands it
+a fresh random token through a pipe, so the token is never in the environment or on a
+command line. The program inherits this process's stdout and stderr (and stdin, unless
+told otherwise): they stay the program's own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO
+
+from relive.client.connection import AgentError, Connection
+
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to run: a script path, or a module name (``module=True``), and its arguments."""
+
+    name: str
+    args: tuple[str, ...] = ()
+    module: bool = False
+
+
+class Launched:
+    """A program running under the agent, and the connection to it."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], conn: Connection, socket_path: str, token: str
+    ) -> None:
+        self.process = process
+        self.conn = conn
+        self.socket_path = socket_path
+        self.token = token  # for a second connection of the same owner (attach)
+        self._directory = os.path.dirname(socket_path)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        """Drop the connection (the program goes on without breakpoints) and clean up."""
+        self.conn.close()
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def launch(
+    target: Target,
+    *,
+    stdin: int | IO[bytes] | None = None,
+    env: Mapping[str, str] | None = None,
+    edit_service: str | None = None,
+    python: str | None = None,
+    cwd: str | None = None,
+) -> Launched:
+    """Start ``target`` under the agent and connect. The program waits for the client's
+    ``start`` request before it runs its first line. Raises :class:`AgentError` when the
+    agent does not come up (its stderr, which is the program's, says why)."""
+    directory = tempfile.mkdtemp(prefix="relive-")
+    socket_path = os.path.join(directory, "agent.sock")
+    token = secrets.token_hex(32)
+    token_read, token_write = os.pipe()
+    ready_read, ready_write = os.pipe()
+    command = [
+        python or sys.executable, "-m", "relive.agent",
+        "--socket", socket_path,
+        "--token-fd", str(token_read),
+        "--ready-fd", str(ready_write),
+    ]
+    if edit_service:
+        command += ["--edit-service", edit_service]
+    if target.module:
+        command += ["-m", target.name, "--", *target.args]
+    else:
+        command += ["--", target.name, *target.args]
+    try:
+        process = subprocess.Popen(
+            command, stdin=stdin, env=dict(env) if env is not None else None,
+            pass_fds=(token_read, ready_write), cwd=cwd,
+        )
+    except OSError:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        os.close(token_read)
+        os.close(ready_write)
+    with os.fdopen(token_write, "wb") as pipe:
+        pipe.write(token.encode())
+    try:
+        _wait_ready(ready_read, process)
+        conn = Connection.connect(socket_path, token)
+    except AgentError:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        os.close(ready_read)
+    return Launched(process, conn, socket_path, token)
+
+
+def _wait_ready(fd: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AgentError("timeout", "the program did not start its agent within a minute")
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            continue
+        chunk = os.read(fd, 64)
+        if not chunk:
+            status = process.wait()
+            raise AgentError(
+                "closed", f"the program ended (status {status}) before its agent started"
+            )
+        data += chunk

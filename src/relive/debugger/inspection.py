@@ -1,0 +1,250 @@
+"""The engine's view of a stopped program: threads, stacks, variables, evaluation, jump.
+
+Evaluation and jumps run on the frame's own thread, handed to it as a job while it is held
+(see :meth:`InspectionMixin.run_on_thread`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any
+
+from relive.debugger import evaluate as ev
+from relive.debugger.edits import CodeStatus
+from relive.debugger.held import EngineError, HeldThread, Job
+from relive.debugger.jump import check_jump
+from relive.debugger.model import EvalResult, FrameInfo, JumpCheck, ThreadInfo, Variable
+from relive.debugger.paths import canonical, is_internal
+from relive.debugger.stack import describe_stack
+
+if TYPE_CHECKING:
+    import threading
+
+
+class InspectionMixin:
+    """Part of :class:`relive.debugger.engine.Engine`."""
+
+    if TYPE_CHECKING:
+        _lock: threading.RLock
+        _cond: threading.Condition
+        _threads: dict[int, HeldThread]
+        _refs: dict[int, object]
+        _next_ref: int
+
+        def _held(self, thread_id: int) -> HeldThread: ...
+        def _sync_threads(self) -> None: ...
+        def _code_status(self, code: CodeType) -> CodeStatus | None: ...
+
+    # ------------------------------------------------------------------ inspection
+
+    def threads(self) -> list[ThreadInfo]:
+        self._sync_threads()
+        out = []
+        current = sys._current_frames()
+        with self._lock:
+            for t in sorted(self._threads.values(), key=lambda t: t.ident):
+                frame = t.frames[0] if t.frames else current.get(t.ident)
+                while frame is not None and is_internal(frame.f_code.co_filename):
+                    frame = frame.f_back
+                out.append(
+                    ThreadInfo(
+                        id=t.ident, name=t.name, state=t.state, daemon=t.daemon,
+                        line=frame.f_lineno if frame is not None else None,
+                        path=canonical(frame.f_code.co_filename) if frame is not None else None,
+                    )
+                )
+        return out
+
+    def stack(self, thread_id: int) -> list[FrameInfo]:
+        t = self._held(thread_id)
+        return describe_stack(t.frames, self._code_status)
+
+    def frame(self, thread_id: int, index: int) -> FrameType:
+        t = self._held(thread_id)
+        if not 0 <= index < len(t.frames):
+            raise EngineError(
+                f"no frame {index} in thread {t.name} (frames 0-{len(t.frames) - 1}); "
+                "`where` shows them"
+            )
+        return t.frames[index]
+
+    def _ref(self, value: object) -> int:
+        if not ev.has_children(value):
+            return 0
+        ref = self._next_ref
+        self._next_ref += 1
+        self._refs[ref] = value
+        return ref
+
+    def scopes(self, thread_id: int, index: int) -> dict[str, list[Variable]]:
+        """``locals`` and ``globals`` of a frame (globals without modules, dunders)."""
+        frame = self.frame(thread_id, index)
+        local_items = list(frame.f_locals.items())
+        is_module = frame.f_locals is frame.f_globals
+        global_items = [
+            (k, v) for k, v in frame.f_globals.items()
+            if not k.startswith("__") and not isinstance(v, type(sys))
+        ]
+        with self._lock:
+            return {
+                "locals": [] if is_module else [
+                    ev.variable(k, v, self._ref(v)) for k, v in local_items
+                ],
+                "globals": [ev.variable(k, v, self._ref(v)) for k, v in global_items],
+            }
+
+    def children(self, ref: int) -> list[Variable]:
+        with self._lock:
+            if ref not in self._refs:
+                raise EngineError(
+                    f"no value {ref}: values are numbered anew at each stop; list them again"
+                )
+            value = self._refs[ref]
+            return [ev.variable(k, v, self._ref(v)) for k, v in ev.children(value)]
+
+    # ------------------------------------------------------------------ evaluation
+
+    def run_on_thread(self, thread_id: int, fn: Callable[[], Any], timeout: float) -> Any:
+        """Run ``fn`` on held thread ``thread_id`` and return its result. After ``timeout``
+        seconds the work is aborted (an :class:`EvaluationAborted` is raised into it) and
+        :class:`TimeoutError` is raised here."""
+        job = Job(fn)
+        with self._cond:
+            t = self._held(thread_id)
+            t.jobs.append(job)
+            self._cond.notify_all()
+        if not job.done.wait(timeout):
+            with job.lock:
+                if job.state == "running":
+                    _set_async_exc(thread_id, ev.EvaluationAborted)
+            # The abort lands at the next instruction of Python code; code blocked in a
+            # native call is reached when that call returns.
+            job.done.wait(max(5.0, timeout))
+            with job.lock:
+                if job.state == "waiting":
+                    t.jobs.remove(job)
+            raise TimeoutError(f"the evaluation ran for more than {timeout:g} s and was aborted")
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def evaluate(
+        self, thread_id: int, frame_index: int, text: str, mode: str = "auto",
+        timeout: float = 10.0,
+    ) -> EvalResult:
+        """Evaluate an expression or execute statements in a frame. Errors are reported
+        in the result, never raised into the program."""
+        frame = self.frame(thread_id, frame_index)
+        try:
+            code = ev.compile_for_frame(text, mode)
+        except SyntaxError as exc:
+            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
+        started = time.monotonic()
+        try:
+            value = self.run_on_thread(thread_id, lambda: ev.run_in_frame(frame, code), timeout)
+        except TimeoutError as exc:
+            return EvalResult(ok=False, error=str(exc), timed_out=True)
+        except ev.EvaluationAborted:
+            took = time.monotonic() - started
+            return EvalResult(ok=False, error=f"aborted after {took:.1f} s", timed_out=True)
+        except BaseException as exc:
+            return ev.error_result(exc)
+        if code.co_flags & 0x20 == 0 and mode != "exec" and _is_expression(code, text):
+            with self._lock:
+                return EvalResult(
+                    ok=True, value=ev.display(value), type=type(value).__name__,
+                    ref=self._ref(value),
+                )
+        return EvalResult(ok=True)
+
+    def set_variable(
+        self, thread_id: int, frame_index: int, name: str, expression: str, timeout: float = 10.0
+    ) -> EvalResult:
+        """Bind ``name`` in a frame to the value of ``expression``; the new binding stays
+        when the program continues."""
+        if not name.isidentifier():
+            return EvalResult(ok=False, error=f"{name!r} is not a variable name")
+        frame = self.frame(thread_id, frame_index)
+        try:
+            code = compile(expression, "<debugger>", "eval")
+        except SyntaxError as exc:
+            return EvalResult(ok=False, error=f"SyntaxError: {exc.msg}")
+
+        def assign() -> object:
+            value = ev.run_in_frame(frame, code)
+            ev.assign_in_frame(frame, name, value)
+            return value
+
+        try:
+            value = self.run_on_thread(thread_id, assign, timeout)
+        except TimeoutError as exc:
+            return EvalResult(ok=False, error=str(exc), timed_out=True)
+        except BaseException as exc:
+            return ev.error_result(exc)
+        with self._lock:
+            return EvalResult(ok=True, value=ev.display(value), type=type(value).__name__,
+                              ref=self._ref(value))
+
+    def completions(self, thread_id: int, frame_index: int, prefix: str) -> list[str]:
+        """Names (and ``obj.attr`` paths) visible in a frame that start with ``prefix``."""
+        frame = self.frame(thread_id, frame_index)
+        if "." in prefix:
+            head, _, tail = prefix.rpartition(".")
+            if not all(part.isidentifier() for part in head.split(".")):
+                return []
+            names = frame.f_locals
+            obj: Any = None
+            parts = head.split(".")
+            base = parts[0]
+            if base in names:
+                obj = names[base]
+            elif base in frame.f_globals:
+                obj = frame.f_globals[base]
+            else:
+                return []
+            try:
+                for part in parts[1:]:
+                    obj = getattr(obj, part)
+                attrs = dir(obj)
+            except Exception:
+                return []
+            return sorted(f"{head}.{a}" for a in attrs if a.startswith(tail))
+        import builtins
+
+        pool = set(frame.f_locals) | set(frame.f_globals) | set(vars(builtins))
+        return sorted(n for n in pool if n.startswith(prefix))
+
+    # ------------------------------------------------------------------ jump
+
+    def jump(self, thread_id: int, line: int) -> JumpCheck:
+        """Move the top frame of the stopped thread to ``line`` (set next statement)."""
+        t = self._held(thread_id)
+        frame = t.frames[0]
+        check = check_jump(frame, line, t.at_line)
+        if not check.allowed:
+            return check
+
+        def do_jump() -> None:
+            setattr(frame, "f_lineno", line)  # noqa: B010 - typeshed has it read-only
+
+        try:
+            self.run_on_thread(thread_id, do_jump, 10.0)
+        except ValueError as exc:
+            return JumpCheck(False, line, f"CPython refused: {exc}")
+        return JumpCheck(True, line)
+
+
+def _is_expression(code: CodeType, text: str) -> bool:
+    try:
+        compile(text, "<debugger>", "eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))

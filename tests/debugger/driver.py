@@ -1,0 +1,120 @@
+"""Run ``relive debug`` as a user would, from a command file or line by line."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import PROGRAMS, WAIT
+
+HERE = Path(__file__).parent
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = dict(os.environ)
+    out["PYTHONUNBUFFERED"] = "1"  # the program's prints reach the pipe as they happen
+    out["PYTHONPATH"] = os.pathsep.join([str(HERE), out.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out.update(extra)
+    return out
+
+
+@dataclass
+class Run:
+    output: str
+    code: int
+
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
+def relive_debug(
+    program: str | Path,
+    commands: list[str],
+    *args: str,
+    options: tuple[str, ...] = (),
+    stdin: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Run:
+    """``relive debug --commands FILE [options] PROGRAM [args]``; output and exit status."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(commands) + "\n")
+        command_file = f.name
+    target = [str(program)] if not str(program).startswith("-m") else str(program).split()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "relive", "debug", "--commands", command_file, *options,
+             *target, *args],
+            input=stdin if stdin is not None else "",
+            capture_output=True, text=True, timeout=WAIT * 3,
+            env=env(**(extra_env or {})), cwd=cwd,
+        )
+    finally:
+        os.unlink(command_file)
+    return Run(proc.stdout + proc.stderr, proc.returncode)
+
+
+class Interactive:
+    """``relive debug`` with commands written to its stdin one at a time."""
+
+    def __init__(self, program: str | Path, *options: str, extra_env: dict[str, str] | None = None):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "relive", "debug", *options, str(program)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env(**(extra_env or {})),
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, text: str) -> list[str]:
+        """Wait for an output line containing ``text``; returns the lines up to it."""
+        got: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                line = "<timed out>"
+            if line is None or line == "<timed out>":
+                what = "ended" if line is None else "printed nothing more"
+                raise AssertionError(
+                    f"relive debug {what} before {text!r}:\n" + "\n".join(self.seen)
+                )
+            self.seen.append(line)
+            got.append(line)
+            if text in line:
+                return got
+
+    def finish(self) -> tuple[str, int]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(WAIT)
+        rest = []
+        while True:
+            line = self.lines.get(timeout=WAIT)
+            if line is None:
+                break
+            rest.append(line)
+        self.seen += rest
+        return "\n".join(self.seen), code
+
+
+def program(name: str) -> Path:
+    return PROGRAMS / name

@@ -1,0 +1,4 @@
+import sys
+
+line = sys.stdin.readline().strip()
+print("read", repr(line))  # tag:print

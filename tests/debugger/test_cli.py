@@ -1,0 +1,280 @@
+"""End-to-end: ``relive debug`` driven by command scripts on real programs."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from driver import Interactive, program, relive_debug
+from harness import PROGRAMS, line_of
+
+pytestmark = pytest.mark.slow
+
+
+def tag(name: str, marker: str) -> int:
+    return line_of(name.removesuffix(".py"), f"tag:{marker}")
+
+
+def test_breakpoint_print_locals_and_continue_to_the_end() -> None:
+    line = tag("state_prog", "total")
+    run = relive_debug(
+        program("state_prog.py"),
+        [f"break state_prog.py:{line}", "go", "where", "p value + 10", "locals", "go"],
+    )
+    assert run.code == 0, run.output
+    assert "Stopped (breakpoint 1) in compute at" in run.output
+    assert f"->{line:5d}" in run.output
+    assert "11" in run.lines()
+    assert "items = [1, 2, 3]" in run.lines()
+    assert "compute ('x', 4)" in run.output
+    assert "Program exited with code 0." in run.output
+
+
+def test_stop_on_entry_stops_at_the_first_line() -> None:
+    run = relive_debug(program("gen_prog.py"), ["where", "go"], options=("--stop-on-entry",))
+    assert "Stopped (entry) in <module> at" in run.output
+    assert "collected [10, 20]" in run.output
+
+
+def test_breakpoint_on_blank_line_moves_and_says_so() -> None:
+    line = tag("state_prog", "a") - 3  # a blank line before `def steps():`
+    run = relive_debug(program("state_prog.py"), [f"break {line}", "go", "go"])
+    assert "note: line" in run.output and "has no code" in run.output
+
+
+def test_assignments_stick_and_jump_skips_lines() -> None:
+    run = relive_debug(
+        program("state_prog.py"),
+        [
+            f"break {tag('state_prog', 'total')}",
+            f"break {tag('state_prog', 'a')}",
+            "go",
+            "set value = 100",
+            "! label = 'changed'",
+            "go",
+            f"jump {tag('state_prog', 'c')}",
+            "go",
+        ],
+    )
+    assert "compute ('changed', 103)" in run.output
+    assert "steps ['c']" in run.output
+
+
+def test_jump_into_a_loop_is_refused_with_the_reason() -> None:
+    run = relive_debug(
+        program("state_prog.py"),
+        [f"break {tag('state_prog', 'loop') + 1}", "go", f"jump {tag('state_prog', 'loop')}", "go"],
+    )
+    assert "cannot jump to line" in run.output and "for" in run.output
+    assert "loop 10" in run.output
+
+
+def test_conditional_log_and_ignore_breakpoints() -> None:
+    loop = tag("state_prog", "loop")
+    run = relive_debug(
+        program("state_prog.py"),
+        [f"log state_prog.py:{loop} i is {{i}}", f"break {loop} if i == 3", "go", "p i", "go"],
+    )
+    logged = [line for line in run.lines() if line.startswith("i is")]
+    assert logged[:4] == [f"i is {i}" for i in range(4)]
+    assert "3" in run.lines()
+
+
+def test_function_breakpoint_and_step_commands() -> None:
+    run = relive_debug(
+        program("state_prog.py"),
+        ["break steps", "go", "next", "next", "out", "go"],
+    )
+    assert "Stopped (function breakpoint 1 (steps)) in steps" in run.output
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
+    assert len(stops) == 4
+    assert "steps at" in stops[1] and f":{tag('state_prog', 'a')}" in stops[1]
+    assert "<module>" in stops[3]
+
+
+def test_threads_stop_together_and_list_their_states() -> None:
+    run = relive_debug(
+        program("threads_prog.py"),
+        [f"break {tag('threads_prog', 'work-done')}", "go", "threads", "delete", "go"],
+    )
+    assert run.code == 0, run.output
+    assert "Stopped (breakpoint 1) in work" in run.output
+    listing = [line for line in run.lines() if "worker-" in line or "MainThread" in line]
+    assert any("stopped" in line for line in listing)
+    assert "results [('w0', 10), ('w1', 10)]" in run.output
+
+
+def test_generator_step_over_yield_goes_back_to_the_consumer() -> None:
+    run = relive_debug(
+        program("gen_prog.py"),
+        [f"break {tag('gen_prog', 'yield-first')}", "go", "next", "go"],
+    )
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
+    assert "in numbers" in stops[0]
+    assert "in main" in stops[1] and f":{tag('gen_prog', 'append')}" in stops[1]
+
+
+def test_async_where_shows_await_chain_and_next_steps_over_await() -> None:
+    run = relive_debug(
+        program("async_prog.py"),
+        [
+            f"break {tag('async_prog', 'fetch-return')}",
+            f"break {tag('async_prog', 'handler-await')}",
+            "go",
+            "next",
+            "where",
+            "go",
+        ],
+    )
+    stops = [line for line in run.lines() if line.startswith("Stopped")]
+    assert "in handler" in stops[0]
+    assert "in fetch" in stops[1] and "breakpoint 1" in stops[1]
+    assert "awaited from:" in run.output
+    assert "value 42" in run.output
+
+
+def test_uncaught_exception_stops_post_mortem_with_locals() -> None:
+    run = relive_debug(
+        program("exc_prog.py"), ["catch uncaught", "go", "p text", "go"], "crash"
+    )
+    assert "Uncaught exception: ValueError" in run.output
+    assert "Stopped (exception) in parse" in run.output
+    assert "'not a number'" in run.lines()
+    assert run.code == 1
+    assert "Traceback" in run.output
+
+
+def test_raised_exception_stops_where_raised_even_if_handled() -> None:
+    run = relive_debug(program("exc_prog.py"), ["catch raised", "go", "catch off", "go"])
+    assert "Stopped (exception) in parse" in run.output
+    assert "tolerant -1" in run.output and run.code == 0
+
+
+def test_module_target_runs_with_its_arguments() -> None:
+    run = relive_debug(
+        "-m mod_prog", [f"break mod_prog.py:{tag('mod_prog', 'greet')}", "go", "p name", "go"],
+        "you", cwd=PROGRAMS,
+    )
+    assert "'you'" in run.lines()
+    assert "hello you" in run.output
+
+
+def test_program_keeps_its_stdin_when_commands_come_from_a_file() -> None:
+    run = relive_debug(program("stdin_prog.py"), ["go"], stdin="typed by the user\n")
+    assert "read 'typed by the user'" in run.output
+
+
+def test_enc_without_edit_service_says_it_is_not_available() -> None:
+    run = relive_debug(
+        program("enc_prog.py"), [f"break {tag('enc_prog', 'f-body')}", "go", "enc", "delete", "go"]
+    )
+    assert "Edit and Continue is not available in this session" in run.output
+    assert run.code == 0
+
+
+def test_dis_and_modules_and_help() -> None:
+    run = relive_debug(
+        program("state_prog.py"),
+        [f"break {tag('state_prog', 'total')}", "go", "dis", "modules", "help", "help jump", "go"],
+    )
+    assert "Bytecode of compute:" in run.output and "-->" in run.output
+    assert "__main__" in run.output
+    assert "enc [FILE...]" in run.output
+
+
+def test_edit_and_continue_applies_moves_breakpoints_and_offers_remap(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body, middle, ret = (tag("enc_prog", t) for t in ("f-body", "f-middle", "f-return"))
+    session = Interactive(
+        source, "--edit-service", "fake_runtime:make_edit_service",
+        extra_env={"RELIVE_FAKE_WATCH": str(tmp_path)},
+    )
+    session.send(f"break {source}:{body}")
+    session.send(f"break {source}:{ret}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    # fix f on disk: a comment line above, and triple instead of double
+    text = source.read_text().replace(
+        "    y = x * 2  # tag:f-body\n",
+        "    # fixed: triple, not double\n    y = x * 3  # tag:f-body  # fake-rude-warning\n",
+    )
+    source.write_text(text)
+    session.send("enc")
+    session.expect("Rude edit RL9999 (warning)")
+    session.expect("Edit applied (generation 1): update f")
+    lines = session.expect("Applied edits to")
+    assert any(f"Breakpoint 2 now at line {ret + 1}" in line for line in lines), lines
+    assert any("Breakpoint 1 now at line" in line and "deleted" in line for line in lines), lines
+    session.send("go")
+    session.expect(f"Remap opportunity: f is at line {middle} of the old code; the new code "
+                   f"continues at line {middle + 1}")
+    session.send("remap")
+    session.expect(f"Remap not done: asked for line {middle + 1}")
+    session.expect("Stopped (step")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    # the call that was running finishes on the old code; the next calls run the new code
+    assert "f 0 = 1" in output and "f 1 = 4" in output and "f 2 = 7" in output, output
+
+
+def test_stale_frame_is_flagged_when_stopped_in_old_code(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    session = Interactive(
+        source, "--edit-service", "fake_runtime:make_edit_service",
+        extra_env={"RELIVE_FAKE_WATCH": str(tmp_path)},
+    )
+    session.send(f"break {source}:{tag('enc_prog', 'f-body')}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("return z", "return z + 99"))
+    session.send("enc")
+    session.expect("Edit applied")
+    session.send("go")
+    session.expect("Remap opportunity")
+    session.send("where")
+    session.expect("[stale]")
+    session.send("delete")
+    session.send("go")
+    output, _ = session.finish()
+    assert "f 0 = 1" in output and "f 1 = 102" in output, output
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_front_end_gone_means_program_finishes_without_breakpoints() -> None:
+    run = relive_debug(
+        program("state_prog.py"),
+        [f"break {tag('state_prog', 'loop')}", "go", "quit"],
+    )
+    assert run.code == 0
+    assert "loop 10" in run.output
+
+
+def test_continue_applies_saved_edits_and_a_stale_hit_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    session = Interactive(
+        source, "--edit-service", "fake_runtime:make_edit_service",
+        extra_env={"RELIVE_FAKE_WATCH": str(tmp_path)},
+    )
+    session.send(f"break {source}:{tag('enc_prog', 'f-body')}")
+    session.send(f"break {source}:{tag('enc_prog', 'f-return')}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1", "z = y + 100"))
+    session.send("go")  # no `enc`: continuing applies what is saved, as an IDE does
+    session.expect("Edit applied (generation 1): update f")
+    session.expect("Remap opportunity")
+    session.send("go")  # decline: the running call stays on the old code
+    hit = session.expect("Stopped (breakpoint 2")
+    assert "in stale code" in hit[-1], hit
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0
+    assert "f 0 = 1" in output and "f 1 = 102" in output and "f 2 = 104" in output, output
