@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import runpy
 import sys
 import threading
 import traceback
@@ -80,22 +79,16 @@ def _run_program(engine: Engine, args: argparse.Namespace, stop_on_entry: bool) 
     try:
         if stop_on_entry:
             engine.stop_on_entry()
+        from relive.runtime import install
+        from relive.runtime.program import Target, execute, prepare
+
+        install()  # the program's modules are tracked and compiled for Edit and Continue
         if args.module is not None:
-            sys.argv = [args.module, *args.target]
-            sys.path.insert(0, os.getcwd())
-            runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+            target = Target(module=args.module, args=tuple(args.target))
         else:
-            script = os.path.abspath(args.target[0])
-            sys.argv = [args.target[0], *args.target[1:]]
-            sys.path.insert(0, os.path.dirname(script))
-            main = types.ModuleType("__main__")
-            main.__file__ = script
-            main.__dict__["__builtins__"] = __builtins__
-            sys.modules["__main__"] = main
-            with open(script, "rb") as source:
-                code = compile(source.read(), script, "exec", dont_inherit=True)
-            code = engine.code_loaded(code)
-            exec(code, main.__dict__)
+            target = Target(path=args.target[0], args=tuple(args.target[1:]))
+        main, code = prepare(target)
+        execute(main, engine.code_loaded(code))
     except SystemExit as exc:
         if exc.code is None:
             return 0

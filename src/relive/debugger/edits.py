@@ -146,9 +146,8 @@ class EditService(Protocol):
 
 
 def default_edit_service() -> EditService | None:
-    """The edit service of a normal session: None until the runtime provides one.
+    """The edit service of a normal session: relive's runtime (see
+    :mod:`relive.debugger.runtime_service`)."""
+    from relive.debugger.runtime_service import RuntimeEditService
 
-    The runtime wires itself in here (import it and return its service); until then
-    ``enc`` answers that Edit and Continue is not available in the session.
-    """
-    return None
+    return RuntimeEditService()

@@ -576,7 +576,7 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
     return [f for f in frames if not _is_launch_frame(f)]
 
 
-_LAUNCHERS = ("runner.py", "__main__.py")
+_LAUNCHERS = ("runner.py", "__main__.py", "program.py")
 
 
 def _inside_relive(frame: FrameType) -> bool:

@@ -41,8 +41,15 @@ def watch_imports(on_code: Callable[[CodeType], CodeType]) -> Callable[[], None]
         originals.append((loader_class, original))
         setattr(loader_class, "get_code", get_code)  # noqa: B010 - typeshed hides the method
 
+    # modules that relive tracks in EnC mode are compiled by its own loader
+    from relive.runtime.importhook import CODE_OBSERVERS
+
+    CODE_OBSERVERS.append(on_code)
+
     def undo() -> None:
         for loader_class, original in originals:
             setattr(loader_class, "get_code", original)  # noqa: B010
+        if on_code in CODE_OBSERVERS:
+            CODE_OBSERVERS.remove(on_code)
 
     return undo

@@ -23,7 +23,8 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
@@ -60,6 +61,28 @@ _DATACLASS_NAMES = ("__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__l
 
 # tombstoned functions by (module name, definition path), so that undoing a delete revives them
 _TOMBSTONES: dict[tuple[str, str], list[tuple[FunctionType, CodeType]]] = {}
+
+# code objects an apply took out of service (a frame still running one is stale), by id;
+# code objects compare by value, so they are kept by identity, weakly
+_REPLACED: dict[int, weakref.ref[CodeType]] = {}
+
+
+def is_replaced(code: CodeType) -> bool:
+    """Did an apply replace ``code`` (is a frame running it stale)?"""
+    ref = _REPLACED.get(id(code))
+    return ref is not None and ref() is code
+
+
+def _note_replaced(codes: Iterable[CodeType]) -> None:
+    for code in codes:
+        key = id(code)
+        _REPLACED[key] = weakref.ref(code, _forget(key))
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    def forget(_ref: object) -> None:
+        _REPLACED.pop(key, None)
+    return forget
 
 
 class _Refused(Exception):
@@ -137,6 +160,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
                         start)
     old_baseline = tracked.baseline
     tracked.baseline = delta.next_baseline
+    _note_replaced(code for code, _path in plan.old_codes.values())
     warnings = list(plan.warnings)
     for action in plan.txn.after:
         try:
@@ -156,7 +180,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         stale, tuple(dict.fromkeys(plan.updated)),
         tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
         tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
-        extra={"remap": schedule} if schedule is not None else {})
+        extra={"remap": schedule, "new_code": tuple(plan.new_codes)})
 
 
 class _Plan:
@@ -180,10 +204,12 @@ class _Plan:
         self.inserted: list[str] = []
         self.deleted: list[str] = []
         self.replaced: list[str] = []
-        self.old_codes: dict[CodeType, str] = {}
+        # replaced code objects by id (code compares by value: two versions may be equal)
+        self.old_codes: dict[int, tuple[CodeType, str]] = {}
         self.rekeys: list[tuple[FunctionType, tuple[str, int]]] = []
         self.new_objects: list[object] = []
         self.remap: list[remapping.Candidate] = []
+        self.new_codes: list[CodeType] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
@@ -260,8 +286,9 @@ class _Plan:
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
         if old_d is not None and new_d is not None:
             self.remap.append(remapping.Candidate(path, fn.__code__, code, old_d, new_d))
-        self.old_codes.setdefault(fn.__code__, path)
+        self.old_codes.setdefault(id(fn.__code__), (fn.__code__, path))
         self.rekeys.append((fn, code_key(fn.__code__)))
+        self.new_codes.append(code)
         self.txn.set(fn, "__code__", code)
         for wrapper in self.live.caches_of(fn):
             self.txn.clear_cache(wrapper)
@@ -401,7 +428,7 @@ class _Plan:
         graves = []
         for fn in fns:
             tomb = tombstone_code(fn.__code__, e.path, self.tracked.name, self.new.generation)
-            self.old_codes.setdefault(fn.__code__, e.path)
+            self.old_codes.setdefault(id(fn.__code__), (fn.__code__, e.path))
             self.txn.set(fn, "__code__", tomb)
             graves.append((fn, tomb))
         if graves:
@@ -565,7 +592,7 @@ def _migrate_instances(cls: type, old_fields: dict[str, Any],
             migrate(obj, old_values)
 
 
-def stale_frames(old_codes: dict[CodeType, str]) -> list[StaleFrame]:
+def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]:
     """Frames of any thread that are still running code this apply replaced."""
     if not old_codes:
         return []
@@ -574,8 +601,9 @@ def stale_frames(old_codes: dict[CodeType, str]) -> list[StaleFrame]:
     for thread_id, frame in sys._current_frames().items():
         f: FrameType | None = frame
         while f is not None:
-            path = old_codes.get(f.f_code)
-            if path is not None:
+            found = old_codes.get(id(f.f_code))
+            if found is not None and found[0] is f.f_code:
+                path = found[1]
                 kind = _frame_kind(f.f_code)
                 out.append(StaleFrame(path, f.f_code.co_filename, f.f_lineno or 0, thread_id,
                                       names.get(thread_id, str(thread_id)), kind))

@@ -65,7 +65,7 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
         raise ProgramError(f"can't open file {path!r}: [Errno {exc.errno}] "
                            f"{exc.strerror}") from exc
     main = types.ModuleType("__main__")
-    main.__file__ = path
+    main.__file__ = filename  # absolute, as Python makes it (sys.argv[0] stays as given)
     main.__cached__ = None  # type: ignore[attr-defined]
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
     main.__spec__ = None
@@ -73,7 +73,7 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     main.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.argv[:] = [path, *args]
     sys.path[0] = os.path.dirname(filename)
-    code = _compile(source, path)
+    code = _compile(source, filename)
     sys.modules["__main__"] = main
     if REGISTRY.filter.accepts(filename):
         REGISTRY.register(main, filename, source).enc = importhook._COMPILER is not None

@@ -75,7 +75,7 @@ from relive.runtime.remap_events import (
 )
 from relive.runtime.remap_hooks import Hooks, make_hooks
 from relive.runtime.remap_layout import Layout, compute_layout
-from relive.runtime.remap_plan import Go, Plan
+from relive.runtime.remap_plan import Chooser, Go, Plan
 
 __all__ = [
     "FrameInfo",
@@ -188,7 +188,8 @@ class _Tracker:
         return version
 
     def schedule(
-        self, items: Iterable[RemapItem], policy: RemapPolicy, on_event: EventSink | None
+        self, items: Iterable[RemapItem], policy: RemapPolicy, on_event: EventSink | None,
+        chooser: Chooser | None = None,
     ) -> RemapSchedule:
         self.prune()
         events: list[tuple[EventSink | None, RemapEvent]] = []
@@ -207,7 +208,8 @@ class _Tracker:
                     problem = f"the edit turned a {old.kind} into a {new.kind}"
                 elif policy == "stale":
                     problem = "the remap policy is 'stale'"
-                plan = Plan(old, new, dict(item.line_map), policy, on_event, schedule)
+                plan = Plan(old, new, dict(item.line_map), policy, on_event, schedule,
+                            chooser=chooser)
                 self._retarget(item, new)
                 for code, tree in [(item.old_code, old.compiled), *derived_codes(item.old_code)]:
                     candidates[id(code)] = _Candidate(code, tree, plan, problem)
@@ -467,8 +469,37 @@ class _Tracker:
             if not state.opportunity_seen:
                 state.opportunity_seen = True
                 events.append((sink, RemapOpportunity(state.info, old_line)))
+            chosen: int | None = None
+            if plan.chooser is not None and plan.policy != "restart":
+                target = plan.target(point)
+                if not isinstance(target, str):
+                    chosen = target.new_line
+        if chosen is not None and plan.chooser is not None:
+            # Ask where to continue (a debugger's user may take a while): outside the lock,
+            # so that other threads' frames go on meanwhile.
+            self._emit(events)
+            events = []
+            valid = tuple(sorted(plan.new.by_line))
             try:
-                decision = plan.decide(point, frame)
+                answer = plan.chooser(frame, old_line, chosen, valid)
+            except Exception:
+                answer = chosen
+            if answer is None:
+                with self.lock:
+                    state = self.frames.get(frame)
+                    if state is None:
+                        return
+                    self._untrack(frame, state)
+                self._emit([(sink, LeftStale(state.info, old_line,
+                                             "the debugger's user kept the old code"))])
+                return
+            chosen = answer
+        with self.lock:
+            state = self.frames.get(frame)
+            if state is None:
+                return
+            try:
+                decision = plan.decide(point, frame, chosen)
             except Exception as exc:  # a relive bug must not break the user's program
                 self._untrack(frame, state)
                 reason = f"internal error while remapping: {type(exc).__name__}: {exc}"
@@ -535,6 +566,7 @@ def schedule_remap(
     items: Iterable[RemapItem],
     policy: RemapPolicy = "next-statement",
     on_event: EventSink | None = None,
+    chooser: Chooser | None = None,
 ) -> RemapSchedule:
     """Arrange for the active frames of the items' old code to move to the new code.
 
@@ -542,9 +574,10 @@ def schedule_remap(
     thread. It returns at once; frames move at their next remap point, in their own threads.
     ``on_event`` is called from those threads (and from this one, for frames left stale at
     once) and must not block. Raises nothing for frames that cannot move: they are reported
-    with :class:`LeftStale`.
+    with :class:`LeftStale`. ``chooser`` (a debugger) is asked, on the frame's thread, where
+    each frame should continue; by default it continues at the mapped line.
     """
-    return _TRACKER.schedule(items, policy, on_event)
+    return _TRACKER.schedule(items, policy, on_event, chooser)
 
 
 def has_stale_code() -> bool:

@@ -7,6 +7,7 @@ does not depend on the frame. It holds no frame and takes no lock: the tracker d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -53,6 +54,13 @@ def _param_names(fn: FunctionNode) -> list[str]:
     return names
 
 
+# asked at a frame's remap opportunity, on the frame's own thread, where it should continue:
+# (frame, its old line, the mapped line of the new code, the lines it could go to) -> a line
+# of the new code, or None to leave the frame on the old code; it may block (a debugger asks
+# its user)
+Chooser = Callable[[FrameType, int, int, tuple[int, ...]], int | None]
+
+
 @dataclass(eq=False)
 class Plan:
     """How the frames of one old version move to one new version (with its caches: a
@@ -67,12 +75,17 @@ class Plan:
     targets: dict[Point, Target | str] = field(default_factory=dict)
     reads: dict[Target, frozenset[str]] = field(default_factory=dict)
     continuations: dict[Target, Continuation | str] = field(default_factory=dict)
+    chooser: Chooser | None = None
 
-    def decide(self, point: Point, frame: FrameType) -> Go | str:
-        """Whether the frame can move at this point: the move to make, or why not."""
+    def decide(self, point: Point, frame: FrameType, line: int | None = None) -> Go | str:
+        """Whether the frame can move at this point: the move to make, or why not.
+
+        ``line`` is a line of the new version chosen instead of the mapped one (a debugger's
+        user decides where the frame continues).
+        """
         new = self.new
         restart = self.policy == "restart"
-        target = self.target(point)
+        target = self.target(point) if line is None else self.target_at(point, line)
         if isinstance(target, str):
             return target
         snapshot = dict(frame.f_locals)
@@ -110,6 +123,11 @@ class Plan:
         else:
             share = frozenset(self.old.cellvars) | frozenset(self.old.freevars)
         return Go(target, state, continuation, share, frame.f_globals)
+
+    def target_at(self, point: Point, line: int) -> Target | str:
+        """Where a frame at ``point`` resumes if it is sent to ``line`` of the new version."""
+        old_line = self.old.statements[point.path][0].lineno
+        return resolve_target(self.old, point, {**self.line_map, old_line: line}, self.new)
 
     def target(self, point: Point) -> Target | str:
         """Where a frame at ``point`` resumes in the new version, or why it cannot."""

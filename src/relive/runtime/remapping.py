@@ -20,6 +20,14 @@ from relive.delta.units import definition_unit
 POLICIES = ("next-statement", "restart", "stale")
 
 _default_policy = "next-statement"
+# asked where each moving frame continues (set by a debugging session; see remap_plan.Chooser)
+_chooser: Callable[..., int | None] | None = None
+
+
+def set_chooser(chooser: Callable[..., int | None] | None) -> None:
+    """Let a debugger choose where each frame continues (None: at the mapped line)."""
+    global _chooser
+    _chooser = chooser
 
 
 def set_default_policy(policy: str) -> None:
@@ -98,4 +106,5 @@ def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delt
         items.append(RemapItem(c.old_code, c.new_code, old_unit, new_unit, line_map))
     if not items:
         return None
-    return schedule_remap(items, policy, on_event=sink)  # type: ignore[arg-type]
+    return schedule_remap(items, policy, on_event=sink,  # type: ignore[arg-type]
+                          chooser=_chooser)
