@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import CodeType, FrameType
+from typing import Literal
 
 from relive.debugger.edits import (
     CodeStatus,
@@ -137,7 +138,7 @@ def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
     new_code: list[CodeType] = []
     for r in results:
         for info in r.rude_edits:
-            severity = "error" if info.is_error else "warning"
+            severity: Literal["error", "warning"] = "error" if info.is_error else "warning"
             rude.append(RudeEditInfo(info.code, severity, info.message, r.filename,
                                      info.lineno))
         if not r.applied or r.delta is None:
