@@ -197,6 +197,10 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
             reason = StopReason.PAUSE
         if reason is None and not (self._halt and not t.solo):
             return bool(bps)
+        if in_remap_machinery(frame):
+            # a remapped frame handing over to its continuation (at its ``def`` line): not a
+            # line of the user's code; the continuation's next line comes right after
+            return bool(bps)
         if _inside_relive(frame):
             # The program's thread is running relive's own code (an import hook, an event
             # being sent) that called library code: not a place to stop.
@@ -577,6 +581,26 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
 
 
 _LAUNCHERS = ("runner.py", "__main__.py", "program.py")
+
+
+_HANDLER_OFFSETS: dict[int, tuple[CodeType, int | None]] = {}
+
+
+def in_remap_machinery(frame: FrameType) -> bool:
+    """Is ``frame`` in the remap handler or trailer of EnC code (see relive.runtime.enc)?"""
+    code = frame.f_code
+    if "__relive_v__" in code.co_varnames and frame.f_lineno == code.co_firstlineno:
+        return True  # a continuation's prologue, restoring the frame's locals
+    if "__relive_RemapSignal__" not in code.co_names:
+        return False
+    cached = _HANDLER_OFFSETS.get(id(code))
+    if cached is None or cached[0] is not code:
+        from relive.runtime.enc import remap_handler_offset
+
+        cached = (code, remap_handler_offset(code))
+        _HANDLER_OFFSETS[id(code)] = cached
+    offset = cached[1]
+    return offset is not None and frame.f_lasti >= offset
 
 
 def _inside_relive(frame: FrameType) -> bool:
