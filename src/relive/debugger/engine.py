@@ -178,6 +178,8 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         if is_internal(code.co_filename):
             return False  # relive's own code, run by a program thread: never stop there
         t = self._threads.get(ident) or self._register_thread(ident)
+        if ident in self._ignored:
+            return False
         if t.evaluating or t.busy:
             return True
         bps = self.breakpoints.at(canonical(code.co_filename), line)
@@ -230,6 +232,8 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         ident = threading.get_ident()
         if ident in self._ignored or isinstance(exc, _CONTROL_FLOW_EXCEPTIONS):
             return
+        if type(exc).__name__ == "RemapSignal":
+            return  # relive moving a frame onto new code, not the program's exception
         tb = exc.__traceback__
         if tb is not None and (tb.tb_next is not None or tb.tb_frame is not frame):
             return  # propagating through this frame; it was reported where it was raised
@@ -321,6 +325,10 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
     def _register_thread(self, ident: int) -> HeldThread:
         thread = threading._active.get(ident)  # type: ignore[attr-defined]
         name = thread.name if thread is not None else f"thread-{ident}"
+        if name.startswith("relive-"):
+            # relive's own helper threads (the watcher, the remapper's probe) never stop:
+            # the debugger may be waiting for them
+            self._ignored.add(ident)
         t = HeldThread(ident, name, daemon=bool(thread and thread.daemon))
         with self._lock:
             self._threads[ident] = t
@@ -577,7 +585,9 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
             out.append(frame)
             frame = frame.f_back
         frames = out
-    return [f for f in frames if not _is_launch_frame(f)]
+    # a remapped frame stays under its continuation, delegating to it: not the user's
+    return [f for f in frames if not _is_launch_frame(f) and not (
+        f is not frames[0] and in_remap_machinery(f))]
 
 
 _LAUNCHERS = ("runner.py", "__main__.py", "program.py")

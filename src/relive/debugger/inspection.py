@@ -83,7 +83,8 @@ class InspectionMixin:
     def scopes(self, thread_id: int, index: int) -> dict[str, list[Variable]]:
         """``locals`` and ``globals`` of a frame (globals without modules, dunders)."""
         frame = self.frame(thread_id, index)
-        local_items = list(frame.f_locals.items())
+        # EnC mode's hidden locals (live loop iterators) are not the user's
+        local_items = [(k, v) for k, v in frame.f_locals.items() if not k.startswith("__relive_")]
         is_module = frame.f_locals is frame.f_globals
         global_items = [
             (k, v) for k, v in frame.f_globals.items()
