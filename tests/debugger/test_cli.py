@@ -166,12 +166,54 @@ def test_program_keeps_its_stdin_when_commands_come_from_a_file() -> None:
     assert "read 'typed by the user'" in run.output
 
 
-def test_enc_without_edit_service_says_it_is_not_available() -> None:
-    run = relive_debug(
-        program("enc_prog.py"), [f"break {tag('enc_prog', 'f-body')}", "go", "enc", "delete", "go"]
-    )
-    assert "Edit and Continue is not available in this session" in run.output
-    assert run.code == 0
+def test_fix_a_function_at_a_breakpoint_then_enc_remap_and_continue(tmp_path: Path) -> None:
+    """The whole Edit and Continue loop on relive's own runtime: stop in ``f``, fix ``f``
+    on disk, ``enc``, ``remap`` the running frame onto the fix, continue."""
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body, middle, ret = (tag("enc_prog", t) for t in ("f-body", "f-middle", "f-return"))
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1  # tag:f-middle",
+                                                 "z = y + 100  # tag:f-middle"))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update f")
+    session.expect("Applied edits to")
+    session.send("go")
+    session.expect(f"Remap opportunity: f is at line {middle} of the old code; the new code "
+                   f"continues at line {middle}")
+    session.send("where")
+    session.expect("[stale]")
+    session.send("remap")
+    session.expect(f"Remap complete: f continues at line {middle} of the new code")
+    session.expect("Stopped (step")
+    session.send("print y")
+    session.expect("0")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    # the running call moved onto the fix at its next statement, and so did the next calls
+    assert "f 0 = 100" in output and "f 1 = 102" in output and "f 2 = 104" in output, output
+
+
+def test_enc_refuses_a_rude_edit_and_the_program_keeps_its_code(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    session = Interactive(source)
+    session.send(f"break {source}:{tag('enc_prog', 'f-body')}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text() + "\nmain()\n")
+    session.send("enc")
+    session.expect("RL3001")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert "f 2 = 5" in output
 
 
 def test_dis_and_modules_and_help() -> None:

@@ -30,6 +30,8 @@ from relive.agent.session import Session
 from relive.debugger.edits import EditService, default_edit_service
 from relive.debugger.engine import Engine
 from relive.debugger.model import Event, ProcessExited
+from relive.runtime import install
+from relive.runtime.program import ProgramError, Target, execute, prepare
 
 
 def _load_edit_service(spec: str | None) -> EditService | None:
@@ -74,20 +76,23 @@ def _join_program_threads(agent_thread_ids: set[int]) -> None:
         thread.join()
 
 
-def _run_program(engine: Engine, args: argparse.Namespace, stop_on_entry: bool) -> int:
+def _prepare(args: argparse.Namespace) -> tuple[types.ModuleType, types.CodeType]:
+    """Track the program's modules (compiled for Edit and Continue) and make ``__main__``;
+    done before the engine watches this thread, so none of it can stop the debugger."""
+    install()
+    if args.module is not None:
+        target = Target(module=args.module, args=tuple(args.target))
+    else:
+        target = Target(path=args.target[0], args=tuple(args.target[1:]))
+    return prepare(target)
+
+
+def _run_program(engine: Engine, main: types.ModuleType, code: types.CodeType,
+                 stop_on_entry: bool) -> int:
     """Run the program in this (the main) thread; returns its exit status."""
     try:
         if stop_on_entry:
             engine.stop_on_entry()
-        from relive.runtime import install
-        from relive.runtime.program import Target, execute, prepare
-
-        install()  # the program's modules are tracked and compiled for Edit and Continue
-        if args.module is not None:
-            target = Target(module=args.module, args=tuple(args.target))
-        else:
-            target = Target(path=args.target[0], args=tuple(args.target[1:]))
-        main, code = prepare(target)
         execute(main, engine.code_loaded(code))
     except SystemExit as exc:
         if exc.code is None:
@@ -138,8 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not agent.client_seen.wait(args.wait_s):
         session.start_program.set()  # nobody came: run the program undisturbed
     session.start_program.wait()
+    try:
+        main_module, code = _prepare(args)
+    except ProgramError as exc:
+        print(f"relive debug: {exc}", file=sys.stderr)
+        engine.emit_event(ProcessExited(2))
+        agent.close()
+        return 2
     engine.unignore_thread(threading.get_ident())
-    status = _run_program(engine, args, session.stop_on_entry)
+    status = _run_program(engine, main_module, code, session.stop_on_entry)
     agent_threads = {t.ident for t in threading.enumerate() if t.name.startswith("relive-")}
     _join_program_threads({i for i in agent_threads if i is not None})
     for stream in (sys.stdout, sys.stderr):
