@@ -171,7 +171,7 @@ def test_fix_a_function_at_a_breakpoint_then_enc_remap_and_continue(tmp_path: Pa
     on disk, ``enc``, ``remap`` the running frame onto the fix, continue."""
     source = tmp_path / "enc_prog.py"
     shutil.copy(PROGRAMS / "enc_prog.py", source)
-    body, middle, ret = (tag("enc_prog", t) for t in ("f-body", "f-middle", "f-return"))
+    body, middle = (tag("enc_prog", t) for t in ("f-body", "f-middle"))
     session = Interactive(source)
     session.send(f"break {source}:{body}")
     session.send("go")
