@@ -214,6 +214,7 @@ class _Plan:
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._on_stacks: set[int] | None = None
+        self._waiting = False
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -280,7 +281,9 @@ class _Plan:
         """Could a frame be running ``code`` (so that a remap must be considered)?"""
         if self._on_stacks is None:
             self._on_stacks = remapping.codes_on_stacks()
-        return id(code) in self._on_stacks or remapping.may_have_frames(code)
+            self._waiting = remapping.frames_waiting()
+        return (id(code) in self._on_stacks or self._waiting
+                or remapping.may_have_frames(code, waiting=False))
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:

@@ -54,17 +54,30 @@ class Candidate:
     shift: int | None = None  # a line_shift: the number of lines it moved
 
 
-def may_have_frames(code: CodeType) -> bool:
-    """Frames of ``code`` that are not on a stack now may still have to move: suspended
-    generators, continuations of earlier remaps, frames waiting for their point."""
-    if not code.co_flags & 0x3A0:  # generator, coroutine, async generator
-        if "relive.runtime.remap" not in sys.modules:
-            return False
-        from relive.runtime.remap import has_stale_code
-        from relive.runtime.remap_continuation import derived_codes
+def frames_waiting() -> bool:
+    """Are frames of an earlier schedule still waiting to move?"""
+    if "relive.runtime.remap" not in sys.modules:
+        return False
+    from relive.runtime.remap import has_stale_code
 
-        return has_stale_code() or bool(derived_codes(code))
-    return True
+    return has_stale_code()
+
+
+def may_have_frames(code: CodeType, waiting: bool | None = None) -> bool:
+    """Frames of ``code`` that are not on a stack now may still have to move: suspended
+    generators, continuations of earlier remaps, frames waiting for their point
+    (``waiting``: whether any frame waits, if the caller knows)."""
+    if code.co_flags & 0x3A0:  # generator, coroutine, async generator
+        return True
+    if "relive.runtime.remap" not in sys.modules:
+        return False
+    if waiting is None:
+        waiting = frames_waiting()
+    if waiting:
+        return True
+    from relive.runtime.remap_continuation import derived_codes
+
+    return bool(derived_codes(code))
 
 
 def codes_on_stacks() -> set[int]:
