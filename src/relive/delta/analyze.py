@@ -257,9 +257,7 @@ class Analyzer:
                 match = next((p for p in pending if _same_binding(p[0], s_new)), None)
                 if match is not None:
                     pending.remove(match)
-                    self._member_changed(change, match, (s_new, node_new), fields_changed)
-                else:
-                    self._member_added(change, (s_new, node_new), fields_changed)
+                self._member_new(change, match, (s_new, node_new), fields_changed)
             for item in pending:
                 self._member_removed(change, item, fields_changed)
         if fields_changed and "dataclass" in scope.traits:
@@ -315,29 +313,9 @@ class Analyzer:
             fields_changed.extend(stmt.names)
         return False
 
-    def _member_changed(self, change: MemberChange, old: tuple[Stmt, ast.stmt],
-                        new: tuple[Stmt, ast.stmt], fields_changed: list[str]) -> None:
-        s = new[0]
-        where = change.new_scope.first + s.first
-        if self._special(change, new, where, fields_changed):
-            return
-        if s.kind == "future":
-            self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where))
-        elif s.kind == "main":
-            self.rude.append(RudeEdit.make(RudeEditKind.MAIN_BLOCK_CHANGED, where))
-        elif s.kind in ("assign", "annotation"):
-            value_changed = _value_fingerprint(old[1]) != _value_fingerprint(new[1])
-            reasons = ("value",) if value_changed else ("annotations",)
-            self._statement_edit("update", change, old, new, reasons)
-        elif s.kind == "import":
-            self._statement_edit("update", change, old, new, ("import",))
-        elif s.kind == "docstring":
-            self._statement_edit("update", change, old, new, ("docstring",))
-        else:
-            self._code_changed(change, new, where)
-
-    def _member_added(self, change: MemberChange, new: tuple[Stmt, ast.stmt],
-                      fields_changed: list[str]) -> None:
+    def _member_new(self, change: MemberChange, old: tuple[Stmt, ast.stmt] | None,
+                    new: tuple[Stmt, ast.stmt], fields_changed: list[str]) -> None:
+        """A statement of the new body that was added (``old`` is None) or changed."""
         s = new[0]
         where = change.new_scope.first + s.first
         if self._special(change, new, where, fields_changed):
@@ -347,9 +325,16 @@ class Analyzer:
         elif s.kind == "main":
             self.rude.append(RudeEdit.make(RudeEditKind.MAIN_BLOCK_CHANGED, where))
         elif s.kind in ("assign", "annotation", "import"):
-            self._statement_edit("insert", change, None, new, ())
+            if old is None:
+                self._statement_edit("insert", change, None, new, ())
+            elif s.kind == "import":
+                self._statement_edit("update", change, old, new, ("import",))
+            else:
+                value_changed = _value_fingerprint(old[1]) != _value_fingerprint(new[1])
+                reasons = ("value",) if value_changed else ("annotations",)
+                self._statement_edit("update", change, old, new, reasons)
         elif s.kind == "docstring":
-            self._statement_edit("update", change, None, new, ("docstring",))
+            self._statement_edit("update", change, old, new, ("docstring",))
         else:
             self._code_changed(change, new, where)
 
