@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import ast
 import enum
-import gc
-import sys
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from types import CodeType, FrameType, FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
 from relive.delta import (
@@ -48,10 +45,12 @@ from relive.delta.units import (
 )
 from relive.runtime import events, remapping
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
+from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
+from relive.runtime.frames import stale_frames
 from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
 from relive.runtime.registry import REGISTRY, TrackedModule
-from relive.runtime.result import ApplyResult, StaleFrame
+from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
 
 # what the dataclass machinery generates on a class, copied from a rebuilt one
@@ -497,7 +496,7 @@ class _Plan:
                 self.txn.delete(cls, name)
         old_fields = dict(getattr(cls, "__dataclass_fields__", {}))
         new_fields = dict(fresh.__dataclass_fields__)
-        self.txn.after.append(lambda: _migrate_instances(cls, old_fields, new_fields))
+        self.txn.after.append(lambda: migrate_instances(cls, old_fields, new_fields))
         self.updated.append(e.path)
 
     # names bound by statements
@@ -567,59 +566,3 @@ def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:
         obj = getattr(obj, "__wrapped__", None) or getattr(obj, "__func__", None)
         seen += 1
     return False
-
-
-def _migrate_instances(cls: type, old_fields: dict[str, Any],
-                       new_fields: dict[str, Any]) -> None:
-    """Give existing instances of a changed dataclass its new fields (or migrate them)."""
-    import dataclasses
-
-    added = [f for name, f in new_fields.items() if name not in old_fields]
-    removed = [name for name in old_fields if name not in new_fields]
-    migrate = getattr(cls, "__relive_migrate__", None)
-    for obj in gc.get_referrers(cls):
-        if not isinstance(obj, cls) or not hasattr(obj, "__dict__"):
-            continue
-        state = obj.__dict__
-        old_values = {name: state[name] for name in old_fields if name in state}
-        for f in added:
-            if f.name in state:
-                continue
-            if f.default is not dataclasses.MISSING:
-                object.__setattr__(obj, f.name, f.default)
-            elif f.default_factory is not dataclasses.MISSING:
-                object.__setattr__(obj, f.name, f.default_factory())
-        for name in removed:
-            state.pop(name, None)
-        if migrate is not None:
-            migrate(obj, old_values)
-
-
-def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]:
-    """Frames of any thread that are still running code this apply replaced."""
-    if not old_codes:
-        return []
-    names = {t.ident: t.name for t in threading.enumerate()}
-    out = []
-    for thread_id, frame in sys._current_frames().items():
-        f: FrameType | None = frame
-        while f is not None:
-            found = old_codes.get(id(f.f_code))
-            if found is not None and found[0] is f.f_code:
-                path = found[1]
-                kind = _frame_kind(f.f_code)
-                out.append(StaleFrame(path, f.f_code.co_filename, f.f_lineno or 0, thread_id,
-                                      names.get(thread_id, str(thread_id)), kind))
-            f = f.f_back
-    return out
-
-
-def _frame_kind(code: CodeType) -> str:
-    flags = code.co_flags
-    if flags & 0x200:
-        return "async_generator"
-    if flags & 0x80:
-        return "coroutine"
-    if flags & 0x20:
-        return "generator"
-    return "frame"

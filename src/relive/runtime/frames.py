@@ -1,0 +1,39 @@
+"""Frames that still run code an apply replaced (they are *stale*)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import CodeType, FrameType
+
+from relive.runtime.result import StaleFrame
+
+
+def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]:
+    """Frames of any thread that are still running code this apply replaced."""
+    if not old_codes:
+        return []
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for thread_id, frame in sys._current_frames().items():
+        f: FrameType | None = frame
+        while f is not None:
+            found = old_codes.get(id(f.f_code))
+            if found is not None and found[0] is f.f_code:
+                path = found[1]
+                kind = _frame_kind(f.f_code)
+                out.append(StaleFrame(path, f.f_code.co_filename, f.f_lineno or 0, thread_id,
+                                      names.get(thread_id, str(thread_id)), kind))
+            f = f.f_back
+    return out
+
+
+def _frame_kind(code: CodeType) -> str:
+    flags = code.co_flags
+    if flags & 0x200:
+        return "async_generator"
+    if flags & 0x80:
+        return "coroutine"
+    if flags & 0x20:
+        return "generator"
+    return "frame"
