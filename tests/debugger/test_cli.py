@@ -320,3 +320,12 @@ def test_continue_applies_saved_edits_and_a_stale_hit_says_so(tmp_path: Path) ->
     output, code = session.finish()
     assert code == 0
     assert "f 0 = 1" in output and "f 1 = 102" in output and "f 2 = 104" in output, output
+
+
+def test_a_function_breakpoint_may_name_the_module(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("def g(a):\n    b = a + 1\n    return b\n")
+    (tmp_path / "main3.py").write_text("import helper\nprint('g', helper.g(1))\n")
+    run = relive_debug(tmp_path / "main3.py", ["break helper.g", "go", "print a", "go"],
+                       cwd=tmp_path)
+    assert "Stopped (function breakpoint 1 (helper.g)) in g at" in run.output, run.output
+    assert "g 2" in run.output and run.code == 0

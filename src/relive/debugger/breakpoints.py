@@ -172,7 +172,15 @@ class FunctionBreakpointSpec:
         if self.path is not None and canonical(code.co_filename) != self.path:
             return False
         qualname = code.co_qualname
-        return qualname == self.name or qualname.endswith("." + self.name)
+        if qualname == self.name or qualname.endswith("." + self.name):
+            return True
+        # ``module.function``: the module named by its file (``pkg/shapes.py`` -> ``shapes``)
+        module, _, rest = self.name.partition(".")
+        if rest and (qualname == rest or qualname.endswith("." + rest)):
+            stem = os.path.splitext(os.path.basename(code.co_filename))[0]
+            parent = os.path.basename(os.path.dirname(code.co_filename))
+            return module in (stem, parent) if stem == "__init__" else module == stem
+        return False
 
 
 def compile_condition(text: str | None) -> CodeType | None:
