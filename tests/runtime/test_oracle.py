@@ -54,7 +54,7 @@ def _functions(namespace: dict[str, object], module: str,
             inner = getattr(value, attr, None)
             if isinstance(inner, FunctionType):
                 yield f"{path}:{attr}", inner
-        if isinstance(value, FunctionType):
+        if isinstance(value, FunctionType) and value.__module__ == module:
             yield path, value
 
 
@@ -116,6 +116,9 @@ def test_reloaded_module_equals_a_fresh_import(scenario: Scenario, tmp_path: Pat
         live_objects = dict(_functions(vars(module), name))
         fresh_objects = dict(_functions(vars(fresh), name))
         changed = set(result.replaced) | set(result.inserted) | set(result.deleted)
+        assert result.delta is not None
+        # a name whose value is evaluated again is bound to a new object
+        changed |= {e.path for e in result.delta.edits if e.target in ("variable", "attribute")}
         for path_, fresh_obj in fresh_objects.items():
             assert path_ in live_objects, f"{path_} is missing from the live module"
             fresh_code, live_code = _code_of(fresh_obj), _code_of(live_objects[path_])

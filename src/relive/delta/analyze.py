@@ -26,12 +26,13 @@ from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.delta.units import (
     CO_KIND_FLAGS,
     FUNCTION_KINDS,
+    body_key,
+    body_lines,
     code_docstring,
     deep_key,
     deep_lines,
     has_docstring_slot,
-    own_key,
-    own_lines,
+    nested_key,
     signature_key,
 )
 
@@ -160,20 +161,21 @@ class Analyzer:
         kind = "update"
         doc_old, doc_new = code_docstring(oc), code_docstring(nc)
         skip_doc = has_docstring_slot(oc) and has_docstring_slot(nc)
-        if own_key(oc, skip_doc) != own_key(nc, skip_doc):
+        key_old, key_new = body_key(oc, skip_doc), body_key(nc, skip_doc)
+        if key_old != key_new:
             if signature_key(oc) != signature_key(nc):
                 reasons.append("signature")
             if (oc.co_flags & CO_KIND_FLAGS) != (nc.co_flags & CO_KIND_FLAGS):
                 reasons.append("kind")
-            if (oc.co_code, own_key(oc, skip_doc)[1], oc.co_names) != (
-                    nc.co_code, own_key(nc, skip_doc)[1], nc.co_names) or not reasons:
+            if (oc.co_code, key_old[0][1], oc.co_names, key_old[1]) != (
+                    nc.co_code, key_new[0][1], nc.co_names, key_new[1]) or not reasons:
                 reasons.append("body")
         if doc_old != doc_new:
             reasons.append("docstring")
-        if deep_key(oc)[1] != deep_key(nc)[1]:
+        if nested_key(oc) != nested_key(nc):
             reasons.append("nested")
         if not reasons:
-            if own_lines(oc) != own_lines(nc):
+            if body_lines(oc) != body_lines(nc):
                 reasons.append("lines")
             elif deep_lines(oc) != deep_lines(nc):
                 reasons.append("nested")
@@ -204,6 +206,12 @@ class Analyzer:
                     RudeEditKind.FUNCTION_REPLACED, n.header_line, n.path))
             else:
                 reasons += header_reasons
+        elif isinstance(on, ast.Lambda) and isinstance(nn, ast.Lambda) and (
+                fp.defaults(on) != fp.defaults(nn)):
+            # the defaults are evaluated by the statement that holds the lambda
+            self.rude.append(RudeEdit.make(
+                RudeEditKind.NESTED_DEFAULTS_CHANGED if self._in_function(n, self.new)
+                else RudeEditKind.LAMBDA_REBOUND, n.header_line, n.path))
         if reasons:
             self._edit(kind, o, n, tuple(reasons))
         elif o.first != n.first:
@@ -350,7 +358,7 @@ class Analyzer:
             self._statement_edit("delete", change, old, None, ())
         elif s.kind == "docstring":
             self._statement_edit("update", change, old, None, ("docstring",))
-        elif s.kind in ("other", "block"):
+        elif s.kind in ("other", "block", "main"):
             self.rude.append(RudeEdit.make(
                 RudeEditKind.MODULE_CODE_REMOVED, where, change.old_scope.path
                 if change.old_scope.kind == "class" else "", _summary(old[1])))
@@ -398,7 +406,11 @@ def _value_fingerprint(node: ast.stmt) -> str:
 
 
 def _same_binding(a: Stmt, b: Stmt) -> bool:
-    return a.kind == b.kind and a.kind != "other" and a.kind != "block" and a.names == b.names
+    """Whether a new statement is the changed version of an old one: the same names bound
+    (assignments, imports), or, for code that binds nothing, the same kind of statement in
+    the same run of changed statements, so that a changed call is one change, not a removal
+    and an addition."""
+    return a.kind == b.kind and (a.kind in ("other", "block") or a.names == b.names)
 
 
 def _is_special_name(name: str) -> bool:

@@ -224,6 +224,10 @@ class _Incremental:
         self.new_lines = [*self.old_lines[:ch.first - 1], *block, *self.old_lines[ch.old_last:]]
 
     def run(self) -> Delta | None:
+        ch = self.ch
+        if any("__future__" in line for line in (*self.old_lines[ch.first - 1:ch.old_last],
+                                                  *self.new_lines[ch.first - 1:ch.new_last])):
+            return None  # future flags change how the whole module compiles
         tried_functions = False
         for scope in self._contexts():
             if scope.kind == "function" or outermost_function(self.index, scope) is not None:

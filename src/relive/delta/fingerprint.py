@@ -35,8 +35,9 @@ def _dump(node: object, out: list[str], mask_defs: bool) -> None:
         out.append(repr(node))
         return
     if isinstance(node, ast.Lambda):
+        # the enclosing scope evaluates only the defaults; parameters belong to the code
         out.append("Lambda(")
-        _dump(node.args, out, mask_defs)
+        _dump([*node.args.defaults, *node.args.kw_defaults], out, mask_defs)
         out.append(")")
         return
     if mask_defs and isinstance(node, _DEFS):
@@ -98,7 +99,10 @@ def annotation_types(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     a = node.args
     every = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs,
              *([a.kwarg] if a.kwarg else [])]
-    return fingerprint([*(x.annotation for x in every), node.returns])
+    # what ``__annotations__`` holds: annotated names only, so that adding an unannotated
+    # parameter is no change of annotations, and renaming an annotated one is
+    return repr([(x.arg, fingerprint(x.annotation)) for x in every if x.annotation]
+                + [("return", fingerprint(node.returns))])
 
 
 def type_params(node: ast.AST) -> str:

@@ -80,6 +80,10 @@ class RudeEditKind(enum.Enum):
         "RL2004", "error",
         "the type parameters of {path} changed; they are bound when the definition runs: "
         "restart to apply")
+    LAMBDA_REBOUND = _Entry(
+        "RL2005", "warning",
+        "default values of {path} changed; the statement that holds it is evaluated again "
+        "and binds a new lambda, while references held elsewhere keep the old one")
 
     MODULE_CODE_CHANGED = _Entry(
         "RL3001", "warning",
@@ -91,8 +95,8 @@ class RudeEditKind(enum.Enum):
         "is already running): restart to run it")
     MODULE_CODE_REMOVED = _Entry(
         "RL3003", "warning",
-        "module-level code was removed at this line ({detail}); what it did when it ran "
-        "stays done")
+        "code was removed from the body of {path} at this line ({detail}); what it did "
+        "when it ran stays done")
     FUTURE_IMPORT_CHANGED = _Entry(
         "RL3004", "error",
         "a `from __future__` import changed; it changes how the whole module compiles: "

@@ -239,6 +239,45 @@ def deep_key(code: CodeType) -> tuple[object, ...]:
     return (own_key(code), nested)
 
 
+_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+
+
+def _nested(code: CodeType) -> tuple[list[CodeType], list[CodeType]]:
+    """The code nested in ``code``: (comprehensions, definitions).
+
+    A comprehension is part of the body that holds it (3.12 inlines most of them), so it is
+    compared with that body; the lambdas and functions inside it are definitions of their own.
+    """
+    comps: list[CodeType] = []
+    defs: list[CodeType] = []
+    todo = [c for c in code.co_consts if isinstance(c, CodeType)]
+    while todo:
+        c = todo.pop(0)
+        if c.co_name in _COMPREHENSIONS:
+            comps.append(c)
+            todo += [k for k in c.co_consts if isinstance(k, CodeType)]
+        else:
+            defs.append(c)
+    return comps, defs
+
+
+def body_key(code: CodeType,
+             skip_first_const: bool = False) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """:func:`own_key` of ``code`` with its comprehensions: what its own body does."""
+    return (own_key(code, skip_first_const), tuple(own_key(c) for c in _nested(code)[0]))
+
+
+def nested_key(code: CodeType) -> tuple[object, ...]:
+    """:func:`deep_key` of every definition nested in ``code``."""
+    return tuple(deep_key(c) for c in _nested(code)[1])
+
+
+def body_lines(code: CodeType) -> tuple[object, ...]:
+    """The line tables of ``code`` and its comprehensions, relative to its first line."""
+    base = code.co_firstlineno
+    return (_lines_of(code, base), tuple(_lines_of(c, base) for c in _nested(code)[0]))
+
+
 def _lines_of(code: CodeType, base: int) -> tuple[int | None, ...]:
     return tuple(None if line is None else line - base for _s, _e, line in code.co_lines())
 
