@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import traceback
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -245,3 +246,22 @@ def test_functools_wraps_chain_is_followed(live: Live) -> None:
     m.replace("x + 1", "x + 10")
     assert m.module.inc(0) == 40
     assert isinstance(m.module.inc, functools.partial) is False
+
+
+def test_a_function_turned_generator_and_back_applies_even_with_warnings_as_errors(
+        live: Live) -> None:
+    m = live("""
+        def numbers(n):
+            return list(range(n))
+
+        held = numbers
+    """)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = m.replace("return list(range(n))", "yield from range(n)")
+        assert result.applied, result.errors
+        assert inspect.isgeneratorfunction(m.module.held)
+        assert list(m.module.held(3)) == [0, 1, 2]
+        result = m.replace("yield from range(n)", "return list(range(n))")
+        assert result.applied, result.errors
+    assert m.module.held is m.module.numbers and m.module.held(2) == [0, 1]

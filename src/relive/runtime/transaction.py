@@ -13,13 +13,16 @@ commit.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import deque
 from collections.abc import Callable
 from itertools import chain
-from types import FunctionType, ModuleType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 MISSING: Any = object()
+# generator, coroutine, async generator, iterable coroutine
+_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _clear_cache = operator.methodcaller("cache_clear")
 
 
@@ -73,13 +76,25 @@ class Transaction:
         del_objs = [o for o, _ in self.deletes]
         del_names = [n for _, n in self.deletes]
         try:
-            deque(chain(map(setattr, set_objs, set_names, set_values),
-                        map(delattr, del_objs, del_names),
-                        map(_clear_cache, self.caches)), maxlen=0)
+            with warnings.catch_warnings():
+                if self._changes_kind():
+                    # 3.13+ warns when a function is given code of another kind (a function
+                    # that became a generator); that is an edit relive makes on purpose, and
+                    # a warning (or an error under -W error) must not cut the commit in two
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                deque(chain(map(setattr, set_objs, set_names, set_values),
+                            map(delattr, del_objs, del_names),
+                            map(_clear_cache, self.caches)), maxlen=0)
         except BaseException:
             self.rollback()
             raise
         self.committed = True
+
+    def _changes_kind(self) -> bool:
+        return any(
+            name == "__code__" and isinstance(obj, FunctionType) and isinstance(value, CodeType)
+            and (obj.__code__.co_flags ^ value.co_flags) & _KIND_FLAGS
+            for obj, name, value in self.sets)
 
     def rollback(self) -> None:
         """Put back every value recorded at commit (best effort, last change first)."""
