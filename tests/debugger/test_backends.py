@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from harness import line_of, load_program, session
@@ -183,3 +184,31 @@ def test_unhooked_maps_an_entry_hooked_copy_back_to_its_original() -> None:
         s.engine.add_breakpoint(prog.__file__, L("add-body"))
         assert unhooked(prog.add.__code__) is original
     assert unhooked(original) is original
+
+
+def test_a_function_compiled_in_enc_mode_gets_an_enc_mode_entry_hook(tmp_path: Path) -> None:
+    # Modules tracked by relive run EnC code: their breakpoints must not fall back to
+    # tracing every call (3.11's backend), so the hooked copy is compiled the same way.
+    from relive.debugger.entryhook import EntryHooks, unhooked
+    from relive.runtime.enc import enc_compile, is_enc_code
+    from relive.runtime.remap_continuation import unalias
+
+    path = tmp_path / "encmod.py"
+    path.write_text("def twice(x):\n    y = x * 2\n    return y\n", encoding="utf-8")
+    namespace: dict[str, object] = {}
+    exec(enc_compile(path.read_text(encoding="utf-8"), str(path)), namespace)
+    twice = namespace["twice"]
+    original = twice.__code__  # type: ignore[attr-defined]
+    assert is_enc_code(original)
+    entered: list[str] = []
+    hooks = EntryHooks(lambda frame: entered.append(frame.f_code.co_name))
+    try:
+        assert hooks.sync([original]) == []  # hooked, not left to global tracing
+        hooked = twice.__code__  # type: ignore[attr-defined]
+        assert hooked is not original and is_enc_code(hooked)
+        assert unhooked(hooked) is original
+        assert unalias(hooked) is original  # an edit remaps its frames as frames of f
+        assert twice(21) == 42 and entered == ["twice"]  # type: ignore[operator]
+    finally:
+        hooks.restore_all()
+    assert twice.__code__ is original  # type: ignore[attr-defined]

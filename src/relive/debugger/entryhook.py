@@ -25,6 +25,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType, FunctionType
 
 from relive.debugger.breakpoints import walk_code
+from relive.runtime.enc import enc_compile, enc_compile_with_trees, is_enc_code
+from relive.runtime.remap_continuation import register_alias
 
 _NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 _FUTURE_FLAGS = 0
@@ -177,6 +179,8 @@ def _hooked_copy(code: CodeType) -> CodeType | None:
     if not source:
         return None
     flags = code.co_flags & _FUTURE_FLAGS
+    if is_enc_code(code):
+        return _hooked_enc_copy(code, source, flags)
     try:
         tree = ast.parse(source, code.co_filename)
         original = _find(compile(tree, code.co_filename, "exec", flags, True), code)
@@ -196,21 +200,49 @@ def _hooked_copy(code: CodeType) -> CodeType | None:
     )
     if node is None:
         return None
-    call = ast.parse(_HOOK_SOURCE, mode="exec").body[0]
-    for sub in ast.walk(call):
-        # On the def line: the first statement of the body still starts a new line.
-        sub.lineno = sub.end_lineno = node.lineno  # type: ignore[attr-defined]
-        sub.col_offset = sub.end_col_offset = 0  # type: ignore[attr-defined]
     body = node.body
     has_docstring = (
         body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
         and isinstance(body[0].value.value, str)
     )
-    body.insert(1 if has_docstring else 0, call)
+    body.insert(1 if has_docstring else 0, _hook_call(node.lineno))
     try:
         hooked = _find(compile(tree, code.co_filename, "exec", flags, True), code)
     except (SyntaxError, ValueError):
         return None
     if hooked is None or hooked.co_freevars != code.co_freevars:
         return None
+    return hooked
+
+
+def _hook_call(line: int) -> ast.stmt:
+    """The call of :func:`enter`, on ``line`` (the ``def`` line: the first statement of the
+    body still starts a new line)."""
+    call = ast.parse(_HOOK_SOURCE, mode="exec").body[0]
+    for sub in ast.walk(call):
+        sub.lineno = sub.end_lineno = line  # type: ignore[attr-defined]
+        sub.col_offset = sub.end_col_offset = 0  # type: ignore[attr-defined]
+    return call
+
+
+def _hooked_enc_copy(code: CodeType, source: str, flags: int) -> CodeType | None:
+    """The hooked copy of a function compiled in EnC mode (a module tracked by relive): the
+    call goes before the remap handler's ``try``, outside the user's body, and the copy is
+    declared an alias of ``code`` so that an edit still remaps its frames."""
+    key = (code.co_firstlineno, code.co_name)
+    try:
+        tree = ast.parse(source, code.co_filename)
+        original = _find(enc_compile(tree, code.co_filename, "exec", flags, True), code)
+        if original is None or original != code:
+            return None  # the file on disk is not what this function runs
+        module, trees = enc_compile_with_trees(
+            tree, code.co_filename, flags,
+            prologue={key: lambda fn: [_hook_call(fn.lineno)]})
+    except (SyntaxError, ValueError):
+        return None
+    hooked = _find(module, code)
+    fn_tree = trees.get(key)
+    if hooked is None or fn_tree is None or hooked.co_freevars != code.co_freevars:
+        return None
+    register_alias(hooked, code, fn_tree)
     return hooked

@@ -50,6 +50,7 @@ from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
 from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
 from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.remap_continuation import unalias
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
 
@@ -286,8 +287,10 @@ class _Plan:
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
+        old = unalias(fn.__code__)
         if old_d is not None and new_d is not None:
-            self.remap.append(remapping.Candidate(path, fn.__code__, code, old_d, new_d))
+            self.remap.append(remapping.Candidate(path, old, code, old_d, new_d))
+        self.old_codes.setdefault(id(old), (old, path))
         self.old_codes.setdefault(id(fn.__code__), (fn.__code__, path))
         self.rekeys.append((fn, code_key(fn.__code__)))
         self.new_codes.append(code)
@@ -357,9 +360,11 @@ class _Plan:
             self.live.ensure_built()
             fns = self._only(old_d, self.live.functions(definition_key(old_d)))
         for fn in fns:
-            old_code = fn.__code__
+            old_code = unalias(fn.__code__)
             shifted = shift_code(old_code, by)
-            if self.may_run(old_code):  # a frame runs it: move it to the right lines too
+            # a frame runs it: move it to the right lines too
+            if self.may_run(old_code) or (
+                    old_code is not fn.__code__ and self.may_run(fn.__code__)):
                 self.remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
                                                       self.new_def(e), by))
             self.txn.set(fn, "__code__", shifted)

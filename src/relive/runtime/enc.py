@@ -72,7 +72,7 @@ import copy
 import dis
 import functools
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType
 from typing import Literal
 
@@ -518,6 +518,7 @@ def enc_compile_with_trees(
     optimize: int = -1,
     *,
     functions: FunctionTable | None = None,
+    prologue: Mapping[tuple[int, str], Callable[[FunctionNode], list[ast.stmt]]] | None = None,
 ) -> tuple[CodeType, TreeTable]:
     """Like :func:`enc_compile`, and also return the transformed tree of every function.
 
@@ -526,6 +527,11 @@ def enc_compile_with_trees(
     in them. A tree passed in is transformed *in place* when ``functions`` is given (the
     caller knows every function's kind and cells, and made the tree for this call), and copied
     otherwise.
+
+    ``prologue`` gives, for the functions it names (keyed like the trees), statements to run
+    first on entry, before the remap handler's ``try`` (a debugger's entry hook): they are
+    outside the user's body, so remap points and statement paths stay those of the plain EnC
+    code.
     """
     if isinstance(source, ast.Module):
         tree = source if functions is not None else copy.deepcopy(source)
@@ -540,6 +546,8 @@ def enc_compile_with_trees(
     else:
         table = functions
     transform_module(tree, table)
+    if prologue:
+        _add_prologues(tree, prologue)
     code = compile(tree, filename, "exec", flags, dont_inherit, optimize)
     for key, (kind, cells) in function_table(code).items():
         expected = table.get(key)
@@ -553,6 +561,19 @@ def enc_compile_with_trees(
     for fn in found:
         trees[(_first_line(fn), fn.name)] = fn
     return _narrow_handlers(_store_iterators_after_get_iter(code), trees), trees
+
+
+def _add_prologues(
+    tree: ast.Module,
+    prologue: Mapping[tuple[int, str], Callable[[FunctionNode], list[ast.stmt]]],
+) -> None:
+    found: list[FunctionNode] = []
+    _all_functions(tree.body, found)
+    for fn in found:
+        make = prologue.get((_first_line(fn), fn.name))
+        if make is not None:
+            at = next(i for i, stmt in enumerate(fn.body) if is_remap_wrapper(stmt))
+            fn.body[at:at] = make(fn)
 
 
 def _narrow_handlers(code: CodeType, trees: TreeTable) -> CodeType:

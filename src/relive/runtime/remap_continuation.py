@@ -569,6 +569,25 @@ def _register(base: CodeType, derived: CodeType, tree: FunctionNode) -> None:
     entries.append((weakref.ref(derived), tree))
 
 
+_ALIASES: dict[int, tuple[weakref.ref[CodeType], CodeType]] = {}
+
+
+def register_alias(alias: CodeType, base: CodeType, tree: FunctionNode) -> None:
+    """Declare that functions given ``alias`` still run ``base``'s version: a copy of
+    ``base`` with something added outside the user's body (a debugger's entry hook), compiled
+    from ``tree``. Its frames are remapped like frames of ``base``, and an apply treats a
+    function holding it as holding ``base`` (see :func:`unalias`)."""
+    _register(base, alias, tree)
+    _ALIASES[id(alias)] = (weakref.ref(alias), base)
+    weakref.finalize(alias, _ALIASES.pop, id(alias), None)
+
+
+def unalias(code: CodeType) -> CodeType:
+    """The code ``code`` stands for: ``base`` if it is a registered alias, else itself."""
+    entry = _ALIASES.get(id(code))
+    return entry[1] if entry is not None and entry[0]() is code else code
+
+
 def derived_codes(base: CodeType) -> list[tuple[CodeType, FunctionNode]]:
     """Continuation code objects built from ``base`` (and nested functions compiled in them),
     each with the tree it was compiled from. Frames running them run ``base``'s version."""
