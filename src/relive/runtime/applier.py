@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -50,7 +51,6 @@ from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
 from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
 from relive.runtime.registry import REGISTRY, TrackedModule
-from relive.runtime.remap_continuation import unalias
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
 
@@ -90,6 +90,17 @@ class _Refused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.rude = tuple(rude)
+
+
+def unalias(code: CodeType) -> CodeType:
+    """The code a function's ``__code__`` stands for (see
+    :func:`relive.runtime.remap_continuation.unalias`). Aliases only exist once that module
+    is loaded, which a program that is never debugged need not pay for."""
+    module = sys.modules.get("relive.runtime.remap_continuation")
+    if module is None:
+        return code
+    base: CodeType = module.unalias(code)
+    return base
 
 
 def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeType:
