@@ -49,7 +49,14 @@ from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
-from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
+from relive.runtime.live import (
+    HEAP,
+    code_key,
+    definition_key,
+    in_function,
+    needs_heap,
+    scope_object,
+)
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
@@ -226,6 +233,8 @@ class _Plan:
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._on_stacks: set[int] | None = None
         self._waiting = False
+        self._in_closure: dict[str | None, bool] = {}  # by parent path: see needs_heap
+        self._derived: Callable[[CodeType], bool] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -293,8 +302,10 @@ class _Plan:
         if self._on_stacks is None:
             self._on_stacks = remapping.codes_on_stacks()
             self._waiting = remapping.frames_waiting()
+            self._derived = remapping.derived_lookup()
         return (id(code) in self._on_stacks or self._waiting
-                or remapping.may_have_frames(code, waiting=False))
+                or bool(code.co_flags & remapping.SUSPENDABLE)
+                or (self._derived is not None and self._derived(code)))
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
@@ -362,20 +373,27 @@ class _Plan:
     _update_lambda = _update_function
 
     def _line_shift_function(self, e: SemanticEdit) -> None:
+        # One per definition below an edit (a hundred or more in a large module): the cost
+        # of an apply is mostly here, so the common case (a method or a module function, run
+        # by no frame) takes no detour.
         old_d = self.old_def(e)
         assert e.old_span is not None and e.new_span is not None
         by = e.new_span[0] - e.old_span[0]
-        if needs_heap(self.old.index, old_d):
+        in_closure = self._in_closure.get(old_d.parent)
+        if in_closure is None:
+            in_closure = self._in_closure[old_d.parent] = in_function(self.old.index,
+                                                                      old_d.parent)
+        if in_closure or old_d.kind == "lambda":  # what needs_heap says, once per scope
             fns = self.find(old_d)
         else:  # the index is current for names of modules and classes: no walk needed
             self.live.ensure_built()
             fns = self._only(old_d, self.live.functions(definition_key(old_d)))
         for fn in fns:
-            old_code = unalias(fn.__code__)
+            code = fn.__code__
+            old_code = unalias(code)
             shifted = shift_code(old_code, by)
             # a frame runs it: move it to the right lines too
-            if self.may_run(old_code) or (
-                    old_code is not fn.__code__ and self.may_run(fn.__code__)):
+            if self.may_run(old_code) or (old_code is not code and self.may_run(code)):
                 self.remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
                                                       self.new_def(e), by))
             self.txn.set(fn, "__code__", shifted)

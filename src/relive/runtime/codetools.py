@@ -18,7 +18,7 @@ def shift_code(code: CodeType, by: int) -> CodeType:
         return code
     first = code.co_firstlineno
     consts = code.co_consts
-    if any(isinstance(c, CodeType) for c in consts) or not code.co_flags & _CO_OPTIMIZED:
+    if CodeType in map(type, consts) or not code.co_flags & _CO_OPTIMIZED:
         consts = tuple(_shift_const(c, by, first, not code.co_flags & _CO_OPTIMIZED)
                        for c in consts)
         return code.replace(co_firstlineno=first + by, co_consts=consts)
