@@ -537,13 +537,13 @@ class _Incremental:
         if not shift:
             return []
         out = []
+        line_shift = SemanticEdit.line_shift
         for d in self.index.values():
             first = d.first
             if first > old_region_last and d.kind != "module":
                 last = first + d.last
-                out.append(SemanticEdit("line_shift", d.path, d.kind, (first, last),
-                                        (first + shift, last + shift), (), d.parent or "",
-                                        (d.name,), d.path))
+                out.append(line_shift(d.path, d.kind, (first, last),
+                                      (first + shift, last + shift), d.parent or "", d.name))
         return out
 
 

@@ -11,7 +11,7 @@ import ast
 import json
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from relive.delta.index import Definition, build_index
@@ -255,6 +255,24 @@ class SemanticEdit:
                 "old_path": self.old_path}
 
     @classmethod
+    def line_shift(cls, path: str, target: str, old_span: tuple[int, int],
+                   new_span: tuple[int, int], scope: str, name: str) -> SemanticEdit:
+        """A ``line_shift`` edit, made without the dataclass ``__init__``: a delta holds one
+        per definition below the edit, and this is most of what it costs to make them."""
+        edit = _new_edit(cls)
+        kind_, path_, target_, old_, new_, reasons_, scope_, names_, old_path_ = _EDIT_SLOTS
+        kind_(edit, "line_shift")
+        path_(edit, path)
+        target_(edit, target)
+        old_(edit, old_span)
+        new_(edit, new_span)
+        reasons_(edit, ())
+        scope_(edit, scope)
+        names_(edit, (name,))
+        old_path_(edit, path)
+        return edit
+
+    @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SemanticEdit:
         def span(value: Any) -> tuple[int, int] | None:
             return None if value is None else (int(value[0]), int(value[1]))
@@ -266,6 +284,11 @@ class SemanticEdit:
                    span(data["new_span"]), tuple(map(str, data["reasons"])),
                    str(data["scope"]), tuple(map(str, data["names"])),
                    str(data.get("old_path", "")))
+
+
+_new_edit = object.__new__
+# the slots' own setters, in field order (a frozen dataclass refuses setattr, they do not)
+_EDIT_SLOTS = tuple(getattr(SemanticEdit, f.name).__set__ for f in fields(SemanticEdit))
 
 
 def _rude_to_json(r: RudeEdit) -> dict[str, Any]:
