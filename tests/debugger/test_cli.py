@@ -329,3 +329,29 @@ def test_a_function_breakpoint_may_name_the_module(tmp_path: Path) -> None:
                        cwd=tmp_path)
     assert "Stopped (function breakpoint 1 (helper.g)) in g at" in run.output, run.output
     assert "g 2" in run.output and run.code == 0
+
+
+def test_code_that_only_moved_takes_running_frames_along_without_asking(tmp_path: Path) -> None:
+    """Lines inserted above the stopped function: its frame and its caller's move to the new
+    lines (the code is the same, there is nothing to choose), and the program goes on."""
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body, call = tag("enc_prog", "f-body"), tag("enc_prog", "main-call")
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text("# two lines\n# above everything\n" + source.read_text())
+    session.send("enc")
+    session.expect("Edit applied (generation 1): line_shift f; line_shift main")
+    session.expect("Applied edits to")
+    session.send("go")
+    session.expect(f"Stopped (breakpoint 1) in f at {source}:{body + 2}")
+    session.send("where")
+    session.expect(f"main at {source}:{call + 2}")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert "Remap opportunity" not in output, output
+    assert "f 0 = 1" in output and "f 1 = 3" in output and "f 2 = 5" in output, output

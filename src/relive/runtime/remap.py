@@ -209,7 +209,7 @@ class _Tracker:
                 elif policy == "stale":
                     problem = "the remap policy is 'stale'"
                 plan = Plan(old, new, dict(item.line_map), policy, on_event, schedule,
-                            chooser=chooser)
+                            chooser=chooser if item.ask else None)
                 self._retarget(item, new)
                 for code, tree in [(item.old_code, old.compiled), *derived_codes(item.old_code)]:
                     candidates[id(code)] = _Candidate(code, tree, plan, problem)

@@ -38,6 +38,9 @@ class RemapItem:
     old_unit: str  # source that compiles old_code at its real lines and nesting
     new_unit: str  # source that compiles new_code at its real lines and nesting
     line_map: Mapping[int, int | None]  # old line -> new line (None: deleted)
+    # a debugger's chooser is asked where the frame goes; not for code that only moved,
+    # where the new code is the old one at other lines and there is nothing to choose
+    ask: bool = True
 
 
 @dataclass(frozen=True)

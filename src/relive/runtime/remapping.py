@@ -126,7 +126,8 @@ def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delt
             line_map: dict[int, int | None] = {n: n + c.shift for n in range(first, last + 1)}
         else:
             line_map = dict(delta.line_maps.get(c.path, {}))
-        items.append(RemapItem(c.old_code, c.new_code, old_unit, new_unit, line_map))
+        items.append(RemapItem(c.old_code, c.new_code, old_unit, new_unit, line_map,
+                               ask=c.shift is None))
     if not items:
         return None
     return schedule_remap(items, policy, on_event=sink,  # type: ignore[arg-type]
