@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "install": "relive.runtime",
     "on_update": "relive.runtime",
     "reload": "relive.runtime",
+    "run_code": "relive.runtime",
 }
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "install",
     "on_update",
     "reload",
+    "run_code",
 ]
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
         install,
         on_update,
         reload,
+        run_code,
     )
 
 

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 import relive
 from relive.runtime import REGISTRY
 from tests.runtime.conftest import LiveModule
@@ -234,3 +236,49 @@ def test_a_module_imported_before_relive_is_verified_against_its_file(tmp_path: 
         tracked = REGISTRY.get("early_module")
         if tracked is not None:
             REGISTRY.unregister(tracked)
+
+
+def _line(source: str, text: str) -> int:
+    return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def test_module_code_an_edit_did_not_run_can_be_run_explicitly(live: Live) -> None:
+    m = live("""
+        registry = []
+
+        def handler():
+            return 1
+    """)
+    result = m.edit("""
+        registry = []
+
+        def handler():
+            return 1
+
+        registry.append(handler)
+    """)
+    assert result.applied and [r.code for r in result.rude_edits] == ["RL3001"]
+    assert m.module.registry == []  # not run by the apply: its side effects are the user's
+    assert relive.run_code(m.module, _line(m.source, "append")) == {}
+    assert m.module.registry == [m.module.handler]
+    rebound = relive.run_code(m.module, _line(m.source, "registry = []"))
+    assert rebound == {"registry": []}  # an assignment, run again: the user asked for it
+    with pytest.raises(ValueError, match="def"):
+        relive.run_code(m.module, _line(m.source, "return 1"))  # reload updates definitions
+    with pytest.raises(ValueError, match="no module-level statement"):
+        relive.run_code(m.module, 99)
+
+
+def test_module_code_run_explicitly_raises_its_own_errors_at_its_line(live: Live) -> None:
+    m = live("""
+        value = 1
+    """)
+    m.edit("""
+        value = 1
+        print(1 / 0)
+    """)
+    line = _line(m.source, "print")
+    with pytest.raises(ZeroDivisionError) as caught:
+        relive.run_code(m.module, line)
+    assert caught.traceback[-1].lineno + 1 == line  # pytest's entries are 0-based
+    assert caught.traceback[-1].path == m.path

@@ -88,7 +88,8 @@ class RudeEditKind(enum.Enum):
     MODULE_CODE_CHANGED = _Entry(
         "RL3001", "warning",
         "module-level code changed at this line ({detail}); it is not run again because "
-        "running it would repeat its side effects: restart, or run it explicitly")
+        "running it would repeat its side effects: restart, or run it yourself "
+        "(relive.run_code)")
     MAIN_BLOCK_CHANGED = _Entry(
         "RL3002", "warning",
         "the `if __name__ == \"__main__\":` block changed; it is not run again (the program "

@@ -32,6 +32,7 @@ __all__ = [
     "installed",
     "on_update",
     "reload",
+    "run_code",
     "tracked",
     "uninstall",
 ]
@@ -102,3 +103,37 @@ def reload(module: ModuleType | str, source: str | bytes | None = None,
 def apply(module: ModuleType | str, delta: Delta, remap: str | None = None) -> ApplyResult:
     """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`)."""
     return apply_delta(tracked(module), delta, remap)
+
+
+def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
+    """Run, once, the module-level statement at ``line`` of the module's current source.
+
+    An apply never runs changed module-level code by itself (rude edit RL3001): running a
+    call or a loop again would repeat its side effects, so that is the user's decision, and
+    this is how to take it. The statement (a whole ``for`` or ``with`` block, say) runs in the
+    module's namespace as it did at import, at its real lines, compiled the way the module
+    is. Returns the module names it bound or rebound. Raises ValueError when ``line`` is not
+    in a module-level statement, or is in a ``def`` or ``class`` (an apply updates those in
+    place; running them again would make new objects), and whatever the statement raises.
+    """
+    from relive.delta import MODULE_PATH
+    from relive.delta.units import compile_unit, region_unit
+    from relive.runtime.applier import _enc_compiler
+
+    t = tracked(module)
+    base = t.baseline
+    scope = base.index[MODULE_PATH]
+    found = next((s for s in scope.body
+                  if scope.first + s.first <= line <= scope.first + s.last), None)
+    if found is None or found.kind in ("def", "docstring", "future"):
+        what = "no module-level statement" if found is None else f"a {found.kind} statement"
+        raise ValueError(f"{t.filename}:{line}: {what}; run_code runs module-level code "
+                         f"such as calls, loops, `with` blocks and assignments")
+    first, last = scope.first + found.first, scope.first + found.last
+    code = compile_unit(region_unit(base.lines, base.index, scope, first, last), base.filename,
+                        base.future_flags, _enc_compiler if t.enc else None)
+    namespace = t.module.__dict__
+    before = dict(namespace)
+    exec(code, namespace)
+    return {name: value for name, value in namespace.items()
+            if name not in before or before[name] is not value}
