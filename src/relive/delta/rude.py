@@ -62,7 +62,8 @@ class RudeEditKind(enum.Enum):
     CLASS_BODY_CODE_CHANGED = _Entry(
         "RL1008", "warning",
         "code in the body of class {path} changed ({detail}); it is not run again because it "
-        "already ran when the class was created: restart, or run it explicitly")
+        "already ran when the class was created: restart, or make the change on the live "
+        "class yourself")
 
     CLOSURE_SHAPE_CHANGED = _Entry(
         "RL2001", "warning",
