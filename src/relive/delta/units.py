@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType
 
-from relive.delta.index import MODULE_PATH, Definition, facts_line
+from relive.delta.index import MODULE_PATH, Definition, Stmt, facts_line
 
 # compiles a unit (source or tree, file name, __future__ flags) to a module code object; the
 # runtime passes one to compile in EnC mode, None means the built-in compile()
@@ -104,12 +104,20 @@ def outermost_function(index: Mapping[str, Definition], d: Definition) -> Defini
     return found
 
 
-def statement_span(scope: Definition, line: int) -> tuple[int, int]:
-    """Absolute span of the statement of ``scope``'s body that contains ``line``."""
+def statement_at(scope: Definition, line: int) -> Stmt | None:
+    """The statement of ``scope``'s body that contains ``line`` (absolute), if any."""
     for s in scope.body:
         if scope.first + s.first <= line <= scope.first + s.last:
-            return scope.first + s.first, scope.first + s.last
-    raise UnitError(f"line {line} is in no statement of {scope.path}")
+            return s
+    return None
+
+
+def statement_span(scope: Definition, line: int) -> tuple[int, int]:
+    """Absolute span of the statement of ``scope``'s body that contains ``line``."""
+    s = statement_at(scope, line)
+    if s is None:
+        raise UnitError(f"line {line} is in no statement of {scope.path}")
+    return scope.first + s.first, scope.first + s.last
 
 
 def definition_unit(lines: Sequence[str], index: Mapping[str, Definition],

@@ -117,14 +117,13 @@ def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
     place; running them again would make new objects), and whatever the statement raises.
     """
     from relive.delta import MODULE_PATH
-    from relive.delta.units import compile_unit, region_unit
+    from relive.delta.units import compile_unit, region_unit, statement_at
     from relive.runtime.applier import _enc_compiler
 
     t = tracked(module)
     base = t.baseline
     scope = base.index[MODULE_PATH]
-    found = next((s for s in scope.body
-                  if scope.first + s.first <= line <= scope.first + s.last), None)
+    found = statement_at(scope, line)
     if found is None or found.kind in ("def", "docstring", "future"):
         what = "no module-level statement" if found is None else f"a {found.kind} statement"
         raise ValueError(f"{t.filename}:{line}: {what}; run_code runs module-level code "

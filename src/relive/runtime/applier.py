@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import enum
-import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -49,14 +48,7 @@ from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
-from relive.runtime.live import (
-    HEAP,
-    code_key,
-    definition_key,
-    in_function,
-    needs_heap,
-    scope_object,
-)
+from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
@@ -97,17 +89,6 @@ class _Refused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.rude = tuple(rude)
-
-
-def unalias(code: CodeType) -> CodeType:
-    """The code a function's ``__code__`` stands for (see
-    :func:`relive.runtime.remap_continuation.unalias`). Aliases only exist once that module
-    is loaded, which a program that is never debugged need not pay for."""
-    module = sys.modules.get("relive.runtime.remap_continuation")
-    if module is None:
-        return code
-    base: CodeType = module.unalias(code)
-    return base
 
 
 def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeType:
@@ -233,8 +214,6 @@ class _Plan:
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._on_stacks: set[int] | None = None
         self._waiting = False
-        self._in_closure: dict[str | None, bool] = {}  # by parent path: see needs_heap
-        self._derived: Callable[[CodeType], bool] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -302,14 +281,12 @@ class _Plan:
         if self._on_stacks is None:
             self._on_stacks = remapping.codes_on_stacks()
             self._waiting = remapping.frames_waiting()
-            self._derived = remapping.derived_lookup()
         return (id(code) in self._on_stacks or self._waiting
-                or bool(code.co_flags & remapping.SUSPENDABLE)
-                or (self._derived is not None and self._derived(code)))
+                or remapping.may_have_frames(code, waiting=False))
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
-        old = unalias(fn.__code__)
+        old = remapping.unalias(fn.__code__)
         if old_d is not None and new_d is not None:
             self.remap.append(remapping.Candidate(path, old, code, old_d, new_d))
         self.old_codes.setdefault(id(old), (old, path))
@@ -373,24 +350,17 @@ class _Plan:
     _update_lambda = _update_function
 
     def _line_shift_function(self, e: SemanticEdit) -> None:
-        # One per definition below an edit (a hundred or more in a large module): the cost
-        # of an apply is mostly here, so the common case (a method or a module function, run
-        # by no frame) takes no detour.
         old_d = self.old_def(e)
         assert e.old_span is not None and e.new_span is not None
         by = e.new_span[0] - e.old_span[0]
-        in_closure = self._in_closure.get(old_d.parent)
-        if in_closure is None:
-            in_closure = self._in_closure[old_d.parent] = in_function(self.old.index,
-                                                                      old_d.parent)
-        if in_closure or old_d.kind == "lambda":  # what needs_heap says, once per scope
+        if needs_heap(self.old.index, old_d):
             fns = self.find(old_d)
         else:  # the index is current for names of modules and classes: no walk needed
             self.live.ensure_built()
             fns = self._only(old_d, self.live.functions(definition_key(old_d)))
         for fn in fns:
             code = fn.__code__
-            old_code = unalias(code)
+            old_code = remapping.unalias(code)
             shifted = shift_code(old_code, by)
             # a frame runs it: move it to the right lines too
             if self.may_run(old_code) or (old_code is not code and self.may_run(code)):

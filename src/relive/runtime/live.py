@@ -154,12 +154,9 @@ class LiveIndex:
 
 def needs_heap(index: dict[str, Definition], d: Definition) -> bool:
     """True for definitions whose function objects are made at run time (closures)."""
-    return d.kind == "lambda" or in_function(index, d.parent)
-
-
-def in_function(index: dict[str, Definition], path: str | None) -> bool:
-    """Is the scope ``path`` (None: the module) a function or inside one?"""
-    parent = index.get(path or MODULE_PATH)
+    if d.kind == "lambda":
+        return True
+    parent = index.get(d.parent or MODULE_PATH)
     while parent is not None and parent.kind != "module":
         if parent.kind in ("function", "lambda"):
             return True

@@ -63,31 +63,32 @@ def frames_waiting() -> bool:
     return has_stale_code()
 
 
-SUSPENDABLE = 0x3A0  # generator, coroutine, async generator
-
-
-def derived_lookup() -> Callable[[CodeType], bool] | None:
-    """A test of whether a code object has continuations of earlier remaps (which may have
-    frames), or None while the remap machinery was never used."""
-    if "relive.runtime.remap" not in sys.modules:
-        return None
-    from relive.runtime.remap_continuation import derived_codes
-
-    return lambda code: bool(derived_codes(code))
-
-
 def may_have_frames(code: CodeType, waiting: bool | None = None) -> bool:
     """Frames of ``code`` that are not on a stack now may still have to move: suspended
     generators, continuations of earlier remaps, frames waiting for their point
     (``waiting``: whether any frame waits, if the caller knows)."""
-    if code.co_flags & SUSPENDABLE:
+    if code.co_flags & 0x3A0:  # generator, coroutine, async generator
         return True
-    derived = derived_lookup()
-    if derived is None:
+    if "relive.runtime.remap" not in sys.modules:
         return False
     if waiting is None:
         waiting = frames_waiting()
-    return waiting or derived(code)
+    if waiting:
+        return True
+    from relive.runtime.remap_continuation import derived_codes
+
+    return bool(derived_codes(code))
+
+
+def unalias(code: CodeType) -> CodeType:
+    """The code a function's ``__code__`` stands for: the original when it holds an alias (a
+    debugger's entry-hooked copy, see ``remap_continuation.register_alias``). Aliases only
+    exist once that module is loaded, which a program never debugged need not pay for."""
+    module = sys.modules.get("relive.runtime.remap_continuation")
+    if module is None:
+        return code
+    base: CodeType = module.unalias(code)
+    return base
 
 
 def codes_on_stacks() -> set[int]:
