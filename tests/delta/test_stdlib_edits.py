@@ -92,3 +92,24 @@ def test_compile_units_give_the_code_the_whole_module_compiles(name: str) -> Non
         for a, b in zip(iter_codes(unit), iter_codes(expected), strict=True):
             assert a.co_firstlineno == b.co_firstlineno, d.path
             assert list(a.co_positions()) == list(b.co_positions()), d.path
+
+
+@pytest.mark.parametrize("name", MODULES[:4])
+def test_chained_edits_with_kept_codes_give_the_deltas_of_fresh_baselines(name: str) -> None:
+    """Each baseline keeps code from earlier generations for comparison (the old side of an
+    edit is then not compiled again); a delta from it equals one from a fresh baseline."""
+    source = (STDLIB / name).read_text(encoding="utf-8")
+    base = relive.Baseline.from_source(source, name, "m")
+    rnd = random.Random(f"chained {name}")
+    reused = 0
+    for _ in range(16):
+        new = "\n".join(_mutate(base.source.split("\n"), rnd))
+        chained = relive.compute_delta(base, new)
+        fresh = relive.Baseline.from_source(base.source, name, "m", base.generation)
+        assert _key(chained) == _key(relive.compute_delta(fresh, new, incremental=False))
+        if chained.next_baseline is not None:
+            kept = [d.path for d in base.index.values()
+                    if base.compare_code(d.path) is not None]
+            reused += len(kept)
+            base = chained.next_baseline
+    assert reused > 0

@@ -44,13 +44,13 @@ def source_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def count_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     compiled: list[str] = []
-    original = enc_cache.enc_compile
+    original = enc_cache.compile_both
 
-    def counting(source: Any, filename: str, *args: Any, **kwargs: Any) -> Any:
+    def counting(source: Any, filename: str) -> Any:
         compiled.append(filename)
-        return original(source, filename, *args, **kwargs)
+        return original(source, filename)
 
-    monkeypatch.setattr(enc_cache, "enc_compile", counting)
+    monkeypatch.setattr(enc_cache, "compile_both", counting)
     yield compiled
 
 
@@ -117,3 +117,38 @@ def test_nothing_is_written_when_bytecode_writing_is_off(
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     load_enc_code(str(source_file))
     assert not os.path.exists(cache_path(str(source_file)))
+
+
+def test_the_cache_also_keeps_the_plain_code_for_the_first_reload(source_file: Path) -> None:
+    source = source_file.read_bytes()
+    load_enc_code(str(source_file))
+    plain = enc_cache.load_plain_code(str(source_file), source)
+    assert plain is not None and not is_enc_code(plain)
+    assert plain == compile(source, str(source_file), "exec", dont_inherit=True)
+    # only for that very source
+    assert enc_cache.load_plain_code(str(source_file), source + b"\n") is None
+
+
+def test_without_a_cache_file_the_plain_code_is_kept_in_memory(
+    source_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    source = source_file.read_bytes()
+    load_enc_code(str(source_file))
+    assert not os.path.exists(cache_path(str(source_file)))
+    plain = enc_cache.load_plain_code(str(source_file), source)
+    assert plain == compile(source, str(source_file), "exec", dont_inherit=True)
+    # a later successful write takes over from the memory copy
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    source_file.write_text(SOURCE.replace("x *= 2", "x *= 5"))
+    load_enc_code(str(source_file))
+    assert cache_path(str(source_file)) not in enc_cache._KEPT
+
+
+def test_a_cache_file_cut_short_gives_no_code(source_file: Path) -> None:
+    source = source_file.read_bytes()
+    load_enc_code(str(source_file))
+    path = Path(cache_path(str(source_file)))
+    path.write_bytes(path.read_bytes()[:-1])
+    assert enc_cache.load_plain_code(str(source_file), source) is None
+    assert enc_cache._read(str(path), enc_cache._header(source)) is None

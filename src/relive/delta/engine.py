@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import CodeType
 
 from relive.delta.analyze import Analyzer, MemberChange, Side
@@ -73,6 +73,7 @@ def compute_delta(base: Baseline, source: str | bytes, *, incremental: bool = Tr
     if ch is None:
         nb = Baseline(text, base.filename, base.module_name, base.generation + 1)
         nb.seed(base.lines, base.index, base.future_flags)
+        nb.inherit_codes(base)
         return Delta(base.filename, base.module_name, base.generation, base.digest,
                      next_baseline=nb)
     with warnings.catch_warnings():
@@ -118,16 +119,23 @@ Compiled = tuple[ast.Module, CodeType, list[Definition]]
 def _finish(base: Baseline, text: str, ch: ChangedLines, new_lines: list[str],
             new_index: dict[str, Definition], edits: list[SemanticEdit],
             rude: list[RudeEdit], future: int, codes: dict[str, CodeType],
-            units: Sequence[Compiled] = (), recompile: Recompiler | None = None) -> Delta:
+            units: Sequence[Compiled] = (), recompile: Recompiler | None = None,
+            reread: Iterable[str] | None = None) -> Delta:
     """Assemble the delta: sort the edits, add line maps and the next baseline.
 
     ``codes`` (new code objects compiled on the way) are kept with the next baseline, so that
     the runtime does not compile them again; with ``recompile``, so are the ``units``
-    compiled its way (done last: it may transform the trees).
+    compiled its way (done last: it may transform the trees). ``reread``: the old paths the
+    edit re-read; the baseline's other codes are still good for comparison and are carried
+    over (None: ``codes`` hold every definition).
     """
     nb = Baseline(text, base.filename, base.module_name, base.generation + 1)
     nb.seed(new_lines, new_index, future)
     nb.cache_codes(codes)
+    if reread is not None:
+        nb.inherit_codes(base, reread)
+    else:
+        nb.inherit_codes(nb)
     if recompile is not None:
         for tree, plain, defs in units:
             try:
@@ -311,7 +319,7 @@ class _Incremental:
         # the headers of nested definitions (the root's own header did not change).
         old_defs = [root, *(d for d in index.values() if _inside(index, d, root))]
         old_nodes: dict[str, ast.AST] = {}
-        old_codes = {d.path: self.base.cached_code(d.path) for d in old_defs}
+        old_codes = {d.path: self.base.compare_code(d.path) for d in old_defs}
         if len(old_defs) > 1 or len(new_defs) > 1:
             # nested definitions: their headers are compared, so the old syntax is needed
             old_tree, old_body = self._parse_unit(self.old_lines, heads, root.first,
@@ -321,7 +329,8 @@ class _Incremental:
             reindexed, old_nodes = self._index_def(self.old_lines, old_node, root, blocks)
             if [d.path for d in reindexed] != [d.path for d in old_defs]:
                 raise _Retry
-            old_codes = pick_codes(self._compile_old(old_tree), old_defs)
+            if None in old_codes.values():
+                old_codes = pick_codes(self._compile_old(old_tree), old_defs)
         elif None in old_codes.values():
             # only the code: compile the unit's text, with no syntax tree to build
             text = assemble(self.old_lines, heads, root.first, root.last_line,
@@ -334,16 +343,17 @@ class _Incremental:
             old_codes = pick_codes(old_unit, old_defs)
         old = Side(index, old_nodes, {p: c for p, c in old_codes.items() if c is not None})
         in_play = {d.path for d in old_defs}
-        new_index = self._rebuild(in_play, new_defs, root, new_root.last_line, root.last_line)
+        new_index, shifted = self._rebuild(in_play, new_defs, root, new_root.last_line,
+                                           root.last_line)
         new = Side(new_index, new_nodes, pick_codes(new_unit, new_defs))
         old.add_children(old_defs)
         new.add_children(new_defs)
         analyzer = Analyzer(old, new)
         analyzer.run([old_defs[0]], [new_root])
-        edits = analyzer.edits + self._shifted(root.last_line)
+        edits = analyzer.edits + shifted
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
                        analyzer.rude, self.flags, dict(new.codes),
-                       [(new_tree, new_unit, new_defs)], self.recompile)
+                       [(new_tree, new_unit, new_defs)], self.recompile, in_play)
 
     def _compile_old(self, tree: ast.Module) -> CodeType:
         try:
@@ -425,10 +435,12 @@ class _Incremental:
             new_codes = pick_codes(new_unit, new_defs)
             units.append((new_tree, new_unit, new_defs))
         if old_tree is not None:
-            old_codes = pick_codes(self._compile_old(old_tree), old_defs)
+            old_codes = {d.path: self.base.compare_code(d.path) for d in old_defs}
+            if None in old_codes.values():
+                old_codes = pick_codes(self._compile_old(old_tree), old_defs)
         in_play = {d.path for d in old_defs}
-        new_index = self._rebuild(in_play, new_defs, scope, new_scope_record.last_line, cb,
-                                  new_scope_record)
+        new_index, shifted = self._rebuild(in_play, new_defs, scope,
+                                           new_scope_record.last_line, cb, new_scope_record)
         old = Side(index, old_nodes, old_codes)
         new = Side(new_index, new_nodes, new_codes)
         old.add_children(old_defs)
@@ -439,9 +451,9 @@ class _Incremental:
             list(zip(new_records, new_nodes_list, strict=True))))
         analyzer.run([d for d in old_defs if d.parent == scope.path],
                      [d for d in new_defs if d.parent == scope.path])
-        edits = analyzer.edits + self._shifted(cb)
+        edits = analyzer.edits + shifted
         return _finish(self.base, self.text, ch, self.new_lines, new_index, edits,
-                       analyzer.rude, self.flags, new_codes, units, self.recompile)
+                       analyzer.rude, self.flags, new_codes, units, self.recompile, in_play)
 
     def _chunk(self, lines: Sequence[str], heads: list[tuple[int, str]], first: int, last: int,
                scope: Definition) -> tuple[ast.Module | None, list[ast.stmt]]:
@@ -482,8 +494,10 @@ class _Incremental:
 
     def _rebuild(self, in_play: set[str], new_defs: list[Definition], changed: Definition,
                  new_last_line: int, old_region_last: int,
-                 changed_record: Definition | None = None) -> dict[str, Definition]:
-        """The next index: in-play records replaced, ancestors resized, later ones moved."""
+                 changed_record: Definition | None = None
+                 ) -> tuple[dict[str, Definition], list[SemanticEdit]]:
+        """The next index (in-play records replaced, ancestors resized, later ones moved) and
+        a ``line_shift`` edit for each definition that moved."""
         shift = self.ch.shift
         index = self.index
         updated: dict[str, Definition] = {}
@@ -510,6 +524,8 @@ class _Incremental:
             child_first = a.first
             p = a.parent
         out: list[Definition] = []
+        shifted: list[SemanticEdit] = []
+        line_shift = SemanticEdit.line_shift
         placed = False
         interleaved = False
         for path, d in index.items():
@@ -518,33 +534,26 @@ class _Incremental:
                     out.extend(new_defs)
                     placed = True
                 continue
+            first = d.first
             if path in updated:
                 out.append(updated[path])
-            elif d.first > old_region_last:
-                out.append(d.moved(shift))
+            elif first > old_region_last:
+                if shift:
+                    out.append(d.moved(shift))
+                    last = first + d.last
+                    shifted.append(line_shift(path, d.kind, (first, last),
+                                              (first + shift, last + shift), d.parent or "",
+                                              d.name))
+                else:
+                    out.append(d)
             else:
-                if placed and new_defs and d.first >= new_defs[0].first:
+                if placed and new_defs and first >= new_defs[0].first:
                     interleaved = True  # e.g. a lambda in the decorator of a rebuilt def
                 out.append(d)
         if not placed or interleaved:
             return in_source_order([d for d in out if d not in new_defs] + new_defs
-                                   if placed else [*out, *new_defs])
-        return {d.path: d for d in out}
-
-    def _shifted(self, old_region_last: int) -> list[SemanticEdit]:
-        """line_shift edits for the definitions after the region, when lines moved."""
-        shift = self.ch.shift
-        if not shift:
-            return []
-        out = []
-        line_shift = SemanticEdit.line_shift
-        for d in self.index.values():
-            first = d.first
-            if first > old_region_last and d.kind != "module":
-                last = first + d.last
-                out.append(line_shift(d.path, d.kind, (first, last),
-                                      (first + shift, last + shift), d.parent or "", d.name))
-        return out
+                                   if placed else [*out, *new_defs]), shifted
+        return {d.path: d for d in out}, shifted
 
 
 def _inside(index: dict[str, Definition], d: Definition, root: Definition) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -149,6 +149,25 @@ class Baseline:
         """A code object compiled (``kind``) for ``path`` of this baseline, if one was kept."""
         codes: dict[str, Any] = self._cache.get(f"codes:{kind}", {})
         return codes.get(path)
+
+    # Code objects kept for comparison only (kind ``compare``): the delta engine compares
+    # code without its line numbers, so a definition's code stays good for that while the
+    # definition only moves. They are carried from one generation to the next, so that an
+    # edit need not compile the old side again.
+
+    def inherit_codes(self, base: Baseline, dropped: Iterable[str] = ()) -> None:
+        """Carry ``base``'s comparison codes over, except those of ``dropped`` paths (the
+        definitions the edit re-read), then add this baseline's own new plain codes."""
+        carried: dict[str, Any] = dict(base._cache.get("codes:compare", {}))
+        for path in dropped:
+            carried.pop(path, None)
+        carried.update(self._cache.get("codes:plain", {}))
+        self._cache["codes:compare"] = carried
+
+    def compare_code(self, path: str) -> Any:
+        """Code of ``path`` good for comparison (its lines may be those of an earlier
+        generation: only their offsets from its first line are meaningful), if one is kept."""
+        return self._cache.get("codes:compare", {}).get(path) or self.cached_code(path)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "filename": self.filename,

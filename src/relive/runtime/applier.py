@@ -212,8 +212,7 @@ class _Plan:
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
-        self._on_stacks: set[int] | None = None
-        self._waiting = False
+        self._may_run: Callable[[CodeType], bool] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -278,11 +277,20 @@ class _Plan:
 
     def may_run(self, code: CodeType) -> bool:
         """Could a frame be running ``code`` (so that a remap must be considered)?"""
-        if self._on_stacks is None:
-            self._on_stacks = remapping.codes_on_stacks()
-            self._waiting = remapping.frames_waiting()
-        return (id(code) in self._on_stacks or self._waiting
-                or remapping.may_have_frames(code, waiting=False))
+        return self.frames_test()(code)
+
+    def frames_test(self) -> Callable[[CodeType], bool]:
+        """:meth:`may_run` as a function, for loops over many codes."""
+        test = self._may_run
+        if test is None:
+            on_stacks = remapping.codes_on_stacks()
+            elsewhere = remapping.frames_test()
+
+            def test(code: CodeType) -> bool:
+                return id(code) in on_stacks or elsewhere(code)
+
+            self._may_run = test
+        return test
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
@@ -300,10 +308,16 @@ class _Plan:
     # -- the plan ----------------------------------------------------------------------
 
     def build(self) -> None:
+        moved: list[SemanticEdit] = []
         for e in self.delta.edits:
+            if e.kind == "line_shift" and e.target in ("function", "lambda"):
+                moved.append(e)  # most of a delta, often: done in one pass below
+                continue
             handler = getattr(self, f"_{e.kind}_{e.target}", None)
             if handler is not None:
                 handler(e)
+        if moved:
+            self._line_shift_functions(moved)
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -349,26 +363,41 @@ class _Plan:
 
     _update_lambda = _update_function
 
-    def _line_shift_function(self, e: SemanticEdit) -> None:
-        old_d = self.old_def(e)
-        assert e.old_span is not None and e.new_span is not None
-        by = e.new_span[0] - e.old_span[0]
-        if needs_heap(self.old.index, old_d):
-            fns = self.find(old_d)
-        else:  # the index is current for names of modules and classes: no walk needed
-            self.live.ensure_built()
-            fns = self._only(old_d, self.live.functions(definition_key(old_d)))
-        for fn in fns:
-            code = fn.__code__
-            old_code = remapping.unalias(code)
-            shifted = shift_code(old_code, by)
-            # a frame runs it: move it to the right lines too
-            if self.may_run(old_code) or (old_code is not code and self.may_run(code)):
-                self.remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
-                                                      self.new_def(e), by))
-            self.txn.set(fn, "__code__", shifted)
+    def _line_shift_functions(self, edits: list[SemanticEdit]) -> None:
+        """Move the live functions of definitions that only moved to their new lines.
 
-    _line_shift_lambda = _line_shift_function
+        One ``code.replace`` per function cannot be avoided (a code object holds its first
+        line); what is around it is kept to lookups, as a delta has one such edit for each
+        definition below the edited lines."""
+        old_index = self.old.index
+        new_index = self.new.index
+        self.live.ensure_built()
+        functions = self.live.functions
+        shared = self._shared_keys()
+        unalias = remapping.unaliaser()
+        may_run = self.frames_test()
+        sets = self.txn.sets
+        remap = self.remap
+        for e in edits:
+            old_d = old_index[e.old_path or e.path]
+            assert e.old_span is not None and e.new_span is not None
+            by = e.new_span[0] - e.old_span[0]
+            if needs_heap(old_index, old_d):
+                fns = self.find(old_d)
+            else:  # the index is current for names of modules and classes: no walk needed
+                key = (old_d.qualname, old_d.first)
+                fns = functions(key)
+                if fns and shared.get(key, 0) > 1:
+                    fns = self._only(old_d, fns)
+            for fn in fns:
+                code = fn.__code__
+                old_code = unalias(code)
+                shifted = shift_code(old_code, by)
+                # a frame runs it: move it to the right lines too
+                if may_run(old_code) or (old_code is not code and may_run(code)):
+                    remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
+                                                     new_index[e.path], by))
+                sets.append((fn, "__code__", shifted))
 
     def _line_shift_class(self, e: SemanticEdit) -> None:
         cls = self._live_class(self.old.index, self.old_def(e))

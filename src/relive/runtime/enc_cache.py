@@ -14,6 +14,11 @@ code depends on:
   because an edited file must never load stale EnC code (remapping reads the code against
   the source).
 
+After the header come the lengths of two marshalled code objects and the objects: the EnC
+code an import runs, then the plain code of the same source. An import only unmarshals the
+first; the plain code is read on the module's first reload, where the delta engine compares
+old code with new (see :func:`load_plain_code`) and would otherwise compile the old side.
+
 A cache file that is missing, unreadable, or does not match is ignored and rewritten; one that
 cannot be written (read-only directory, ``sys.dont_write_bytecode``) is simply not written.
 Nothing here raises for cache trouble: the worst case is a compile.
@@ -21,6 +26,7 @@ Nothing here raises for cache trouble: the worst case is a compile.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -29,12 +35,14 @@ import os
 import sys
 from types import CodeType
 
-from relive.runtime.enc import enc_compile
+from relive.runtime.enc import enc_compile, enc_compile_with_trees, function_table
 
-__all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "relive_cache_key"]
+__all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "load_plain_code",
+           "relive_cache_key"]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _TAG = b"RLVE"
+_LENGTH = 8  # bytes of each length after the header
 
 
 def relive_cache_key() -> bytes:
@@ -57,7 +65,8 @@ def _header(source: bytes) -> bytes:
     )
 
 
-def _read(path: str, header: bytes) -> CodeType | None:
+def _read(path: str, header: bytes, which: int = 0) -> CodeType | None:
+    """Code object ``which`` (0: EnC, 1: plain) of a cache file that matches ``header``."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -65,27 +74,42 @@ def _read(path: str, header: bytes) -> CodeType | None:
         return None
     if not data.startswith(header):
         return None
+    start = len(header) + 2 * _LENGTH
+    sizes = [int.from_bytes(data[at:at + _LENGTH], "little")
+             for at in (len(header), len(header) + _LENGTH)]
+    if len(data) != start + sum(sizes):  # a file cut short (or grown) is not trusted
+        return None
+    begin = start + sum(sizes[:which])
     try:
-        code = marshal.loads(memoryview(data)[len(header):])
+        code = marshal.loads(memoryview(data)[begin:begin + sizes[which]])
     except (EOFError, ValueError, TypeError):
         return None
     return code if isinstance(code, CodeType) else None
 
 
-def _write(path: str, header: bytes, code: CodeType) -> None:
-    if sys.dont_write_bytecode:
-        return
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(header + marshal.dumps(code))
-        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
-    except OSError:
+# The plain code of sources whose cache file could not be written, marshalled (compact),
+# by cache path: the header it belongs to and the bytes. One entry per file at most.
+_KEPT: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _write(path: str, header: bytes, code: CodeType, plain: CodeType) -> None:
+    blobs = [marshal.dumps(code), marshal.dumps(plain)]
+    if not sys.dont_write_bytecode:
+        tmp = f"{path}.{os.getpid()}.tmp"
         try:
-            os.unlink(tmp)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(b"".join([header, *(len(b).to_bytes(_LENGTH, "little") for b in blobs),
+                                  *blobs]))
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the old or the new file
+            _KEPT.pop(path, None)
+            return
         except OSError:
-            pass
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    _KEPT[path] = (header, blobs[1])
 
 
 def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
@@ -98,9 +122,29 @@ def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
     path = cache_path(source_path)
     code = _read(path, header)
     if code is None:
-        code = enc_compile(source, source_path)
-        _write(path, header, code)
+        code, plain = compile_both(source, source_path)
+        _write(path, header, code, plain)
     return code
+
+
+def compile_both(source: bytes, filename: str) -> tuple[CodeType, CodeType]:
+    """The EnC code and the plain code of a module's source (one parse for both)."""
+    tree = ast.parse(source, filename, "exec")
+    plain = compile(tree, filename, "exec", dont_inherit=True)
+    code, _trees = enc_compile_with_trees(tree, filename, functions=function_table(plain))
+    return code, plain
+
+
+def load_plain_code(source_path: str, source: bytes) -> CodeType | None:
+    """The plain code of ``source`` kept in the EnC cache of ``source_path``, if the cache
+    holds that very source (None otherwise: the caller compiles what it needs). When the
+    file could not be written, the plain code compiled at import was kept in memory."""
+    path, header = cache_path(source_path), _header(source)
+    kept = _KEPT.get(path)
+    if kept is not None and kept[0] == header:
+        code = marshal.loads(kept[1])
+        return code if isinstance(code, CodeType) else None
+    return _read(path, header, which=1)
 
 
 class EncLoader(importlib.machinery.SourceFileLoader):

@@ -128,11 +128,18 @@ class LiveIndex:
         refs = self._functions.get(key[0])
         if not refs:
             return []
-        out = [fn for fn in (r() for r in refs) if fn is not None]
-        if len(out) != len(refs):
-            refs[:] = [weakref.ref(fn) for fn in out]
         first = key[1]
-        return [fn for fn in out if fn.__code__.co_firstlineno == first]
+        out = []
+        dead = False
+        for ref in refs:  # one pass: a line shift looks up every definition below the edit
+            fn = ref()
+            if fn is None:
+                dead = True
+            elif fn.__code__.co_firstlineno == first:
+                out.append(fn)
+        if dead:
+            refs[:] = [r for r in refs if r() is not None]
+        return out
 
     def bound_object(self, index: dict[str, Definition], d: Definition) -> Any:
         """What the definition's name is bound to now, in its module or class (or None)."""

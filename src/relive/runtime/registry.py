@@ -97,7 +97,10 @@ class TrackedModule:
             source = self._source
             if source is None:
                 source = Path(self.filename).read_bytes()
-            self._baseline = Baseline.from_source(source, self.filename, self.name)
+            baseline = Baseline.from_source(source, self.filename, self.name)
+            if self.enc and self._source is not None:
+                _seed_compare_codes(baseline, self._source)
+            self._baseline = baseline
             self._source = None
         return self._baseline
 
@@ -119,6 +122,19 @@ class TrackedModule:
 
     def __repr__(self) -> str:
         return f"<TrackedModule {self.name} {self.filename} gen {self.generation}>"
+
+
+def _seed_compare_codes(baseline: Baseline, source: bytes) -> None:
+    """Give a module's first baseline the plain code of its import, when the EnC cache kept
+    it: the delta engine then need not compile the old side of an edit."""
+    from relive.delta.units import pick_codes
+    from relive.runtime.enc_cache import load_plain_code
+
+    plain = load_plain_code(baseline.filename, source)
+    if plain is not None:
+        index = baseline.index
+        baseline.cache_codes(pick_codes(plain, (d for d in index.values()
+                                                if d.kind != "module")), "compare")
 
 
 class Registry:

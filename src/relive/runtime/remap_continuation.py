@@ -632,3 +632,9 @@ def make_runner(
     values = (*(state.get(name, unbound) for name in continuation.values), unbound)
     # a partial, not a closure: a Python-level wrapper would show up in tracebacks
     return functools.partial(function, *args, **{_VALUES: values})
+
+
+def has_derived(base: CodeType) -> bool:
+    """Are there live continuation code objects built from ``base``?"""
+    entries = _DERIVED.get(id(base))
+    return entries is not None and any(ref() is not None for ref, _tree in entries)

@@ -80,6 +80,41 @@ def may_have_frames(code: CodeType, waiting: bool | None = None) -> bool:
     return bool(derived_codes(code))
 
 
+def frames_test() -> Callable[[CodeType], bool]:
+    """:func:`may_have_frames` for many codes in a row (whether frames wait is read once)."""
+    if "relive.runtime.remap" not in sys.modules:
+        return _generator_like
+    if frames_waiting():
+        return _always
+    from relive.runtime.remap_continuation import has_derived
+
+    def test(code: CodeType) -> bool:
+        return bool(code.co_flags & 0x3A0) or has_derived(code)
+
+    return test
+
+
+def _generator_like(code: CodeType) -> bool:
+    return bool(code.co_flags & 0x3A0)  # generator, coroutine, async generator
+
+
+def _always(code: CodeType) -> bool:
+    return True
+
+
+def unaliaser() -> Callable[[CodeType], CodeType]:
+    """:func:`unalias`, or the identity while no alias can exist (for loops over many)."""
+    module = sys.modules.get("relive.runtime.remap_continuation")
+    if module is None:
+        return _same
+    found: Callable[[CodeType], CodeType] = module.unalias
+    return found
+
+
+def _same(code: CodeType) -> CodeType:
+    return code
+
+
 def unalias(code: CodeType) -> CodeType:
     """The code a function's ``__code__`` stands for: the original when it holds an alias (a
     debugger's entry-hooked copy, see ``remap_continuation.register_alias``). Aliases only

@@ -68,7 +68,8 @@ class Transaction:
 
     def commit(self) -> None:
         """Make every change; on any failure undo the ones made and re-raise."""
-        self._undo = [(o, n, _own(o, n)) for o, n, _ in self.sets]
+        self._undo = [(o, n, o.__code__ if n == "__code__" and type(o) is FunctionType
+                       else _own(o, n)) for o, n, _ in self.sets]
         self._undo += [(o, n, _own(o, n)) for o, n in self.deletes]
         set_objs = [o for o, _, _ in self.sets]
         set_names = [n for _, n, _ in self.sets]
