@@ -60,3 +60,16 @@ def test_the_remap_handler_covers_every_remap_point_and_little_else(name: str) -
         assert len(covered) < instructions / 2, code.co_qualname  # line starts, not everything
         checked += 1
     assert checked
+
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_jump_targets_are_the_labels_dis_finds(name: str) -> None:
+    from relive.runtime.enc import enc_compile, jump_targets
+
+    source, path = _source(name)
+    # long jumps need EXTENDED_ARG prefixes
+    source += "\ndef _long(x):\n    if x:\n" + "        x += 1\n" * 400 + "    return x\n"
+    for code in (compile(source, path, "exec"), enc_compile(source, path)):
+        for c in iter_code_objects(code):
+            assert jump_targets(c.co_code) == set(dis.findlabels(c.co_code)), c.co_name

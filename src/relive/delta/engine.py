@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import ast
 import warnings
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from types import CodeType
 
 from relive.delta.analyze import Analyzer, MemberChange, Side
@@ -317,7 +319,9 @@ class _Incremental:
             return _source_error(self.base, exc, "compile")
         # The old side: its records are the baseline's; its syntax is only needed to compare
         # the headers of nested definitions (the root's own header did not change).
-        old_defs = [root, *(d for d in index.values() if _inside(index, d, root))]
+        first, last = root.first, root.last_line
+        old_defs = [root, *(d for d in index.values()
+                            if first <= d.first <= last and _inside(index, d, root))]
         old_nodes: dict[str, ast.AST] = {}
         old_codes = {d.path: self.base.compare_code(d.path) for d in old_defs}
         if len(old_defs) > 1 or len(new_defs) > 1:
@@ -508,52 +512,65 @@ class _Incremental:
         p = changed.parent
         while p is not None:
             a = index[p]
-            body = []
-            for s in a.body:
-                s_first, s_last = a.first + s.first, a.first + s.last
-                if s_last < child_first:
-                    body.append(s)
-                elif s_first <= child_first <= s_last:
-                    new_last = child_new_last if s_last == child_old_last else s_last + shift
-                    body.append(s.resized(new_last - a.first))
-                else:
-                    body.append(s.moved(shift))
+            # statements wholly above the child stay, the one holding it is resized, the
+            # rest move (a body is in source order: bisect, then move the tail in one go)
+            rel = child_first - a.first
+            k = bisect_left(a.body, rel, key=_stmt_last)
+            body = list(a.body[:k])
+            rest = a.body[k:]
+            while rest and rest[0].first <= rel:
+                s_last = a.first + rest[0].last
+                new_last = child_new_last if s_last == child_old_last else s_last + shift
+                body.append(rest[0].resized(new_last - a.first))
+                rest = rest[1:]
+            body.extend(map(Stmt.moved, rest, repeat(shift)) if shift else rest)
             record = self._resized(a, tuple(body))
             updated[a.path] = record
             child_old_last, child_new_last = a.last_line, record.last_line
             child_first = a.first
             p = a.parent
+        # the index is in source order: the definitions below the region are its tail
+        items = list(index.items())
+        cut = bisect_right(items, old_region_last, key=_item_first)
         out: list[Definition] = []
-        shifted: list[SemanticEdit] = []
-        line_shift = SemanticEdit.line_shift
         placed = False
         interleaved = False
-        for path, d in index.items():
+        for path, d in items[:cut]:
             if path in in_play:
                 if not placed:
                     out.extend(new_defs)
                     placed = True
                 continue
-            first = d.first
             if path in updated:
                 out.append(updated[path])
-            elif first > old_region_last:
-                if shift:
-                    out.append(d.moved(shift))
-                    last = first + d.last
-                    shifted.append(line_shift(path, d.kind, (first, last),
-                                              (first + shift, last + shift), d.parent or "",
-                                              d.name))
-                else:
-                    out.append(d)
             else:
-                if placed and new_defs and first >= new_defs[0].first:
+                if placed and new_defs and d.first >= new_defs[0].first:
                     interleaved = True  # e.g. a lambda in the decorator of a rebuilt def
                 out.append(d)
+        shifted: list[SemanticEdit] = []
+        if shift:
+            line_shift = SemanticEdit.line_shift
+            for path, d in items[cut:]:
+                out.append(d.moved(shift))
+                first = d.first
+                last = first + d.last
+                shifted.append(line_shift(path, d.kind, (first, last),
+                                          (first + shift, last + shift), d.parent or "",
+                                          d.name))
+        else:
+            out.extend(d for _path, d in items[cut:])
         if not placed or interleaved:
             return in_source_order([d for d in out if d not in new_defs] + new_defs
                                    if placed else [*out, *new_defs]), shifted
         return {d.path: d for d in out}, shifted
+
+
+def _stmt_last(s: Stmt) -> int:
+    return s.last
+
+
+def _item_first(item: tuple[str, Definition]) -> int:
+    return item[1].first
 
 
 def _inside(index: dict[str, Definition], d: Definition, root: Definition) -> bool:

@@ -48,7 +48,14 @@ from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
-from relive.runtime.live import HEAP, code_key, definition_key, needs_heap, scope_object
+from relive.runtime.live import (
+    HEAP,
+    code_key,
+    definition_key,
+    needs_heap,
+    scope_in_heap,
+    scope_object,
+)
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
@@ -248,19 +255,23 @@ class _Plan:
         return self._only(d, self.live.functions(definition_key(d)))
 
     def _shared_keys(self) -> dict[tuple[str, int], int]:
+        """How many lambdas of the old source have each (qualname, first line). Only lambdas
+        can share one: ``def`` and ``class`` are compound statements, so no two of them start
+        on the same line, and a lambda's qualname differs from theirs."""
         counts: dict[tuple[str, int], int] | None = self._key_counts
         if counts is None:
             counts = {}
             for x in self.old.index.values():
-                key = definition_key(x)
-                counts[key] = counts.get(key, 0) + 1
+                if x.kind == "lambda":
+                    key = definition_key(x)
+                    counts[key] = counts.get(key, 0) + 1
             self._key_counts = counts
         return counts
 
     def _only(self, d: Definition, fns: list[FunctionType]) -> list[FunctionType]:
         """Tell apart definitions that share a name and a first line (two lambdas on one
         line) by comparing the live code with the old definition's code."""
-        if not fns or self._shared_keys().get(definition_key(d), 0) < 2:
+        if not fns or d.kind != "lambda" or self._shared_keys().get(definition_key(d), 0) < 2:
             return fns
         try:
             old_code = compile_definition(self.old.lines, self.old.index, d.path,
@@ -283,13 +294,7 @@ class _Plan:
         """:meth:`may_run` as a function, for loops over many codes."""
         test = self._may_run
         if test is None:
-            on_stacks = remapping.codes_on_stacks()
-            elsewhere = remapping.frames_test()
-
-            def test(code: CodeType) -> bool:
-                return id(code) in on_stacks or elsewhere(code)
-
-            self._may_run = test
+            test = self._may_run = remapping.frames_test(remapping.codes_on_stacks())
         return test
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
@@ -373,22 +378,22 @@ class _Plan:
         new_index = self.new.index
         self.live.ensure_built()
         functions = self.live.functions
-        shared = self._shared_keys()
         unalias = remapping.unaliaser()
         may_run = self.frames_test()
         sets = self.txn.sets
         remap = self.remap
+        heap_scopes: dict[str | None, bool] = {}  # scope path: made at run time?
         for e in edits:
             old_d = old_index[e.old_path or e.path]
             assert e.old_span is not None and e.new_span is not None
             by = e.new_span[0] - e.old_span[0]
-            if needs_heap(old_index, old_d):
+            in_heap = heap_scopes.get(old_d.parent)
+            if in_heap is None:
+                in_heap = heap_scopes[old_d.parent] = scope_in_heap(old_index, old_d.parent)
+            if in_heap or old_d.kind == "lambda":
                 fns = self.find(old_d)
             else:  # the index is current for names of modules and classes: no walk needed
-                key = (old_d.qualname, old_d.first)
-                fns = functions(key)
-                if fns and shared.get(key, 0) > 1:
-                    fns = self._only(old_d, fns)
+                fns = functions((old_d.qualname, old_d.first))  # (a lambda needs the heap)
             for fn in fns:
                 code = fn.__code__
                 old_code = unalias(code)

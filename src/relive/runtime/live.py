@@ -161,9 +161,13 @@ class LiveIndex:
 
 def needs_heap(index: dict[str, Definition], d: Definition) -> bool:
     """True for definitions whose function objects are made at run time (closures)."""
-    if d.kind == "lambda":
-        return True
-    parent = index.get(d.parent or MODULE_PATH)
+    return d.kind == "lambda" or scope_in_heap(index, d.parent)
+
+
+def scope_in_heap(index: dict[str, Definition], path: str | None) -> bool:
+    """Is the scope ``path`` (or one around it) a function, whose definitions are made each
+    time it runs?"""
+    parent = index.get(path or MODULE_PATH)
     while parent is not None and parent.kind != "module":
         if parent.kind in ("function", "lambda"):
             return True

@@ -582,6 +582,10 @@ def register_alias(alias: CodeType, base: CodeType, tree: FunctionNode) -> None:
     weakref.finalize(alias, _ALIASES.pop, id(alias), None)
 
 
+def has_aliases() -> bool:
+    return bool(_ALIASES)
+
+
 def unalias(code: CodeType) -> CodeType:
     """The code ``code`` stands for: ``base`` if it is a registered alias, else itself."""
     entry = _ALIASES.get(id(code))

@@ -80,22 +80,25 @@ def may_have_frames(code: CodeType, waiting: bool | None = None) -> bool:
     return bool(derived_codes(code))
 
 
-def frames_test() -> Callable[[CodeType], bool]:
-    """:func:`may_have_frames` for many codes in a row (whether frames wait is read once)."""
+def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]:
+    """:func:`may_have_frames` for many codes in a row (whether frames wait is read once),
+    also true for the codes whose ids are in ``on_stacks``: one call per code."""
+    stacks = on_stacks if on_stacks is not None else set()
     if "relive.runtime.remap" not in sys.modules:
-        return _generator_like
+        def generator_like(code: CodeType) -> bool:
+            return id(code) in stacks or bool(code.co_flags & 0x3A0)
+
+        return generator_like
     if frames_waiting():
         return _always
-    from relive.runtime.remap_continuation import has_derived
+    from relive.runtime.remap_continuation import _DERIVED, has_derived
 
     def test(code: CodeType) -> bool:
-        return bool(code.co_flags & 0x3A0) or has_derived(code)
+        key = id(code)
+        return (key in stacks or bool(code.co_flags & 0x3A0)  # generator, coroutine, ...
+                or (key in _DERIVED and has_derived(code)))
 
     return test
-
-
-def _generator_like(code: CodeType) -> bool:
-    return bool(code.co_flags & 0x3A0)  # generator, coroutine, async generator
 
 
 def _always(code: CodeType) -> bool:
@@ -103,9 +106,9 @@ def _always(code: CodeType) -> bool:
 
 
 def unaliaser() -> Callable[[CodeType], CodeType]:
-    """:func:`unalias`, or the identity while no alias can exist (for loops over many)."""
+    """:func:`unalias`, or the identity while no alias exists (for loops over many)."""
     module = sys.modules.get("relive.runtime.remap_continuation")
-    if module is None:
+    if module is None or not module.has_aliases():
         return _same
     found: Callable[[CodeType], CodeType] = module.unalias
     return found
