@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dis
 import os
+import random
+import types
 
 import pytest
 
@@ -13,7 +15,7 @@ from relive.runtime.enc import (
     iter_code_objects,
     remap_handler_offset,
 )
-from relive.runtime.enc_table import Entry, decode, encode
+from relive.runtime.enc_table import Entry, decode, encode, narrow_handler
 from relive.runtime.remap_layout import compute_layout
 
 MODULES = ["json/decoder.py", "asyncio/tasks.py", "contextlib.py", "argparse.py"]
@@ -73,3 +75,52 @@ def test_jump_targets_are_the_labels_dis_finds(name: str) -> None:
     for code in (compile(source, path, "exec"), enc_compile(source, path)):
         for c in iter_code_objects(code):
             assert jump_targets(c.co_code) == set(dis.findlabels(c.co_code)), c.co_name
+
+
+def _narrowed_one_offset_at_a_time(code: types.CodeType, handler: int,
+                                   keep: set[int]) -> list[Entry]:
+    """What narrow_handler must give, the slow way: an entry per offset, then merged."""
+    entries = decode(code.co_exceptiontable)
+
+    def covering(offset: int) -> Entry | None:
+        return next((e for e in entries if e.start <= offset < e.end), None)
+
+    cleanup = covering(handler)
+    outer = covering(cleanup.target) if cleanup is not None else None
+    out: list[Entry] = []
+    for entry in entries:
+        if entry.target != handler:
+            out.append(entry)
+            continue
+        for offset in range(entry.start, entry.end, 2):
+            if offset in keep:
+                out.append(Entry(offset, offset + 2, handler, entry.depth, entry.lasti))
+            elif outer is not None:
+                out.append(Entry(offset, offset + 2, outer.target, outer.depth, outer.lasti))
+    merged: list[Entry] = []
+    for entry in sorted(out, key=lambda e: e.start):
+        last = merged[-1] if merged else None
+        if last is not None and last.end == entry.start and (
+                last.target, last.depth, last.lasti) == (entry.target, entry.depth,
+                                                         entry.lasti):
+            merged[-1] = Entry(last.start, entry.end, last.target, last.depth, last.lasti)
+        else:
+            merged.append(entry)
+    return merged
+
+
+@pytest.mark.parametrize("name", MODULES[:2])
+def test_narrowing_gives_the_table_of_one_entry_per_offset(name: str) -> None:
+    source, path = _source(name)
+    module = compile(source, path, "exec")
+    rnd = random.Random(name)
+    checked = 0
+    for code in iter_code_objects(module):
+        for entry in decode(code.co_exceptiontable)[:3]:
+            span = range(entry.start, entry.end, 2)
+            keep = {offset for offset in span if rnd.random() < 0.3}
+            narrowed = narrow_handler(code, entry.target, keep)
+            assert decode(narrowed.co_exceptiontable) == _narrowed_one_offset_at_a_time(
+                code, entry.target, keep), code.co_qualname
+            checked += 1
+    assert checked > 10

@@ -401,6 +401,12 @@ def transform_module(tree: ast.Module, functions: FunctionTable | None = None) -
     cell names, as a plain compile of the same tree reports them (:func:`function_table`); a
     function missing from it is analysed from its tree and taken to have no cells.
     """
+    _transform_functions(tree, functions)
+    return tree
+
+
+def _transform_functions(tree: ast.Module, functions: FunctionTable | None) -> list[FunctionNode]:
+    """:func:`transform_module`; returns the functions it transformed (every ``def``)."""
     table: FunctionTable = functions or {}
     found: list[FunctionNode] = []
     _all_functions(tree.body, found)
@@ -411,7 +417,7 @@ def transform_module(tree: ast.Module, functions: FunctionTable | None = None) -
     for fn in found:
         kind, cells = table.get((_first_line(fn), fn.name)) or (function_kind(fn), ())
         transform_function(fn, kind, cells)
-    return tree
+    return found
 
 
 # --- compiling --------------------------------------------------------------------------------
@@ -545,9 +551,11 @@ def enc_compile_with_trees(
         table = function_table(plain)
     else:
         table = functions
-    transform_module(tree, table)
+    found = _transform_functions(tree, table)  # the transformation adds no ``def``
     if prologue:
         _add_prologues(tree, prologue)
+        found = []
+        _all_functions(tree.body, found)
     code = compile(tree, filename, "exec", flags, dont_inherit, optimize)
     for key, (kind, cells) in function_table(code).items():
         expected = table.get(key)
@@ -556,8 +564,6 @@ def enc_compile_with_trees(
                 f"{filename}:{key[0]}: EnC compilation changed the shape of {key[1]!r}"
             )
     trees: TreeTable = {}
-    found: list[FunctionNode] = []
-    _all_functions(tree.body, found)
     for fn in found:
         trees[(_first_line(fn), fn.name)] = fn
     return _narrow_handlers(_store_iterators_after_get_iter(code), trees), trees

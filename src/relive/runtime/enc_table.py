@@ -121,13 +121,22 @@ def narrow_handler(code: CodeType, handler: int, keep: Iterable[int]) -> CodeTyp
     cleanup = _covering(entries, handler)
     outer = _covering(entries, cleanup.target) if cleanup is not None else None
     result: list[Entry] = []
+
+    def cover(start: int, end: int, keeping: bool, entry: Entry) -> None:
+        if keeping:
+            result.append(Entry(start, end, handler, entry.depth, entry.lasti))
+        elif outer is not None:
+            result.append(Entry(start, end, outer.target, outer.depth, outer.lasti))
+
     for entry in entries:
         if entry.target != handler:
             result.append(entry)
             continue
-        for offset in range(entry.start, entry.end, 2):
-            if offset in kept:
-                result.append(Entry(offset, offset + 2, handler, entry.depth, entry.lasti))
-            elif outer is not None:
-                result.append(Entry(offset, offset + 2, outer.target, outer.depth, outer.lasti))
+        # each run of offsets kept (or not kept) becomes one entry
+        start, keeping = entry.start, entry.start in kept
+        for offset in range(entry.start + 2, entry.end, 2):
+            if (offset in kept) != keeping:
+                cover(start, offset, keeping, entry)
+                start, keeping = offset, not keeping
+        cover(start, entry.end, keeping, entry)
     return code.replace(co_exceptiontable=encode(_merge(result)))
