@@ -68,6 +68,9 @@ class Stmt:
         return f"Stmt({self.first}..{self.last} {self.kind} {self.names})"
 
 
+_new_definition = object.__new__
+
+
 class Definition:
     """A unit that owns code, as found in one version of the source.
 
@@ -133,10 +136,24 @@ class Definition:
 
     def moved(self, by: int) -> Definition:
         """The same definition, ``by`` lines further down."""
-        return Definition(self.path, self.kind, self.name, self.qualname, self.parent,
-                          self.first + by, self.header, self.last, self.col, self.body,
-                          self.blocks, self.is_async, self.ordinal, self.traits,
-                          self.type_params)
+        # a copy slot by slot (no __init__ call): an edit moves every definition below it
+        d = _new_definition(Definition)
+        d.path = self.path
+        d.kind = self.kind
+        d.name = self.name
+        d.qualname = self.qualname
+        d.parent = self.parent
+        d.first = self.first + by
+        d.header = self.header
+        d.last = self.last
+        d.col = self.col
+        d.body = self.body
+        d.blocks = self.blocks
+        d.is_async = self.is_async
+        d.ordinal = self.ordinal
+        d.traits = self.traits
+        d.type_params = self.type_params
+        return d
 
     def replaced(self, **changes: object) -> Definition:
         d = self.moved(0)

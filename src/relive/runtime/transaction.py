@@ -71,8 +71,9 @@ class Transaction:
         self._undo = [(o, n, o.__code__ if n == "__code__" and type(o) is FunctionType
                        else _own(o, n)) for o, n, _ in self.sets]
         self._undo += [(o, n, _own(o, n)) for o, n in self.deletes]
-        set_objs, set_names, set_values = zip(*self.sets) if self.sets else ((), (), ())
-        del_objs, del_names = zip(*self.deletes) if self.deletes else ((), ())
+        set_objs, set_names, set_values = (zip(*self.sets, strict=True) if self.sets
+                                           else ((), (), ()))
+        del_objs, del_names = zip(*self.deletes, strict=True) if self.deletes else ((), ())
         try:
             with warnings.catch_warnings():
                 if self._changes_kind():
