@@ -129,7 +129,7 @@ def test_the_cache_also_keeps_the_plain_code_for_the_first_reload(source_file: P
     assert enc_cache.load_plain_code(str(source_file), source + b"\n") is None
 
 
-def test_without_a_cache_file_the_plain_code_is_kept_in_memory(
+def test_without_a_cache_file_the_plain_code_is_kept_in_memory_until_asked(
     source_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
@@ -138,11 +138,21 @@ def test_without_a_cache_file_the_plain_code_is_kept_in_memory(
     assert not os.path.exists(cache_path(str(source_file)))
     plain = enc_cache.load_plain_code(str(source_file), source)
     assert plain == compile(source, str(source_file), "exec", dont_inherit=True)
-    # a later successful write takes over from the memory copy
+    # a module's first baseline asks once; the memory is then given back
+    assert enc_cache.load_plain_code(str(source_file), source) is None
+
+
+def test_a_written_cache_file_takes_over_from_the_memory_copy(
+    source_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    load_enc_code(str(source_file))
+    assert cache_path(str(source_file)) in enc_cache._KEPT
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     source_file.write_text(SOURCE.replace("x *= 2", "x *= 5"))
     load_enc_code(str(source_file))
     assert cache_path(str(source_file)) not in enc_cache._KEPT
+    assert enc_cache.load_plain_code(str(source_file), source_file.read_bytes()) is not None
 
 
 def test_a_cache_file_cut_short_gives_no_code(source_file: Path) -> None:

@@ -93,9 +93,10 @@ _KEPT: dict[str, tuple[bytes, bytes]] = {}
 
 
 def _write(path: str, header: bytes, code: CodeType, plain: CodeType) -> None:
-    blobs = [marshal.dumps(code), marshal.dumps(plain)]
+    plain_blob = marshal.dumps(plain)
     if not sys.dont_write_bytecode:
         tmp = f"{path}.{os.getpid()}.tmp"
+        blobs = [marshal.dumps(code), plain_blob]
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(tmp, "wb") as f:
@@ -109,7 +110,7 @@ def _write(path: str, header: bytes, code: CodeType, plain: CodeType) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
-    _KEPT[path] = (header, blobs[1])
+    _KEPT[path] = (header, plain_blob)
 
 
 def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
@@ -138,9 +139,10 @@ def compile_both(source: bytes, filename: str) -> tuple[CodeType, CodeType]:
 def load_plain_code(source_path: str, source: bytes) -> CodeType | None:
     """The plain code of ``source`` kept in the EnC cache of ``source_path``, if the cache
     holds that very source (None otherwise: the caller compiles what it needs). When the
-    file could not be written, the plain code compiled at import was kept in memory."""
+    file could not be written, the plain code compiled at import was kept in memory, until
+    this call: a module's first baseline asks once."""
     path, header = cache_path(source_path), _header(source)
-    kept = _KEPT.get(path)
+    kept = _KEPT.pop(path, None)
     if kept is not None and kept[0] == header:
         code = marshal.loads(kept[1])
         return code if isinstance(code, CodeType) else None

@@ -130,11 +130,13 @@ def _seed_compare_codes(baseline: Baseline, source: bytes) -> None:
     from relive.delta.units import pick_codes
     from relive.runtime.enc_cache import load_plain_code
 
-    plain = load_plain_code(baseline.filename, source)
-    if plain is not None:
-        index = baseline.index
-        baseline.cache_codes(pick_codes(plain, (d for d in index.values()
-                                                if d.kind != "module")), "compare")
+    try:
+        plain = load_plain_code(baseline.filename, source)
+        if plain is not None:
+            baseline.cache_codes(pick_codes(plain, (d for d in baseline.index.values()
+                                                    if d.kind != "module")), "compare")
+    except Exception:  # an optimisation only: the engine compiles what it does not find
+        return
 
 
 class Registry:

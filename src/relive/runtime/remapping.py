@@ -91,12 +91,11 @@ def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]
         return generator_like
     if frames_waiting():
         return _always
-    from relive.runtime.remap_continuation import _DERIVED, has_derived
+    from relive.runtime.remap_continuation import has_derived
 
     def test(code: CodeType) -> bool:
-        key = id(code)
-        return (key in stacks or bool(code.co_flags & 0x3A0)  # generator, coroutine, ...
-                or (key in _DERIVED and has_derived(code)))
+        return (id(code) in stacks or bool(code.co_flags & 0x3A0)  # generator, coroutine...
+                or has_derived(code))
 
     return test
 
