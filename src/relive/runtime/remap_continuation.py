@@ -638,6 +638,11 @@ def make_runner(
     return functools.partial(function, *args, **{_VALUES: values})
 
 
+def any_derived() -> bool:
+    """Has any continuation code been built (and not yet dropped)?"""
+    return bool(_DERIVED)
+
+
 def has_derived(base: CodeType) -> bool:
     """Are there live continuation code objects built from ``base``?"""
     entries = _DERIVED.get(id(base))

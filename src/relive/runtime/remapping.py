@@ -84,14 +84,18 @@ def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]
     """:func:`may_have_frames` for many codes in a row (whether frames wait is read once),
     also true for the codes whose ids are in ``on_stacks``: one call per code."""
     stacks = on_stacks if on_stacks is not None else set()
-    if "relive.runtime.remap" not in sys.modules:
-        def generator_like(code: CodeType) -> bool:
-            return id(code) in stacks or bool(code.co_flags & 0x3A0)
 
+    def generator_like(code: CodeType) -> bool:
+        return id(code) in stacks or bool(code.co_flags & 0x3A0)
+
+    if "relive.runtime.remap" not in sys.modules:
         return generator_like
     if frames_waiting():
         return _always
-    from relive.runtime.remap_continuation import has_derived
+    from relive.runtime.remap_continuation import any_derived, has_derived
+
+    if not any_derived():
+        return generator_like
 
     def test(code: CodeType) -> bool:
         return (id(code) in stacks or bool(code.co_flags & 0x3A0)  # generator, coroutine...
