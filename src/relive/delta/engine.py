@@ -134,10 +134,7 @@ def _finish(base: Baseline, text: str, ch: ChangedLines, new_lines: list[str],
     nb = Baseline(text, base.filename, base.module_name, base.generation + 1)
     nb.seed(new_lines, new_index, future)
     nb.cache_codes(codes)
-    if reread is not None:
-        nb.inherit_codes(base, reread)
-    else:
-        nb.inherit_codes(nb)
+    nb.inherit_codes(base, base.index if reread is None else reread)
     if recompile is not None:
         for tree, plain, defs in units:
             try:

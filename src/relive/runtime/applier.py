@@ -286,12 +286,9 @@ class _Plan:
         """The live module or class that binds ``d``'s name (None inside a function)."""
         return scope_object(self.module, index, d)
 
-    def may_run(self, code: CodeType) -> bool:
-        """Could a frame be running ``code`` (so that a remap must be considered)?"""
-        return self.frames_test()(code)
-
     def frames_test(self) -> Callable[[CodeType], bool]:
-        """:meth:`may_run` as a function, for loops over many codes."""
+        """Could a frame be running a code (so that a remap must be considered)? The stacks
+        are read once per apply."""
         test = self._may_run
         if test is None:
             test = self._may_run = remapping.frames_test(remapping.codes_on_stacks())
@@ -380,7 +377,7 @@ class _Plan:
         functions = self.live.functions
         unalias = remapping.unaliaser()
         may_run = self.frames_test()
-        sets = self.txn.sets
+        set_attr = self.txn.set
         remap = self.remap
         heap_scopes: dict[str | None, bool] = {}  # scope path: made at run time?
         for e in edits:
@@ -402,7 +399,7 @@ class _Plan:
                 if may_run(old_code) or (old_code is not code and may_run(code)):
                     remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
                                                      new_index[e.path], by))
-                sets.append((fn, "__code__", shifted))
+                set_attr(fn, "__code__", shifted)
 
     def _line_shift_class(self, e: SemanticEdit) -> None:
         cls = self._live_class(self.old.index, self.old_def(e))

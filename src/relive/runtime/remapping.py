@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 
 from relive.delta import Baseline, Definition, Delta
-from relive.delta.units import definition_unit
+from relive.delta.units import CO_KIND_FLAGS, definition_unit
 
 POLICIES = ("next-statement", "restart", "stale")
 
@@ -63,30 +63,15 @@ def frames_waiting() -> bool:
     return has_stale_code()
 
 
-def may_have_frames(code: CodeType, waiting: bool | None = None) -> bool:
-    """Frames of ``code`` that are not on a stack now may still have to move: suspended
-    generators, continuations of earlier remaps, frames waiting for their point
-    (``waiting``: whether any frame waits, if the caller knows)."""
-    if code.co_flags & 0x3A0:  # generator, coroutine, async generator
-        return True
-    if "relive.runtime.remap" not in sys.modules:
-        return False
-    if waiting is None:
-        waiting = frames_waiting()
-    if waiting:
-        return True
-    from relive.runtime.remap_continuation import derived_codes
-
-    return bool(derived_codes(code))
-
-
 def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]:
-    """:func:`may_have_frames` for many codes in a row (whether frames wait is read once),
-    also true for the codes whose ids are in ``on_stacks``: one call per code."""
+    """Could frames of a code have to move? True for the codes whose ids are in ``on_stacks``
+    (running now) and for those with frames off the stacks: suspended generators,
+    continuations of earlier remaps, frames waiting for their point. Whether any frame
+    waits is read once: the test is for many codes in a row."""
     stacks = on_stacks if on_stacks is not None else set()
 
     def generator_like(code: CodeType) -> bool:
-        return id(code) in stacks or bool(code.co_flags & 0x3A0)
+        return id(code) in stacks or bool(code.co_flags & CO_KIND_FLAGS)
 
     if "relive.runtime.remap" not in sys.modules:
         return generator_like
@@ -98,8 +83,7 @@ def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]
         return generator_like
 
     def test(code: CodeType) -> bool:
-        return (id(code) in stacks or bool(code.co_flags & 0x3A0)  # generator, coroutine...
-                or has_derived(code))
+        return generator_like(code) or has_derived(code)
 
     return test
 
@@ -125,11 +109,7 @@ def unalias(code: CodeType) -> CodeType:
     """The code a function's ``__code__`` stands for: the original when it holds an alias (a
     debugger's entry-hooked copy, see ``remap_continuation.register_alias``). Aliases only
     exist once that module is loaded, which a program never debugged need not pay for."""
-    module = sys.modules.get("relive.runtime.remap_continuation")
-    if module is None:
-        return code
-    base: CodeType = module.unalias(code)
-    return base
+    return unaliaser()(code)
 
 
 def codes_on_stacks() -> set[int]:
@@ -152,14 +132,14 @@ def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delt
     from relive.runtime.enc import is_enc_code
     from relive.runtime.remap import RemapItem, schedule_remap
 
-    on_stack = codes_on_stacks()
+    may_move = frames_test(codes_on_stacks())
     items = []
     seen: set[int] = set()
     for c in candidates:
         if id(c.old_code) in seen or not is_enc_code(c.old_code):
             continue
         seen.add(id(c.old_code))
-        if id(c.old_code) not in on_stack and not may_have_frames(c.old_code):
+        if not may_move(c.old_code):
             continue
         old_unit = definition_unit(old.lines, old.index, c.old_def)[0]
         new_unit = definition_unit(new.lines, new.index, c.new_def)[0]

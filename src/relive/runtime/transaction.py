@@ -20,19 +20,20 @@ from itertools import chain
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+from relive.delta.units import CO_KIND_FLAGS
+
 MISSING: Any = object()
-# generator, coroutine, async generator, iterable coroutine
-_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _clear_cache = operator.methodcaller("cache_clear")
 
 
 def _own(obj: object, name: str) -> Any:
     """The value ``obj`` itself holds for ``name`` (not one it inherits)."""
+    if isinstance(obj, FunctionType):  # first: most changes are ``fn.__code__``
+        return (getattr(obj, name, MISSING) if name.startswith("__")
+                else obj.__dict__.get(name, MISSING))
     if isinstance(obj, (ModuleType, type)):
         return vars(obj).get(name, MISSING)
-    if not isinstance(obj, FunctionType) or name.startswith("__"):
-        return getattr(obj, name, MISSING)
-    return obj.__dict__.get(name, MISSING)
+    return getattr(obj, name, MISSING)
 
 
 class Transaction:
@@ -68,8 +69,7 @@ class Transaction:
 
     def commit(self) -> None:
         """Make every change; on any failure undo the ones made and re-raise."""
-        self._undo = [(o, n, o.__code__ if n == "__code__" and type(o) is FunctionType
-                       else _own(o, n)) for o, n, _ in self.sets]
+        self._undo = [(o, n, _own(o, n)) for o, n, _ in self.sets]
         self._undo += [(o, n, _own(o, n)) for o, n in self.deletes]
         set_objs, set_names, set_values = (zip(*self.sets, strict=True) if self.sets
                                            else ((), (), ()))
@@ -92,7 +92,7 @@ class Transaction:
     def _changes_kind(self) -> bool:
         return any(
             name == "__code__" and isinstance(obj, FunctionType) and isinstance(value, CodeType)
-            and (obj.__code__.co_flags ^ value.co_flags) & _KIND_FLAGS
+            and (obj.__code__.co_flags ^ value.co_flags) & CO_KIND_FLAGS
             for obj, name, value in self.sets)
 
     def rollback(self) -> None:
