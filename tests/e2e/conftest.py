@@ -60,6 +60,17 @@ class RunningProgram:
             if predicate(line):
                 return line
 
+    def wait_stderr(self, predicate: Callable[[str], bool], timeout: float = TIMEOUT) -> str:
+        """The first stderr line matching ``predicate``, once the pump has read it (an event in
+        the events file can be seen before the line relive printed with it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr_lines):
+                if predicate(line):
+                    return line
+            time.sleep(0.02)
+        raise AssertionError(f"no matching stderr line: {self.stderr_lines}")
+
     def events(self) -> list[dict[str, Any]]:
         if not self.events_path.exists():
             return []

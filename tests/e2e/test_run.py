@@ -63,7 +63,7 @@ def test_saved_edits_apply_to_the_running_program_and_its_state_carries_on(
     p.wait_event("applied", count=2)
     line = p.wait_line(lambda line: line.startswith("TICK"))
     assert _tick(line) > 3
-    assert any("shapes.py: gen 1: updated area" in e for e in p.stderr_lines)
+    p.wait_stderr(lambda line: "shapes.py: gen 1: updated area" in line)
 
 
 def test_a_syntax_error_is_reported_and_the_program_keeps_its_code(program: Start) -> None:
@@ -76,7 +76,7 @@ def test_a_syntax_error_is_reported_and_the_program_keeps_its_code(program: Star
     p.edit("shapes.py", "return side * (side", "return side + side + 1")
     p.wait_event("applied")
     p.wait_line(lambda line: line.endswith(" 5"))
-    assert any("shapes.py:7" in line and "syntax error" in line for line in p.stderr_lines)
+    p.wait_stderr(lambda line: "shapes.py:7" in line and "syntax error" in line)
 
 
 def test_a_rude_edit_restarts_the_program_when_asked_to(program: Start) -> None:
@@ -101,7 +101,7 @@ def test_a_rude_edit_is_reported_and_ignored_when_asked_to(program: Start) -> No
     line = p.wait_line(lambda line: line.startswith("tick"))
     assert _tick(line) > 2
     assert not [e for e in p.events() if e["event"] == "restart"]
-    assert any("RL1001" in line for line in p.stderr_lines)
+    p.wait_stderr(lambda line: "RL1001" in line)
 
 
 def test_argv_exit_status_and_stdin_are_the_programs(program: Start) -> None:
@@ -192,4 +192,4 @@ def test_the_running_main_loop_takes_an_edit_of_its_own_body(program: Start) -> 
     assert value > 50 and value % 10 == 0, "the loop carries on with its counter"
     remapped = p.wait_event("remap", what="remapped")
     assert remapped["path"] == "main" and remapped["new_line"] == remapped["old_line"]
-    assert any("remapped" in line for line in p.stderr_lines)
+    p.wait_stderr(lambda line: "remapped" in line)
