@@ -124,6 +124,7 @@ def run(target: object, policy: str, events_path: str | None, paths: list[str] |
         _restart(reporter, start_dir, restarts)
 
     install(paths, enc=enc)
+    _take_restart_signal(start_dir, restarts)
     unsubscribe = events.observe(reporter)
     watcher = Watcher(on_refused=on_refused)
     try:
@@ -162,13 +163,42 @@ def _ask_restart() -> bool:
         return False
 
 
+# The restart runs in the main thread, between two of its bytecodes, so that the program is
+# never replaced in the middle of a statement (half a line printed, say). A real-time signal
+# (Linux) carries the request there; nothing else in a program is likely to use it.
+_RESTART_SIGNAL: int | None = getattr(signal, "SIGRTMAX", None)
+_RESTART_WAIT = 2.0  # seconds for the main thread to take it before this thread does
+
+
+def _take_restart_signal(start_dir: str, restarts: int) -> None:
+    if _RESTART_SIGNAL is None or signal.getsignal(_RESTART_SIGNAL) != signal.SIG_DFL:
+        return
+    signal.signal(_RESTART_SIGNAL, lambda _signum, _frame: _exec(start_dir, restarts))
+
+
 def _restart(reporter: object, start_dir: str, restarts: int) -> None:
+    import threading
+    import time
+
     from relive.cli.report import Reporter
 
     assert isinstance(reporter, Reporter)
     reporter.line("info", "restarting the program")
     reporter.event("restart", pid=os.getpid(), restarts=restarts + 1)
     reporter.close()
+    main = threading.main_thread()
+    if (_RESTART_SIGNAL is not None and main.ident is not None and main.is_alive()
+            and signal.getsignal(_RESTART_SIGNAL) not in (signal.SIG_DFL, signal.SIG_IGN, None)):
+        signal.pthread_kill(main.ident, _RESTART_SIGNAL)
+        if threading.current_thread() is main:
+            return  # the handler runs as soon as this call returns
+        time.sleep(_RESTART_WAIT)  # the process is replaced meanwhile, unless the main
+        # thread is stuck where signals cannot reach it: then replace it from here
+    _exec(start_dir, restarts)
+
+
+def _exec(start_dir: str, restarts: int) -> None:
+    """Replace the process with the program started again, as it was first started."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
