@@ -90,7 +90,10 @@ def test_a_rude_edit_restarts_the_program_when_asked_to(program: Start) -> None:
     assert restart["restarts"] == 1
     p.wait_line(lambda line: line.startswith("tick 1 "))  # it starts over
     started = [e for e in p.events() if e["event"] == "started"]
-    assert len(started) >= 2 and started[-1]["pid"] == started[0]["pid"]
+    assert len(started) >= 2 and started[-1]["restarts"] == 1
+    # a real restart: the old process is gone (its sockets, its threads with it)
+    assert started[-1]["pid"] != started[0]["pid"]
+    assert not os.path.exists(f"/proc/{started[0]['pid']}")
 
 
 def test_a_rude_edit_is_reported_and_ignored_when_asked_to(program: Start) -> None:

@@ -9,14 +9,6 @@ import threading
 import time
 from typing import IO, Any
 
-from relive.runtime.events import HandlerError
-from relive.runtime.result import ApplyResult
-from relive.runtime.watch import FileNotice
-
-
-def _is_remap_event(item: object) -> bool:
-    return type(item).__module__ == "relive.runtime.remap_events"
-
 
 def _short(filename: str) -> str:
     try:
@@ -26,35 +18,41 @@ def _short(filename: str) -> str:
     return filename if rel.startswith("..") else rel
 
 
-def apply_lines(result: ApplyResult) -> list[tuple[str, str]]:
-    """(style, text) lines describing one apply: what changed, or why nothing did."""
-    where = _short(result.filename)
+def apply_lines(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(style, text) lines describing one apply (a ``result`` record of
+    :mod:`relive.agent.records`): what changed, or why nothing did."""
+    where = _short(result["file"])
     lines: list[tuple[str, str]] = []
-    delta = result.delta
-    if result.applied:
-        lines.append(("ok", f"{where}: {result.describe()}"))
-        for r in result.rude_edits:
-            lines.append(("warn", f"{where}:{r.lineno}: {r.code} warning: {r.message}"))
-        for w in result.warnings:
+    if result["applied"]:
+        lines.append(("ok", f"{where}: {result['describe']}"))
+        for r in result["rude_edits"]:
+            lines.append(("warn", f"{where}:{r['line']}: {r['code']} warning: {r['message']}"))
+        for w in result["warnings"]:
             lines.append(("warn", f"{where}: note: {w}"))
-        for s in result.stale:
+        for s in result["stale"]:
             lines.append(("warn", f"{where}: still running the old code: {s}"))
         return lines
-    if delta is not None and delta.errors:
-        for e in delta.errors:
-            col = f":{e.col}" if e.col else ""
-            lines.append(("error", f"{where}:{e.lineno}{col}: {e.kind} error: {e.message}; "
-                                   f"nothing changed"))
+    if result["source_errors"]:
+        for e in result["source_errors"]:
+            col = f":{e['col']}" if e["col"] else ""
+            lines.append(("error", f"{where}:{e['line']}{col}: {e['kind']} error: "
+                                   f"{e['message']}; nothing changed"))
         return lines
-    errors = [r for r in result.rude_edits if r.is_error]
+    errors = [r for r in result["rude_edits"] if r["severity"] == "error"]
     for r in errors:
-        lines.append(("error", f"{where}:{r.lineno}: {r.code} error: {r.message}"))
+        lines.append(("error", f"{where}:{r['line']}: {r['code']} error: {r['message']}"))
     if not errors:
-        for reason in result.errors:
+        for reason in result["errors"]:
             lines.append(("error", f"{where}: not applied: {reason}"))
     else:
         lines.append(("error", f"{where}: not applied (restart to take this edit)"))
     return lines
+
+
+def needs_restart(result: dict[str, Any]) -> bool:
+    """A refusal that only a restart can take (an error rude edit), from a ``result`` record."""
+    return not result["applied"] and any(r["severity"] == "error"
+                                         for r in result["rude_edits"])
 
 
 class Reporter:
@@ -99,61 +97,45 @@ class Reporter:
             self._events.close()
             self._events = None
 
-    # -- what the runtime tells ---------------------------------------------------------
+    # -- what the program's process tells (records of relive.agent.records) ----------------
 
-    def __call__(self, item: object) -> None:
-        if isinstance(item, ApplyResult):
-            self.result(item)
-        elif isinstance(item, FileNotice):
-            self.line("warn", f"{_short(item.filename)}: {item.message}")
-            self.event("error", module=item.module, file=item.filename, errors=[item.message])
-        elif _is_remap_event(item):
-            self.remap(item)
-        elif isinstance(item, HandlerError):
-            self.line("warn", f"update handler {item.handler} raised {item.error!r}")
-            self.event("error", module=item.result.module, file=item.result.filename,
-                       errors=[f"update handler {item.handler} raised {item.error!r}"])
+    def __call__(self, record: dict[str, Any]) -> None:
+        kind = record.get("t")
+        if kind == "result":
+            self.result(record)
+        elif kind == "notice":
+            self.line("warn", f"{_short(record['file'])}: {record['message']}")
+            self.event("error", module=record["module"], file=record["file"],
+                       errors=[record["message"]])
+        elif kind == "remap":
+            self.remap(record)
+        elif kind == "handler_error":
+            text = f"update handler {record['handler']} raised {record['error']}"
+            self.line("warn", text)
+            self.event("error", module=record["module"], file=record["file"], errors=[text])
 
-    def remap(self, event: object) -> None:
-        from relive.runtime.remap import describe_event
-
-        kind = type(event).__name__
-        what = {"RemapOpportunity": "opportunity", "RemapDeferred": "deferred",
-                "Remapped": "remapped", "LeftStale": "stale"}.get(kind, kind.lower())
+    def remap(self, record: dict[str, Any]) -> None:
+        what = record["what"]
         if what != "opportunity":
-            self.line("warn" if what in ("stale", "deferred") else "info",
-                      describe_event(event))  # type: ignore[arg-type]
-        frame = getattr(event, "frame", None)
-        fields: dict[str, Any] = {"what": what}
-        if frame is not None:
-            fields.update(path=getattr(frame, "qualname", ""),
-                          file=getattr(frame, "filename", ""),
-                          thread=getattr(frame, "thread_id", None),
-                          kind=getattr(frame, "kind", None))
-        for name in ("line", "old_line", "new_line", "reason", "restarted"):
-            if hasattr(event, name):
-                fields[name] = getattr(event, name)
+            self.line("warn" if what in ("stale", "deferred") else "info", record["text"])
+        fields = {k: v for k, v in record.items() if k not in ("t", "text")}
         self.event("remap", **fields)
 
-    def result(self, result: ApplyResult) -> None:
+    def result(self, result: dict[str, Any]) -> None:
         for style, text in apply_lines(result):
             self.line(style, text)
-        base = {"module": result.module, "file": result.filename,
-                "generation": result.generation}
-        for r in result.rude_edits:
-            self.event("rude_edit", **base, code=r.code, kind=r.kind.name.lower(),
-                       severity=r.severity, line=r.lineno, path=r.path, message=r.message,
-                       applied=result.applied)
-        if result.applied:
-            delta = result.delta
-            self.event("applied", **base, duration_ms=round(result.duration_s * 1e3, 3),
-                       updated=list(result.updated), inserted=list(result.inserted),
-                       deleted=list(result.deleted), replaced=list(result.replaced),
-                       edits=[str(e) for e in delta.edits] if delta else [],
-                       warnings=list(result.warnings), stale=[str(s) for s in result.stale])
-        elif not any(r.is_error for r in result.rude_edits):
-            errors = list(result.errors)
-            self.event("error", **base, errors=errors,
-                       source_errors=[{"kind": e.kind, "line": e.lineno, "col": e.col,
-                                       "message": e.message}
-                                      for e in (result.delta.errors if result.delta else ())])
+        base = {"module": result["module"], "file": result["file"],
+                "generation": result["generation"]}
+        for r in result["rude_edits"]:
+            self.event("rude_edit", **base, code=r["code"], kind=r["kind"],
+                       severity=r["severity"], line=r["line"], path=r["path"],
+                       message=r["message"], applied=result["applied"])
+        if result["applied"]:
+            self.event("applied", **base, duration_ms=result["duration_ms"],
+                       updated=result["updated"], inserted=result["inserted"],
+                       deleted=result["deleted"], replaced=result["replaced"],
+                       edits=result["edits"], warnings=result["warnings"],
+                       stale=result["stale"])
+        elif not any(r["severity"] == "error" for r in result["rude_edits"]):
+            self.event("error", **base, errors=result["errors"],
+                       source_errors=result["source_errors"])

@@ -9,6 +9,7 @@ own frames) are as Python makes them.
 
 from __future__ import annotations
 
+import builtins
 import importlib.machinery
 import importlib.util
 import os
@@ -48,6 +49,14 @@ def prepare(target: Target) -> tuple[types.ModuleType, CodeType]:
     return _prepare_script(target.path, target.args)
 
 
+def _set_path0(entry: str) -> None:
+    """Put the script's directory (or the current one, for ``-m``) first on sys.path, where
+    python put the directory of whatever started this process; not at all under ``-P``
+    (``-I``), where python puts nothing there."""
+    if not getattr(sys.flags, "safe_path", False):
+        sys.path[0] = entry
+
+
 def _compile(source: bytes, filename: str) -> CodeType:
     compiler = importhook._COMPILER
     if compiler is not None:
@@ -70,9 +79,9 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
     main.__spec__ = None
     main.__package__ = None
-    main.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    main.__builtins__ = builtins  # type: ignore[attr-defined]  # the module, as python's
     sys.argv[:] = [path, *args]
-    sys.path[0] = os.path.dirname(filename)
+    _set_path0(os.path.dirname(filename))
     code = _compile(source, filename)
     sys.modules["__main__"] = main
     if REGISTRY.filter.accepts(filename):
@@ -81,7 +90,7 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
 
 
 def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType, CodeType]:
-    sys.path[0] = os.getcwd()
+    _set_path0(os.getcwd())
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
@@ -105,7 +114,7 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     main.__loader__ = loader
     main.__spec__ = spec
     main.__package__ = spec.parent
-    main.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    main.__builtins__ = builtins  # type: ignore[attr-defined]  # the module, as python's
     sys.argv[:] = [spec.origin, *args]
     code = (_compile(source, spec.origin) if source is not None else get_code(name))
     sys.modules["__main__"] = main

@@ -1,17 +1,15 @@
-"""Watching the program's source files and applying each save (``relive run``).
+"""Applying saved files to the tracked modules they belong to (``relive run``).
 
-A daemon thread waits for changes with ``watchfiles`` on the directories of the tracked
-modules (re-arming itself when a module from a new directory is imported) and reloads each
-changed tracked file. What happened is reported through :mod:`relive.runtime.events`
-observers; whether to restart after a refused edit is the front end's decision, asked through
-``on_refused``.
+Watching the files is not done here: it is the front end's job, in its own process, so that
+nothing of the file watcher (``watchfiles`` and what it imports) enters the program's process.
+The front end says which files changed; :class:`SavedFiles` reloads the tracked ones, and
+:meth:`SavedFiles.catch_up` applies whatever was saved before the front end watched a
+directory. What happened is reported through :mod:`relive.runtime.events` observers.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,54 +27,17 @@ class FileNotice:
     message: str
 
 
-class Watcher:
-    """Reloads tracked files when they are saved. ``start()`` it; ``stop()`` it."""
+class SavedFiles:
+    """Reloads tracked files when they are saved (one instance per program process)."""
 
-    def __init__(self, on_refused: Callable[[ApplyResult], None] | None = None,
-                 step_ms: int = 10) -> None:
-        self.on_refused = on_refused
-        self.step_ms = step_ms
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def __init__(self) -> None:
         self._gone: set[str] = set()
         self._refused: dict[str, bytes] = {}  # the last content refused, per file
-        self.ready = threading.Event()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="relive-watch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-
-    def _dirs(self) -> set[str]:
+    @staticmethod
+    def dirs() -> set[str]:
+        """The directories holding tracked files: what the front end must watch."""
         return {os.path.dirname(f) for f in REGISTRY.files()}
-
-    def _run(self) -> None:
-        import watchfiles
-
-        while not self._stop.is_set():
-            dirs = self._dirs()
-            if not dirs:
-                self.ready.set()
-                self._stop.wait(0.2)
-                continue
-            armed = False
-            for changes in watchfiles.watch(
-                    *sorted(dirs), stop_event=self._stop, step=self.step_ms, debounce=400,
-                    rust_timeout=100, yield_on_timeout=True, recursive=False,
-                    raise_interrupt=False, ignore_permission_denied=True):
-                if not armed:
-                    # the watch is in place: catch up with saves made before it was
-                    armed = True
-                    self.catch_up()
-                    self.ready.set()
-                for path in sorted({p for _change, p in changes}):
-                    self.handle(path)
-                if self._dirs() - dirs:
-                    break  # a module from a new directory: watch it too
 
     def catch_up(self) -> None:
         """Apply every tracked file whose content differs from what the program runs."""
@@ -127,6 +88,4 @@ class Watcher:
             self._refused.pop(tracked.filename, None)
         else:
             self._refused[tracked.filename] = data
-            if self.on_refused is not None:
-                self.on_refused(result)
         return result

@@ -1,0 +1,81 @@
+"""What the program's process tells ``relive run`` about each apply: plain JSON records.
+
+The process under ``relive run`` holds the live values (:class:`ApplyResult`, remap events);
+the front end, in another process, prints lines and writes the events file from these records.
+A record is a dict with a ``"t"`` (its type) and JSON values only; the front end reads it in
+:mod:`relive.cli.report`.
+
+- ``result``: one apply or refusal: ``module``, ``file``, ``generation``, ``applied``,
+  ``describe`` (:meth:`ApplyResult.describe`), ``duration_ms``, ``updated``, ``inserted``,
+  ``deleted``, ``replaced``, ``warnings``, ``stale`` (lines), ``errors``, ``edits``,
+  ``rude_edits`` (``code``, ``kind``, ``severity``, ``line``, ``path``, ``message``) and
+  ``source_errors`` (``kind``, ``line``, ``col``, ``message``);
+- ``notice``: a saved file that could not be read (``file``, ``module``, ``message``);
+- ``remap``: a running frame moved or not (``what``, ``text`` and the frame's fields);
+- ``handler_error``: an update handler raised (``handler``, ``error``, ``module``, ``file``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relive.runtime.events import HandlerError
+from relive.runtime.result import ApplyResult
+from relive.runtime.watch import FileNotice
+
+Record = dict[str, Any]
+
+_REMAP_WHAT = {"RemapOpportunity": "opportunity", "RemapDeferred": "deferred",
+               "Remapped": "remapped", "LeftStale": "stale"}
+
+
+def result_record(result: ApplyResult) -> Record:
+    delta = result.delta
+    return {
+        "t": "result", "module": result.module, "file": result.filename,
+        "generation": result.generation, "applied": result.applied,
+        "describe": result.describe(), "duration_ms": round(result.duration_s * 1e3, 3),
+        "updated": list(result.updated), "inserted": list(result.inserted),
+        "deleted": list(result.deleted), "replaced": list(result.replaced),
+        "warnings": [str(w) for w in result.warnings], "stale": [str(s) for s in result.stale],
+        "errors": [str(e) for e in result.errors],
+        "edits": [str(e) for e in delta.edits] if delta is not None else [],
+        "rude_edits": [{"code": r.code, "kind": r.kind.name.lower(), "severity": r.severity,
+                        "line": r.lineno, "path": r.path, "message": r.message}
+                       for r in result.rude_edits],
+        "source_errors": [{"kind": e.kind, "line": e.lineno, "col": e.col,
+                           "message": e.message}
+                          for e in (delta.errors if delta is not None else ())],
+    }
+
+
+def remap_record(event: object) -> Record:
+    from relive.runtime.remap_events import describe_event
+
+    kind = type(event).__name__
+    record: Record = {"t": "remap", "what": _REMAP_WHAT.get(kind, kind.lower()),
+                      "text": describe_event(event)}  # type: ignore[arg-type]
+    frame = getattr(event, "frame", None)
+    if frame is not None:
+        record.update(path=getattr(frame, "qualname", ""), file=getattr(frame, "filename", ""),
+                      thread=getattr(frame, "thread_id", None),
+                      kind=getattr(frame, "kind", None))
+    for name in ("line", "old_line", "new_line", "reason", "restarted"):
+        if hasattr(event, name):
+            record[name] = getattr(event, name)
+    return record
+
+
+def record(item: object) -> Record | None:
+    """The record for what an events observer hears; None for anything else."""
+    if isinstance(item, ApplyResult):
+        return result_record(item)
+    if isinstance(item, FileNotice):
+        return {"t": "notice", "file": item.filename, "module": item.module,
+                "message": item.message}
+    if type(item).__module__ == "relive.runtime.remap_events":
+        return remap_record(item)
+    if isinstance(item, HandlerError):
+        return {"t": "handler_error", "handler": item.handler, "error": repr(item.error),
+                "module": item.result.module, "file": item.result.filename}
+    return None
