@@ -92,6 +92,8 @@ def main() -> None:
     target = (Target(module=config["module"], args=args) if config["module"] is not None
               else Target(path=args[0], args=args[1:]))
     events.observe(channel.observe)
+    if config["module"] is not None:
+        import runpy  # noqa: F401  (python -m has it imported when the module starts)
     try:
         main_module, code = prepare(target)
     except ProgramError as exc:

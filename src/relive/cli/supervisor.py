@@ -42,7 +42,6 @@ BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); "
 RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2)
 STOP_GRACE_S = 5.0  # after asking the program to stop for a restart, before SIGKILL
-_SI_KERNEL = 0x80  # si_code of a signal the kernel sent (the terminal's Ctrl-C, say)
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,14 @@ class Program:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def relayed(si_code: int, si_pid: int, program_pid: int) -> bool:
+    """Whether a signal this process took goes on to the program. Only one that a process
+    sent (``kill``: ``si_code`` <= 0); not one the kernel sent (the terminal's Ctrl-C or
+    hang-up, ``SI_KERNEL``), which the program, in the same process group, got as well; and
+    not one the program sent to its parent."""
+    return si_code <= 0 and si_pid != program_pid
 
 
 def interpreter_options() -> list[str]:
@@ -183,8 +190,8 @@ class Supervisor:
             info = signal.sigtimedwait(taken, 0.5)
             if info is None or info.si_signo == signal.SIGCHLD:
                 continue
-            if info.si_code >= _SI_KERNEL or info.si_pid == program.pid:
-                continue  # the terminal's (the program got it too), or the program's own
+            if not relayed(info.si_code, info.si_pid, program.pid):
+                continue
             try:
                 os.kill(program.pid, info.si_signo)
             except ProcessLookupError:

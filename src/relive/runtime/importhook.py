@@ -8,7 +8,6 @@ accepts, swaps in a loader that keeps the exact source bytes the module was buil
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 import threading
@@ -58,8 +57,12 @@ _COMPILER: Any = None
 CODE_OBSERVERS: list[Callable[[CodeType], CodeType]] = []
 
 
-class TrackingFinder(importlib.abc.MetaPathFinder):
-    """Finds specs through the other finders; tracks the ones from the program's files."""
+class TrackingFinder:
+    """Finds specs through the other finders; tracks the ones from the program's files.
+
+    A meta path finder by its ``find_spec`` alone: deriving from ``importlib.abc`` would
+    import ``importlib.resources`` (and with it ``pathlib``, ``tempfile``...) into every
+    program before its first line."""
 
     def __init__(self) -> None:
         self._local = threading.local()

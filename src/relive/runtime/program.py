@@ -102,6 +102,9 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     if spec is None or spec.origin is None or spec.loader is None:
         raise ProgramError(f"No module named {name}")
     loader = spec.loader
+    if isinstance(loader, importhook.TrackingLoader):
+        # __main__ is tracked below, not by its loader: give it python's own loader
+        loader = spec.loader = importlib.machinery.SourceFileLoader(loader.name, loader.path)
     get_code = getattr(loader, "get_code", None)
     get_data = getattr(loader, "get_data", None)
     if get_code is None:

@@ -16,7 +16,6 @@ import sysconfig
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -51,7 +50,7 @@ def _library_roots() -> list[str]:
     user_site = getattr(site, "getusersitepackages", lambda: None)()
     if user_site:
         roots.add(user_site)
-    roots.add(str(Path(__file__).resolve().parent.parent))  # relive itself
+    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # relive itself
     return sorted({_norm(r) for r in roots if r})
 
 
@@ -96,7 +95,8 @@ class TrackedModule:
         if self._baseline is None:
             source = self._source
             if source is None:
-                source = Path(self.filename).read_bytes()
+                with open(self.filename, "rb") as f:
+                    source = f.read()
             baseline = Baseline.from_source(source, self.filename, self.name)
             if self.enc and self._source is not None:
                 _seed_compare_codes(baseline, self._source)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from relive.runtime import events
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
+
+
+def _read(filename: str) -> bytes:
+    with open(filename, "rb") as f:
+        return f.read()
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class SavedFiles:
             if tracked.source_bytes is None:
                 continue
             try:
-                current = Path(tracked.filename).read_bytes()
+                current = _read(tracked.filename)
             except OSError:
                 current = None
             if current != tracked.source_bytes:
@@ -57,7 +61,7 @@ class SavedFiles:
         if tracked is None:
             return None
         try:
-            data = Path(tracked.filename).read_bytes()
+            data = _read(tracked.filename)
         except FileNotFoundError:
             if tracked.filename not in self._gone:
                 self._gone.add(tracked.filename)
