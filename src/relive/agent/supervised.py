@@ -46,7 +46,7 @@ from relive.runtime.program import ProgramError, Target, execute, prepare, repor
 from relive.runtime.watch import SavedFiles
 
 _POLL_S = 0.2  # how often the thread looks for directories of newly imported modules
-_STOP_WAIT_S = 1.0  # for the main thread to end the program between two of its bytecodes
+_STOP_WAIT_S = 0.3  # for the main thread to reach a bytecode; longer: it is blocked in C
 
 
 class Channel:

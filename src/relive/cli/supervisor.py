@@ -133,7 +133,6 @@ class Supervisor:
                                                {*RELAYED, signal.SIGCHLD} if relay else ())
         if not relay:  # no sigtimedwait (macOS): relay with handlers, not knowing the sender
             self._relay_with_handlers()
-        self.watcher.start()
         try:
             while True:
                 program = self._spawn(original_mask)
@@ -145,7 +144,7 @@ class Supervisor:
                     return self._end_as(status, program.exit_signal)
                 self.restarts += 1
         finally:
-            self.watcher.stop()
+            self.watcher.stop(wait=False)
 
     def _spawn(self, mask: set[int | signal.Signals]) -> Program:
         import relive
@@ -227,7 +226,7 @@ class Supervisor:
 
     def _end_as(self, status: int, asked_signal: int | None) -> int:
         """This process's exit status: the program's, or death by the program's signal."""
-        self.watcher.stop()
+        self.watcher.stop(wait=False)
         self.reporter.close()
         if os.WIFSIGNALED(status):
             return _die_of(os.WTERMSIG(status))

@@ -22,7 +22,8 @@ class _Either:
 
 
 class DirWatcher:
-    """Watches directories (non-recursively) in a daemon thread. ``start()``; ``stop()``.
+    """Watches directories (non-recursively) in a daemon thread, started by the first
+    :meth:`add`; ``stop()`` it.
 
     ``on_changes(paths)`` gets each batch of changed paths; ``on_armed()`` is called each time
     the watch is (re)armed, so that saves made before it can be caught up with.
@@ -43,9 +44,11 @@ class DirWatcher:
         self._thread = threading.Thread(target=self._run, name="relive-watch", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Stop watching; ``wait=False`` when the process is about to exit anyway."""
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        self._rearm.set()
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
     def add(self, dirs: list[str]) -> bool:
@@ -53,8 +56,11 @@ class DirWatcher:
         with self._lock:
             new = set(dirs) - self._dirs
             self._dirs |= new
-        if new:
-            self._rearm.set()
+            if new:
+                self._rearm.set()
+                if self._thread is None:
+                    # only now: importing watchfiles would slow the program's own start
+                    self.start()
         return bool(new)
 
     def _run(self) -> None:
@@ -65,7 +71,7 @@ class DirWatcher:
                 dirs = sorted(self._dirs)
                 self._rearm.clear()
             if not dirs:
-                self._rearm.wait(0.2)
+                self._rearm.wait()
                 continue
             armed = False
             for changes in watchfiles.watch(
