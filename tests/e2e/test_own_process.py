@@ -35,6 +35,8 @@ PROBE = """
         "modules": sorted(sys.modules),
         "filters": [repr(f) for f in warnings.filters],
         "signals": {str(int(s)): name(signal.getsignal(s)) for s in signal.valid_signals()},
+        "mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "fds": len(os.listdir("/proc/self/fd")),
         "path": sys.path,
         "argv": sys.argv,
         "orig_argv": sys.orig_argv,
@@ -78,6 +80,8 @@ def _compare(plain: dict[str, Any], relive: dict[str, Any]) -> None:
                      and not (m in CORE or m.startswith(("relive.runtime.", "relive.delta."))))
     assert foreign == []
     assert not [m for m in extra if m.startswith("relive.cli")]
+    # the two ends of the channel to the front end (close-on-exec), nothing else
+    assert relive.pop("fds") == plain.pop("fds") + 2
     for key, value in plain.items():
         assert relive[key] == value, key
 
