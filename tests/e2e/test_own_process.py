@@ -326,3 +326,25 @@ def test_ctrl_c_on_a_terminal_reaches_the_program_once(tmp_path: Path) -> None:
         os.close(fd)
     assert b"interrupts 1" in output
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_program_that_closes_descriptors_it_does_not_know_runs_on(tmp_path: Path) -> None:
+    """Closing every descriptor above 2 (as some daemons and test suites do) closes relive's
+    channel too: the program runs on, without edits, and a file it opens under the same
+    number is left alone."""
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import os, time
+        os.closerange(3, 1024)
+        with open("data.txt", "w") as f:
+            time.sleep(1)
+            f.write("mine")
+        print("alive", flush=True)
+    """), encoding="utf-8")
+    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
+    try:
+        assert process.wait(TIMEOUT) == 0
+        assert process.stdout is not None and process.stdout.read() == "alive\n"
+    finally:
+        process.kill()
+        process.wait()
+    assert (tmp_path / "data.txt").read_text(encoding="utf-8") == "mine"

@@ -60,12 +60,28 @@ class Channel:
         self.write_fd = write_fd
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._ids = (self._id(read_fd), self._id(write_fd))
+
+    @staticmethod
+    def _id(fd: int) -> tuple[int, int] | None:
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def ours(self) -> bool:
+        """Both descriptors are still the channel's pipes: the program may close descriptors
+        it does not know (``os.closerange``) and open others under the same numbers."""
+        return (self._id(self.read_fd), self._id(self.write_fd)) == self._ids
 
     def send(self, message: dict[str, Any]) -> None:
         if os.getpid() != self._pid:
             return  # a forked child of the program: the channel is its parent's
         data = (json.dumps(message, default=str) + "\n").encode()
         with self._lock:
+            if not self.ours():
+                return
             try:
                 while data:
                     data = data[os.write(self.write_fd, data):]
@@ -134,9 +150,11 @@ def _serve(channel: Channel, saved: SavedFiles) -> None:
             ready, _, _ = select.select([channel.read_fd], [], [], _POLL_S)
             if not ready:
                 continue
-            chunk = os.read(channel.read_fd, 65536)
+            chunk = os.read(channel.read_fd, 65536) if channel.ours() else b""
         except OSError:
             chunk = b""
+        if not channel.ours():
+            return  # the program closed the channel: it runs on without edits
         if not chunk:
             _front_end_gone()
             return
