@@ -10,9 +10,13 @@ did, and restarts it after a rude edit when the policy says so. Nothing of this 
 Signals: this process blocks the ones it relays and takes them with ``sigtimedwait``, which
 says where each came from. A signal sent to this process (``kill``, a process manager) is
 passed on to the program; one the terminal sends (Ctrl-C, Ctrl-\\, a hang-up) is not: the
-program is in the same process group and got its own. When the program ends, this process
-ends the same way: its exit status, or killed by the same signal (an uncaught
-``KeyboardInterrupt`` ends in SIGINT, as with ``python``).
+program is in the same process group and got its own. (A signal a process sends to the whole
+group, ``kill -- -PGID`` or ``timeout``, reaches the program twice: once directly, once
+relayed; nothing in the signal tells a group's from this process's own.) When the program
+ends, this process ends the same way: its exit status, or killed by the same signal (an
+uncaught ``KeyboardInterrupt`` ends in SIGINT, as with ``python``). Without ``sigtimedwait``
+(macOS) signals are relayed by handlers, all but SIGINT and SIGQUIT, which are taken as the
+terminal's.
 
 A restart ends the program between two bytecodes of its main thread (or, when that thread is
 blocked in a system call, from the program's channel thread; or with SIGKILL after
