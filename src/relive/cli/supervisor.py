@@ -81,11 +81,11 @@ class Program:
                 pass  # it has ended; the main thread finds out
 
     def close(self) -> None:
-        for fd in (self.to_child, self.from_child):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Close the way to the program (the reader closes the way back when it is done)."""
+        try:
+            os.close(self.to_child)
+        except OSError:
+            pass
 
 
 def relayed(si_code: int, si_pid: int, program_pid: int) -> bool:
@@ -171,6 +171,10 @@ class Supervisor:
         try:
             pid = os.posix_spawn(sys.executable, argv, os.environ, setsigmask=mask,
                                  setsigdef=defaults)
+        except OSError:
+            os.close(to_write)
+            os.close(from_read)
+            raise
         finally:
             os.close(to_read)
             os.close(from_write)
@@ -241,7 +245,7 @@ class Supervisor:
     # -- the channel thread (one per program process) --------------------------------------
 
     def _read(self, program: Program) -> None:
-        with os.fdopen(os.dup(program.from_child), "rb") as stream:
+        with os.fdopen(program.from_child, "rb") as stream:
             for line in stream:
                 try:
                     message = json.loads(line)
