@@ -348,3 +348,42 @@ def test_a_program_that_closes_descriptors_it_does_not_know_runs_on(tmp_path: Pa
         process.kill()
         process.wait()
     assert (tmp_path / "data.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_restart_never_cuts_a_line_the_program_was_printing(tmp_path: Path) -> None:
+    """The old process ends between two bytecodes of its main thread: each ``print`` it began
+    is finished (one print is several writes here), and no ``finally`` runs half-way."""
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import sys, time
+        import shapes
+
+        n = 0
+        try:
+            while True:
+                n += 1
+                print("a" * 40, "b" * 40, n, shapes.VERSION, flush=True)
+                time.sleep(0.0005)
+        finally:
+            print("finally", flush=True)
+    """), encoding="utf-8")
+    (tmp_path / "shapes.py").write_text("VERSION = 1\n\nclass Square:\n    pass\n",
+                                        encoding="utf-8")
+    process = _relive(tmp_path, "--on-rude=restart", "app.py")
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        while len(lines) < 200:
+            lines.append(process.stdout.readline())
+        time.sleep(0.5)  # the watch is in place
+        (tmp_path / "shapes.py").write_text("VERSION = 2\n\nclass Square(dict):\n    pass\n",
+                                            encoding="utf-8")
+        deadline = time.monotonic() + TIMEOUT
+        while not lines[-1].rstrip().endswith(" 2"):
+            assert time.monotonic() < deadline, lines[-5:]
+            lines.append(process.stdout.readline())
+    finally:
+        process.kill()
+        process.wait()
+    pattern = "a" * 40 + " " + "b" * 40 + " "
+    assert all(line.startswith(pattern) and line.endswith((" 1\n", " 2\n")) for line in lines)
+    assert not any("finally" in line for line in lines)
