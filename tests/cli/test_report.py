@@ -60,3 +60,18 @@ def test_a_syntax_error_names_its_line(tmp_path: Path) -> None:
     assert not needs_restart(found)
     (style, text), = apply_lines(found)
     assert style == "error" and "syntax error" in text and "nothing changed" in text
+
+
+def test_an_update_handler_that_raised_is_a_warning_and_an_error_event(tmp_path: Path) -> None:
+    from relive.runtime.events import HandlerError
+
+    module = _module(tmp_path, "rec_handler", "def f():\n    return 1\n")
+    result = relive.reload(module, "def f():\n    return 2\n")  # type: ignore[arg-type]
+    found = json.loads(json.dumps(record(HandlerError("clear_cache", result, KeyError("k")))))
+    events = tmp_path / "events.jsonl"
+    out = io.StringIO()
+    reporter = Reporter(str(events), stream=out)
+    reporter(found)
+    reporter.close()
+    assert out.getvalue() == "relive: update handler clear_cache raised KeyError('k')\n"
+    assert json.loads(events.read_text(encoding="utf-8"))["event"] == "error"
