@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import signal
 import textwrap
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -314,3 +316,45 @@ def test_a_definition_no_object_holds_is_reported_as_such(live: Live) -> None:
     assert result.warnings[0].startswith("f: nothing to update: no function object in the "
                                          "process runs this definition's code")
 
+
+
+def test_a_frame_moved_by_one_edit_takes_the_next_edit_in_place(live: Live) -> None:
+    # the function made to resume the moved frame runs relive's continuation code: it is
+    # not a live object of `run`, and must not make the next edit rebuild `run`
+    m = live("""
+        import time
+
+        def run(state, stop):
+            total = 0
+            def peek():
+                return total
+            while not stop.is_set():
+                total += 1
+                state.append(("old", peek()))
+                time.sleep(0.005)
+    """)
+    run = m.module.run
+    state: list[tuple[str, int]] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(state, stop), daemon=True)
+    thread.start()
+
+    def seen(kind: str) -> None:
+        deadline = time.monotonic() + 20
+        while not any(k == kind for k, _ in state[-3:]) and time.monotonic() < deadline:
+            stop.wait(0.01)
+        assert any(k == kind for k, _ in state[-3:]), state[-3:]
+
+    try:
+        seen("old")
+        first = m.replace('("old", peek())', '("new", peek())')
+        assert first.applied, first.errors
+        seen("new")
+        second = m.replace('("new", peek())', '("newer", peek())')
+        assert second.applied and second.updated == ("run",), second
+        assert second.replaced == () and not second.warnings, second
+        assert m.module.run is run
+        seen("newer")
+    finally:
+        stop.set()
+        thread.join(10)

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from types import FunctionType
 from typing import Any
 
+from relive.runtime.codetools import is_continuation
 from relive.runtime.registry import REGISTRY, _norm
 
 Key = tuple[str, int]  # (co_qualname, co_firstlineno)
@@ -109,7 +110,7 @@ class HeapScan:
     def add(self, fn: FunctionType) -> None:
         code = fn.__code__
         file = self.file_of(code.co_filename)
-        if file is None:
+        if file is None or is_continuation(code):
             return
         by_name = self._by_file.get(file)
         if by_name is None:
