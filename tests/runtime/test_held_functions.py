@@ -151,6 +151,32 @@ def test_functions_in_instance_dicts_slots_and_wrapped_chains_take_the_edit(
     assert m.module.jobs.run is partial and partial(2) == 21
 
 
+def test_a_cache_held_by_a_registry_is_cleared_when_its_function_takes_the_edit(
+        live: Live) -> None:
+    m = live("""
+        import functools
+
+        class Registry:
+            def __init__(self):
+                self.handlers = {}
+
+        registry = Registry()
+
+        def cached(fn):
+            registry.handlers[fn.__name__] = functools.lru_cache(fn)
+
+        @cached
+        def price(n):
+            return n * 2
+    """)
+    handler = m.module.registry.handlers["price"]
+    assert handler(3) == 6
+    result = m.replace("n * 2", "n * 3")
+    assert result.applied and result.updated == ("price",), result
+    assert m.module.registry.handlers["price"] is handler
+    assert handler(3) == 9, "the cached result of the old code is gone"
+
+
 def test_atexit_handler_and_weak_reference_take_the_edit(live: Live) -> None:
     import atexit
 

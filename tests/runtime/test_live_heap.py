@@ -81,3 +81,14 @@ def test_closures_that_died_are_forgotten(program_file: Path) -> None:
         del batch
     entries = heap._by_file[file]["make.<locals>.<lambda>"]
     assert len(entries) <= 1024 + 200  # dead ones go as new ones come, not all kept
+
+
+def test_the_first_scan_for_closures_searches_the_whole_heap_again(program_file: Path) -> None:
+    make = _functions_from(program_file, "def make(i):\n    return lambda: i\n")["make"]
+    heap = HeapScan()
+    heap.scan()  # an apply that updates no closure
+    early = make(1)
+    gc.collect()  # old before any apply needed closures: a pass still finds it
+    file = _norm(str(program_file))
+    heap.scan(closures=True)
+    assert heap.functions(file, ("make.<locals>.<lambda>", 2)) == [early]

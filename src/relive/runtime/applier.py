@@ -218,6 +218,7 @@ class _Plan:
         self.new_codes: list[CodeType] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
+        self._closures_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
 
@@ -245,18 +246,20 @@ class _Plan:
 
     def find(self, d: Definition) -> list[FunctionType]:
         """The live functions running the old code of ``d``."""
-        self.refresh()
+        self.refresh(needs_heap(self.old.index, d))
         bound = self.live.bound_object(self.old.index, d)
         if bound is not None:
             self.live.walk([bound])
         return self._only(d, self.live.functions(definition_key(d)))
 
-    def refresh(self) -> None:
-        """Bring the live index up to date, once per apply: functions are found by their
-        code wherever the program holds them (see :mod:`relive.runtime.live_heap`)."""
-        if not self._heap_scanned:
+    def refresh(self, closures: bool = False) -> None:
+        """Bring the live index up to date, once per apply (twice if a definition made at run
+        time comes after others): functions are found by their code wherever the program holds
+        them (see :mod:`relive.runtime.live_heap`)."""
+        if not self._heap_scanned or (closures and not self._closures_scanned):
             self._heap_scanned = True
-            self.live.scan()
+            self._closures_scanned |= closures
+            self.live.scan(closures)
         self.live.ensure_built()
 
     def _shared_keys(self) -> dict[tuple[str, int], int]:

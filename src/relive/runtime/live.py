@@ -71,10 +71,10 @@ class LiveIndex:
     def caches_of(self, fn: FunctionType) -> list[Any]:
         return HEAP.caches_of(fn)
 
-    def scan(self) -> None:
-        """Index the functions made since the last look (once per apply; see
-        :meth:`HeapScan.scan`)."""
-        HEAP.scan(self.file)
+    def scan(self, closures: bool = False) -> None:
+        """Index the functions made since the last look (once per apply; ``closures``: the
+        apply updates functions made at run time; see :meth:`HeapScan.scan`)."""
+        HEAP.scan(self.file, closures)
 
     def ensure_built(self) -> None:
         if not self._built:
@@ -130,7 +130,7 @@ class LiveIndex:
         bound = self.bound_object(index, d)
         if bound is not None:
             self.walk([bound])
-        self.scan()
+        self.scan(needs_heap(index, d))
         return self.functions(definition_key(d))
 
 
