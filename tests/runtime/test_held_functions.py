@@ -9,6 +9,7 @@ object the program holds runs the new code and is still the same object.
 from __future__ import annotations
 
 import gc
+import inspect
 import signal
 import textwrap
 import threading
@@ -175,6 +176,29 @@ def test_a_cache_held_by_a_registry_is_cleared_when_its_function_takes_the_edit(
     assert result.applied and result.updated == ("price",), result
     assert m.module.registry.handlers["price"] is handler
     assert handler(3) == 9, "the cached result of the old code is gone"
+
+
+def test_a_pytest_fixture_function_takes_the_edit(live: Live) -> None:
+    m = live("""
+        import pytest
+
+        @pytest.fixture
+        def account():
+            return {"balance": 0}
+    """)
+    definition = m.module.account  # a fixture definition object holds the function
+    function = _fixture_function(definition)
+    result = m.replace('{"balance": 0}', '{"balance": 100}')
+    assert result.applied and result.updated == ("account",), result
+    assert m.module.account is definition
+    assert _fixture_function(definition) is function
+    assert function() == {"balance": 100}
+
+
+def _fixture_function(definition: object) -> Callable[[], object]:
+    # pytest 8.4 and later keep it in a definition object, earlier ones behind a wrapper
+    get = getattr(definition, "_get_wrapped_function", None)
+    return get() if get is not None else inspect.unwrap(definition)  # type: ignore[arg-type]
 
 
 def test_atexit_handler_and_weak_reference_take_the_edit(live: Live) -> None:
