@@ -92,3 +92,16 @@ def test_the_first_scan_for_closures_searches_the_whole_heap_again(program_file:
     file = _norm(str(program_file))
     heap.scan(closures=True)
     assert heap.functions(file, ("make.<locals>.<lambda>", 2)) == [early]
+
+
+def test_a_tracked_file_the_filter_does_not_accept_is_searched_once_covered() -> None:
+    import _pytest.fixtures as library  # site-packages: not the program's by default
+
+    fn = library.getfixturemarker
+    key = (fn.__code__.co_qualname, fn.__code__.co_firstlineno)
+    heap = HeapScan()
+    heap.scan()
+    assert heap.file_of(library.__file__) is None
+    file = heap.cover(library.__file__)  # as when relive.runtime.tracked() names it
+    heap.scan(file)
+    assert heap.functions(file, key) == [fn]
