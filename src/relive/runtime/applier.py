@@ -49,12 +49,12 @@ from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
 from relive.runtime.live import (
-    HEAP,
     code_key,
     definition_key,
     needs_heap,
     scope_in_heap,
     scope_object,
+    why_none,
 )
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
@@ -218,6 +218,7 @@ class _Plan:
         self.new_codes: list[CodeType] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
+        self._closures_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
 
@@ -245,14 +246,21 @@ class _Plan:
 
     def find(self, d: Definition) -> list[FunctionType]:
         """The live functions running the old code of ``d``."""
-        if needs_heap(self.old.index, d) and not self._heap_scanned:
-            self._heap_scanned = True
-            HEAP.scan()
-        self.live.ensure_built()
+        self.refresh(needs_heap(self.old.index, d))
         bound = self.live.bound_object(self.old.index, d)
         if bound is not None:
             self.live.walk([bound])
         return self._only(d, self.live.functions(definition_key(d)))
+
+    def refresh(self, closures: bool = False) -> None:
+        """Bring the live index up to date, once per apply (twice if a definition made at run
+        time comes after others): functions are found by their code wherever the program holds
+        them (see :mod:`relive.runtime.live_heap`)."""
+        if not self._heap_scanned or (closures and not self._closures_scanned):
+            self._heap_scanned = True
+            self._closures_scanned |= closures
+            self.live.scan(closures)
+        self.live.ensure_built()
 
     def _shared_keys(self) -> dict[tuple[str, int], int]:
         """How many lambdas of the old source have each (qualname, first line). Only lambdas
@@ -337,8 +345,7 @@ class _Plan:
             return
         if not fns:
             if not needs_heap(self.old.index, old_d) and not old_d.conditional:
-                self.warnings.append(f"{e.path}: no live function object found; the "
-                                     f"name may have been rebound by the program")
+                self.warnings.append(why_none(e.path))
             return
         scoped = not needs_heap(self.new.index, new_d)
         fresh = None
@@ -373,7 +380,7 @@ class _Plan:
         definition below the edited lines."""
         old_index = self.old.index
         new_index = self.new.index
-        self.live.ensure_built()
+        self.refresh()
         functions = self.live.functions
         unalias = remapping.unaliaser()
         may_run = self.frames_test()

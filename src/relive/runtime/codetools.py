@@ -6,6 +6,17 @@ from types import CodeType
 
 _CO_OPTIMIZED = 0x01
 
+# the hidden keyword-only parameter through which a continuation (the code a remapped frame
+# resumes in, :mod:`relive.runtime.remap_continuation`) receives the frame's locals
+CONTINUATION_VALUES = "__relive_v__"
+
+
+def is_continuation(code: CodeType) -> bool:
+    """Is ``code`` a continuation? A function running one only starts a remapped frame: it is
+    no live object of the definition, and an apply leaves it alone."""
+    start = code.co_argcount
+    return CONTINUATION_VALUES in code.co_varnames[start:start + code.co_kwonlyargcount]
+
 
 def shift_code(code: CodeType, by: int) -> CodeType:
     """``code`` (and the code nested in it) moved ``by`` lines.

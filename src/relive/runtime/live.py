@@ -3,34 +3,34 @@
 A definition's code can be held by many function objects: the one bound in the module or
 class, the original behind a decorator (``functools.wraps`` chains, ``lru_cache``,
 ``singledispatch`` registries, ``property``, ``staticmethod``, closure cells of a wrapper),
-callbacks kept in containers, closures and lambdas created at run time. Updating *all* of them
+callbacks kept in containers or in framework objects (a click command's ``callback``, a
+router's routes, ``atexit``), closures and lambdas created at run time. Updating *all* of them
 in place is what keeps identities and references intact.
 
-The index starts from the module's namespace, walked once on first use and kept current by
-the applies themselves. Definitions that live only in closures (nested functions, lambdas)
-are found by one scan of the garbage collector's objects, done lazily the first time such a
-definition is edited; later edits look only at the young GC generations, where new objects
-are, so no later edit pays for the whole heap.
+Functions are found by their code, not by the name they were bound to: the process-wide index
+of :mod:`relive.runtime.live_heap` holds every function object of the program's files, found
+through the garbage collector (the whole heap once, then only the young generations), by
+(qualname, first line) within a file. The module's namespace is walked too, once on first use
+and then from each edited name, for what the collector's lists do not say: which
+``lru_cache`` wrappers call a function, so that updating it clears them.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import os
-import weakref
 from collections.abc import Iterable, Iterator
 from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from relive.delta import MODULE_PATH, Definition
+from relive.runtime.live_heap import HEAP, LRU_TYPE, Key, why_none
 
 if TYPE_CHECKING:
     from relive.runtime.registry import TrackedModule
 
-Key = tuple[str, int]  # (co_qualname, co_firstlineno)
+__all__ = ["HEAP", "Key", "LiveIndex", "code_key", "definition_key", "needs_heap",
+           "scope_in_heap", "scope_object", "why_none"]
 
-_LRU_TYPE: type = type(functools.lru_cache(maxsize=1)(lambda: None))
 _MAX_DEPTH = 4
 
 
@@ -47,45 +47,34 @@ class LiveIndex:
 
     def __init__(self, tracked: TrackedModule) -> None:
         self.tracked = tracked
-        # by qualname: a function moved or edited keeps its entry, whatever its first line
-        self._functions: dict[str, list[weakref.ref[FunctionType]]] = {}
-        self._caches: dict[int, list[weakref.ref[Any]]] = {}  # id(function) -> lru wrappers
+        self.file = HEAP.cover(tracked.filename)
         self._built = False
-        self._filenames: dict[str, bool] = {}
 
     # -- belonging --------------------------------------------------------------------
 
     def owns(self, code: CodeType) -> bool:
         """Is ``code`` compiled from this module's file?"""
-        name = code.co_filename
-        known = self._filenames.get(name)
-        if known is None:
-            known = _same_file(name, self.tracked.filename)
-            self._filenames[name] = known
-        return known
+        return HEAP.file_of(code.co_filename) == self.file
 
     # -- building and keeping current --------------------------------------------------
 
     def add(self, fn: FunctionType) -> None:
-        refs = self._functions.setdefault(fn.__code__.co_qualname, [])
-        if not any(r() is fn for r in refs):
-            refs.append(weakref.ref(fn))
+        HEAP.add(fn)
 
     def rekey(self, fn: FunctionType, old: Key) -> None:
         """Keep ``fn`` findable after its code changed from one with key ``old``."""
-        if fn.__code__.co_qualname != old[0]:
-            refs = self._functions.get(old[0])
-            if refs is not None:
-                refs[:] = [r for r in refs if r() is not fn and r() is not None]
-            self.add(fn)
+        HEAP.rekey(fn, old[0])
 
     def note_cache(self, fn: FunctionType, wrapper: Any) -> None:
-        refs = self._caches.setdefault(id(fn), [])
-        if not any(r() is wrapper for r in refs):
-            refs.append(weakref.ref(wrapper))
+        HEAP.note_cache(fn, wrapper)
 
     def caches_of(self, fn: FunctionType) -> list[Any]:
-        return [w for w in (r() for r in self._caches.get(id(fn), ())) if w is not None]
+        return HEAP.caches_of(fn)
+
+    def scan(self, closures: bool = False) -> None:
+        """Index the functions made since the last look (once per apply; ``closures``: the
+        apply updates functions made at run time; see :meth:`HeapScan.scan`)."""
+        HEAP.scan(self.file, closures)
 
     def ensure_built(self) -> None:
         if not self._built:
@@ -124,22 +113,9 @@ class LiveIndex:
     # -- lookups ----------------------------------------------------------------------
 
     def functions(self, key: Key) -> list[FunctionType]:
-        """The live functions whose code has ``key`` (qualname, first line)."""
-        refs = self._functions.get(key[0])
-        if not refs:
-            return []
-        first = key[1]
-        out = []
-        dead = False
-        for ref in refs:  # one pass: a line shift looks up every definition below the edit
-            fn = ref()
-            if fn is None:
-                dead = True
-            elif fn.__code__.co_firstlineno == first:
-                out.append(fn)
-        if dead:
-            refs[:] = [r for r in refs if r() is not None]
-        return out
+        """The live functions of this module's file whose code has ``key`` (qualname, first
+        line), wherever they are held (as far as the last :meth:`HeapScan.scan` saw)."""
+        return HEAP.functions(self.file, key)
 
     def bound_object(self, index: dict[str, Definition], d: Definition) -> Any:
         """What the definition's name is bound to now, in its module or class (or None)."""
@@ -154,8 +130,7 @@ class LiveIndex:
         bound = self.bound_object(index, d)
         if bound is not None:
             self.walk([bound])
-        if needs_heap(index, d):
-            HEAP.scan()
+        self.scan(needs_heap(index, d))
         return self.functions(definition_key(d))
 
 
@@ -221,7 +196,7 @@ def _children(obj: object, module: ModuleType) -> Iterator[tuple[object, Any]]:
         for accessor in (obj.fget, obj.fset, obj.fdel):
             if accessor is not None:
                 yield accessor, None
-    elif isinstance(obj, _LRU_TYPE):
+    elif isinstance(obj, LRU_TYPE):
         yield getattr(obj, "__wrapped__", None), obj
     elif isinstance(obj, (functools.partial, functools.partialmethod,
                           functools.cached_property)):
@@ -233,54 +208,3 @@ def _children(obj: object, module: ModuleType) -> Iterator[tuple[object, Any]]:
         wrapped = getattr(type(obj), "__wrapped__", None) and getattr(obj, "__wrapped__", None)
         if wrapped is not None:
             yield wrapped, None
-
-
-def _same_file(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
-
-
-class HeapScan:
-    """The one scan of the GC's objects for functions of tracked modules (then young gens).
-
-    The first call looks at every object the collector tracks; later calls only at
-    generations 0 and 1, where objects made since then are (until a full collection ages
-    them; :meth:`reset` forces a full scan again).
-    """
-
-    def __init__(self) -> None:
-        self.full_done = False
-
-    def scan(self) -> None:
-        from relive.runtime.registry import REGISTRY
-
-        indexes = [t.live for t in REGISTRY]
-        if not indexes:
-            return
-        if self.full_done:
-            objects = gc.get_objects(generation=0) + gc.get_objects(generation=1)
-        else:
-            objects = gc.get_objects()
-            self.full_done = True
-        functions = [o for o in objects if type(o) is FunctionType]
-        del objects
-        owner: dict[str, LiveIndex | None] = {}
-        for fn in functions:
-            filename = fn.__code__.co_filename
-            if filename in owner:
-                live = owner[filename]
-            else:
-                live = next((x for x in indexes if x.owns(fn.__code__)), None)
-                owner[filename] = live
-            if live is not None:
-                live.add(fn)
-
-    def reset(self) -> None:
-        self.full_done = False
-
-
-HEAP = HeapScan()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
+from relive.runtime.codetools import CONTINUATION_VALUES
 from relive.runtime.enc import (
     FunctionTable,
     TreeTable,
@@ -72,7 +73,7 @@ __all__ = [
     "restart_target",
 ]
 
-_VALUES = "__relive_v__"
+_VALUES = CONTINUATION_VALUES
 _UNBOUND = "__relive_u__"
 _OUTER = "__relive_outer__"
 _GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)

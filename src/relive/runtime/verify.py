@@ -29,6 +29,7 @@ def verify(tracked: TrackedModule) -> list[str]:
             if d.kind == "function" and not needs_heap(base.index, d)]
     codes = pick_codes(unit, defs)
     live = tracked.live
+    live.scan()  # functions held only by other objects (a click command) are synced too
     live.ensure_built()
     txn = Transaction()
     synced = []
