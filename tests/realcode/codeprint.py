@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import typing
 from collections.abc import Iterator
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
@@ -72,6 +73,9 @@ def _children(obj: object, module: str) -> Iterator[tuple[object, str]]:
         wrapped = obj.__dict__.get("__wrapped__")
         if wrapped is not None:
             yield wrapped, ".__wrapped__"
+        # ``@overload`` stubs live only in typing's registry, reached through the function
+        for i, stub in enumerate(typing.get_overloads(obj)):
+            yield stub, f".<overload {i}>"
         return
     if isinstance(obj, type):
         if obj.__module__ == module:
