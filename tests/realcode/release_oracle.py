@@ -61,7 +61,10 @@ def _warned_about(qualname: str, live: dict[str, Any], first: int | None = None,
     """Does a warning of the apply explain a difference in ``qualname``: does it name the
     definition (or one around it), or is it about module-level code around its first line?"""
     warnings = [r for r in live.get("rude", []) if r[1] != "error"]
-    texts = [" ".join(map(str, r)) for r in warnings] + live.get("warnings", [])
+    # "no live function object found" explains nothing when the oracle did reach the
+    # function from the module: the apply did not look where the program keeps it
+    texts = [" ".join(map(str, r)) for r in warnings] + [
+        w for w in live.get("warnings", []) if "no live function object found" not in w]
     parts = qualname.replace(".<locals>", "").split(".")
     names = {".".join(parts[:k]) for k in range(1, len(parts) + 1)}
     if any(re.search(rf"(?<![\w.]){re.escape(n)}(?![\w])", t) for t in texts for n in names):

@@ -125,4 +125,15 @@ REPROS: dict[str, Repro] = {
                 "relive_pair_pkg/b.py": "from relive_pair_pkg.a import helper\n"},
         cases=("attrs:23.1.0..23.2.0:attr/_compat.py", "attrs:23.2.0..24.1.0:attr/_compat.py",
                "pluggy:1.3.0..1.4.0:pluggy/_result.py")),
+    "function_held_in_a_descriptor": Repro(
+        "a function kept by a decorator object (a lazy class property, a framework's "
+        "command or route) is not found: 'no live function object found', the program keeps "
+        "the old code",
+        "class lazy:\n    def __init__(self, fn):\n        self.fn = fn\n\n"
+        "    def __get__(self, obj, cls):\n        return self.fn(cls)\n\n\n"
+        "class U:\n    @lazy\n    def chars(cls):\n        return 1\n",
+        "class lazy:\n    def __init__(self, fn):\n        self.fn = fn\n\n"
+        "    def __get__(self, obj, cls):\n        return self.fn(cls)\n\n\n"
+        "class U:\n    @lazy\n    def chars(cls):\n        return 2\n",
+        cases=("pyparsing:3.1.1..3.1.2:pyparsing/unicode.py",)),
 }
