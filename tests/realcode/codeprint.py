@@ -74,8 +74,10 @@ def _children(obj: object, module: str) -> Iterator[tuple[object, str]]:
         if wrapped is not None:
             yield wrapped, ".__wrapped__"
         # ``@overload`` stubs live only in typing's registry, reached through the function
-        for i, stub in enumerate(typing.get_overloads(obj)):
-            yield stub, f".<overload {i}>"
+        stubs = typing.get_overloads(obj)
+        if obj not in stubs:  # from the implementation only, not again from each stub
+            for i, stub in enumerate(stubs):
+                yield stub, f".<overload {i}>"
         return
     if isinstance(obj, type):
         if obj.__module__ == module:
