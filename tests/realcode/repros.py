@@ -112,9 +112,12 @@ REPROS: dict[str, Repro] = {
         "def f(x: int) -> int: ...\n@overload\ndef f(x: str) -> str: ...\ndef f(x):\n"
         "    return x\n",
         cases=("tomlkit:0.12.3..0.12.4:tomlkit/items.py",
+               "tomlkit:0.12.4..0.12.5:tomlkit/items.py",
+               "click:8.1.4..8.1.5:click/decorators.py", "click:8.1.5..8.1.6:click/decorators.py",
                "urllib3:2.1.0..2.2.0:urllib3/connectionpool.py",
                "urllib3:2.1.0..2.2.0:urllib3/util/ssl_.py",
-               "urllib3:2.2.1..2.2.2:urllib3/connectionpool.py")),
+               "urllib3:2.2.1..2.2.2:urllib3/connectionpool.py",
+               "urllib3:2.2.1..2.2.2:urllib3/util/ssltransport.py")),
     "deleted_name_imported_elsewhere": Repro(
         "deleting a definition that another tracked module imported (`from m import name`) "
         "is applied without a warning naming the importing module",
