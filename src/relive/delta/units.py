@@ -20,6 +20,7 @@ new code it installs, at a cost that grows with the edit, not with the module.
 from __future__ import annotations
 
 import ast
+import dis
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType
@@ -304,26 +305,55 @@ def deep_lines(code: CodeType, base: int | None = None) -> tuple[object, ...]:
 
 
 _CO_HAS_DOCSTRING = 0x4000000  # 3.14+
+_DOCSTRING_FLAG = sys.version_info >= (3, 14)
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 
 
 def code_docstring(code: CodeType) -> str | None:
     """The docstring of a function compiled to ``code`` (None for lambdas and class bodies).
 
     CPython 3.11-3.13 keep a function's docstring, or None, as its first constant; 3.14
-    flags the presence with ``CO_HAS_DOCSTRING``.
+    keeps it first only when ``CO_HAS_DOCSTRING`` says there is one: otherwise the first
+    constant is whatever the body put there first (a string the function returns, say).
     """
     if not code.co_flags & _CO_OPTIMIZED or code.co_name == "<lambda>" or not code.co_consts:
         return None
-    first = code.co_consts[0]
-    if sys.version_info >= (3, 14) and not code.co_flags & _CO_HAS_DOCSTRING:
+    if _DOCSTRING_FLAG and not code.co_flags & _CO_HAS_DOCSTRING:
         return None
+    first = code.co_consts[0]
     return first if isinstance(first, str) else None
 
 
-def has_docstring_slot(code: CodeType) -> bool:
-    """Does ``code`` keep a docstring slot as its first constant (see code_docstring)?"""
-    return (sys.version_info < (3, 14) and bool(code.co_flags & _CO_OPTIMIZED)
-            and code.co_name != "<lambda>" and bool(code.co_consts))
+def docless_body_key(code: CodeType) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """:func:`body_key` of a function's ``code`` blind to its docstring.
+
+    The docstring is compared on its own (:func:`code_docstring`). On 3.11-3.13 it takes the
+    first constant, which is None when there is none, so skipping that slot is enough. On
+    3.14 a docstring added or removed shifts every constant by one and flips
+    ``CO_HAS_DOCSTRING``, and the first constant is kept even when nothing uses it; so the
+    key names each constant the bytecode loads by its value instead of its index.
+    """
+    if not _DOCSTRING_FLAG:
+        slot = (bool(code.co_flags & _CO_OPTIMIZED) and code.co_name != "<lambda>"
+                and bool(code.co_consts))
+        return body_key(code, slot)
+    own, comps = body_key(code)
+    return ((_consts_by_value(code), (), *own[2:6], code.co_flags & ~_CO_HAS_DOCSTRING,
+             *own[7:]), comps)
+
+
+def _consts_by_value(code: CodeType) -> tuple[object, ...]:
+    """``code``'s bytecode with every constant it loads named by value, not index."""
+    raw, consts = code.co_code, code.co_consts
+    out: list[object] = []
+    ext = 0
+    for i in range(0, len(raw), 2):
+        op, arg = raw[i], raw[i + 1] | ext
+        ext = arg << 8 if op == _EXTENDED_ARG else 0
+        if not ext:
+            out.append(_const_key(consts[arg]) if op == _LOAD_CONST else (op, arg))
+    return tuple(out)
 
 
 CO_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
