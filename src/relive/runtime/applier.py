@@ -43,7 +43,7 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events, remapping
+from relive.runtime import events, remapping, scope_annotations
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -220,6 +220,7 @@ class _Plan:
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
+        self._annotated: dict[str, Any] = {}  # scope path: live owner, annotations to rebuild
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -320,6 +321,11 @@ class _Plan:
                 handler(e)
         if moved:
             self._line_shift_functions(moved)
+        for path, owner in self._annotated.items():
+            scope = self.new.index.get(path)
+            code = self.new_code(scope) if scope is not None else None
+            if code is not None:
+                scope_annotations.rebuild_deferred(self.txn, owner, code)
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -545,8 +551,12 @@ class _Plan:
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
-        for name, value in self.ev.run_statement(scope, *e.new_span).items():
-            self.txn.set(owner, name, value)
+        bound = self.ev.run_statement(scope, *e.new_span)
+        for name, value in bound.items():
+            if name not in scope_annotations.SCOPE_NAMES:
+                self.txn.set(owner, name, value)
+        if scope_annotations.plan(self.txn, owner, bound):
+            self._annotated[scope.path] = owner
         (self.updated if e.kind == "update" else self.inserted).append(e.path)
 
     _update_variable = _insert_variable = _statement
@@ -567,6 +577,8 @@ class _Plan:
             key = mangle(scope, name)
             if self.txn.pending(owner, key) is not MISSING:
                 self.txn.delete(owner, key)
+        if scope_annotations.plan(self.txn, owner, {}, e.names):
+            self._annotated[scope.path] = owner
         self.deleted.append(e.path)
 
     _delete_variable = _delete_attribute = _delete_import = _delete_names
