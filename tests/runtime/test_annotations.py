@@ -76,7 +76,7 @@ def test_an_annotated_name_inserted_and_one_deleted_show_in_the_annotations(
     assert m.module.__annotations__ == {"a": int, "c": str}
 
 
-def test_a_dataclass_field_added_shows_in_its_annotations_and_fields(live: Live) -> None:
+def test_dataclass_fields_added_and_removed_show_in_its_annotations_and_fields(live: Live) -> None:
     m = live("""
         from dataclasses import dataclass
 
@@ -91,6 +91,10 @@ def test_a_dataclass_field_added_shows_in_its_annotations_and_fields(live: Live)
     assert cls.__annotations__ == {"x": int, "y": int, "z": int}
     assert [f.name for f in dataclasses.fields(cls)] == ["x", "y", "z"]
     assert cls(1, 2) == cls(1, 2, 0)
+    result = m.replace("    y: int\n", "")
+    assert result.applied, result.errors
+    assert cls.__annotations__ == {"x": int, "z": int}
+    assert [f.name for f in dataclasses.fields(cls)] == ["x", "z"]
 
 
 @deferred_only
@@ -162,3 +166,20 @@ def test_class_annotations_of_branches_that_did_not_run_stay_out(live: Live) -> 
     result = m.replace("port: int", "port: float")
     assert result.applied, (result.errors, result.rude_edits)
     assert cls.__annotations__ == {"host": str, "port": float}
+
+
+@deferred_only
+def test_a_class_that_moved_keeps_the_lines_of_its_annotations_exact(live: Live) -> None:
+    m = live("""
+        class Shape:
+            sides: int = 3
+            name: str = "triangle"
+    """)
+    cls = m.module.Shape
+    result = m.edit("import os\n\n\n" + m.source)
+    assert result.applied, result.errors
+    fresh = compile(m.source, str(m.path), "exec", dont_inherit=True)
+    body = next(c for c in fresh.co_consts if getattr(c, "co_name", None) == "Shape")
+    annotate = next(c for c in body.co_consts if getattr(c, "co_name", None) == "__annotate__")
+    live_lines = [line for _s, _e, line in cls.__annotate__.__code__.co_lines()]
+    assert live_lines == [line for _s, _e, line in annotate.co_lines()]

@@ -411,6 +411,8 @@ class _Plan:
         cls = self._live_class(self.old.index, self.old_def(e))
         if cls is not None and "__firstlineno__" in vars(cls) and e.new_span:
             self.txn.set(cls, "__firstlineno__", e.new_span[0])
+        if cls is not None and e.new_span and e.old_span:
+            scope_annotations.shift_deferred(self.txn, cls, e.new_span[0] - e.old_span[0])
 
     def _replace_function(self, e: SemanticEdit) -> None:
         old_d, new_d = self.old_def(e), self.new_def(e)

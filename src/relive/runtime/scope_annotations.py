@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from types import CellType, CodeType, FunctionType, ModuleType
 from typing import Any
 
+from relive.runtime.codetools import shift_code
 from relive.runtime.transaction import MISSING, Transaction
 
 # names a scope's body binds to keep its annotations: never copied from a partial run
@@ -235,3 +236,10 @@ def plan(txn: Transaction, owner: object, bound: Mapping[str, Any],
                            else "__annotate_func__")
     return isinstance(live, FunctionType) and any(
         name in live.__code__.co_consts for name in deleted)
+
+
+def shift_deferred(txn: Transaction, cls: type, by: int) -> None:
+    """Move the deferred annotations of a class whose whole body moved ``by`` lines."""
+    live = vars(cls).get("__annotate_func__")
+    if by and isinstance(live, FunctionType):
+        txn.set(live, "__code__", shift_code(live.__code__, by))
