@@ -30,7 +30,7 @@ from relive.delta.units import (
     code_docstring,
     deep_key,
     deep_lines,
-    docless_body_key,
+    docless_body_keys,
     nested_key,
     signature_key,
 )
@@ -159,7 +159,7 @@ class Analyzer:
         reasons: list[str] = []
         kind = "update"
         doc_old, doc_new = code_docstring(oc), code_docstring(nc)
-        key_old, key_new = docless_body_key(oc), docless_body_key(nc)
+        key_old, key_new = docless_body_keys(oc, nc)
         if key_old != key_new:
             if signature_key(oc) != signature_key(nc):
                 reasons.append("signature")

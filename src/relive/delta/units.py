@@ -325,19 +325,33 @@ def code_docstring(code: CodeType) -> str | None:
     return first if isinstance(first, str) else None
 
 
-def docless_body_key(code: CodeType) -> tuple[tuple[object, ...], tuple[object, ...]]:
-    """:func:`body_key` of a function's ``code`` blind to its docstring.
+BodyKey = tuple[tuple[object, ...], tuple[object, ...]]
+
+
+def docless_body_keys(old: CodeType, new: CodeType) -> tuple[BodyKey, BodyKey]:
+    """:func:`body_key` of two versions of a function's code, blind to their docstrings.
 
     The docstring is compared on its own (:func:`code_docstring`). On 3.11-3.13 it takes the
     first constant, which is None when there is none, so skipping that slot is enough. On
-    3.14 a docstring added or removed shifts every constant by one and flips
-    ``CO_HAS_DOCSTRING``, and the first constant is kept even when nothing uses it; so the
-    key names each constant the bytecode loads by its value instead of its index.
+    3.14 only a function with a docstring has that slot (``CO_HAS_DOCSTRING``): when one side
+    has a docstring and the other not, every constant is shifted by one and the first one is
+    kept even when nothing uses it, so both keys then name each constant the bytecode loads by
+    its value instead of its index (slower, hence only then).
     """
     if not _DOCSTRING_FLAG:
-        slot = (bool(code.co_flags & _CO_OPTIMIZED) and code.co_name != "<lambda>"
-                and bool(code.co_consts))
-        return body_key(code, slot)
+        return body_key(old, _has_slot(old)), body_key(new, _has_slot(new))
+    has_old, has_new = old.co_flags & _CO_HAS_DOCSTRING, new.co_flags & _CO_HAS_DOCSTRING
+    if has_old == has_new:
+        return body_key(old, bool(has_old)), body_key(new, bool(has_new))
+    return _by_value_key(old), _by_value_key(new)
+
+
+def _has_slot(code: CodeType) -> bool:
+    return (bool(code.co_flags & _CO_OPTIMIZED) and code.co_name != "<lambda>"
+            and bool(code.co_consts))
+
+
+def _by_value_key(code: CodeType) -> BodyKey:
     own, comps = body_key(code)
     return ((_consts_by_value(code), (), *own[2:6], code.co_flags & ~_CO_HAS_DOCSTRING,
              *own[7:]), comps)
