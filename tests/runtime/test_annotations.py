@@ -183,3 +183,24 @@ def test_a_class_that_moved_keeps_the_lines_of_its_annotations_exact(live: Live)
     annotate = next(c for c in body.co_consts if getattr(c, "co_name", None) == "__annotate__")
     live_lines = [line for _s, _e, line in cls.__annotate__.__code__.co_lines()]
     assert live_lines == [line for _s, _e, line in annotate.co_lines()]
+
+
+@deferred_only
+def test_a_function_edit_leaves_its_deferred_annotations_unevaluated(live: Live) -> None:
+    # a name imported only for type checkers: evaluating the annotations would raise
+    m = live("""
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from decimal import Decimal
+
+        def total(price: Decimal, count=1) -> Decimal:
+            return price * count
+    """)
+    fn = m.module.total
+    result = m.edit(m.source.replace("count=1) -> Decimal", "count=2) -> Price"))
+    assert result.applied, result.errors
+    assert fn(3) == 6
+    import annotationlib
+
+    hints = annotationlib.get_annotations(fn, format=annotationlib.Format.STRING)
+    assert hints == {"price": "Decimal", "return": "Price"}

@@ -361,8 +361,9 @@ class _Plan:
                 continue
             self.set_code(fn, code, e.path, old_d, new_d)
             if isinstance(fresh, FunctionType):
-                for attr in ("__defaults__", "__kwdefaults__", "__annotations__", "__doc__"):
+                for attr in ("__defaults__", "__kwdefaults__", "__doc__"):
                     self.txn.set(fn, attr, getattr(fresh, attr))
+                self.txn.set(fn, *scope_annotations.function_annotations(fresh))
             elif "docstring" in e.reasons:
                 self.txn.set(fn, "__doc__", docstring_of(code))
         if mismatched:  # a method that starts or stops using super(): rebuild it
@@ -461,9 +462,9 @@ class _Plan:
         for fn, _tomb in graves:
             if fn.__code__.co_freevars == obj.__code__.co_freevars:
                 self.rekeys.append((fn, code_key(fn.__code__)))
-                for attr in ("__code__", "__defaults__", "__kwdefaults__", "__annotations__",
-                             "__doc__"):
+                for attr in ("__code__", "__defaults__", "__kwdefaults__", "__doc__"):
                     self.txn.set(fn, attr, getattr(obj, attr))
+                self.txn.set(fn, *scope_annotations.function_annotations(obj))
                 return fn
         return obj
 

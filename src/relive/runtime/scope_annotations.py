@@ -17,6 +17,9 @@ knows both:
   a class's ``__annotations_cache__``). The rebuild gives the live function the code of the new
   scope's ``__annotate__`` (in place, so that it keeps its identity), carries the set over, and
   drops the cache.
+
+A function's annotations are deferred the same way (its ``__annotate__``): see
+:func:`function_annotations`.
 """
 
 from __future__ import annotations
@@ -243,3 +246,15 @@ def shift_deferred(txn: Transaction, cls: type, by: int) -> None:
     live = vars(cls).get("__annotate_func__")
     if by and isinstance(live, FunctionType):
         txn.set(live, "__code__", shift_code(live.__code__, by))
+
+
+def function_annotations(fresh: FunctionType) -> tuple[str, Any]:
+    """The attribute, and its value, that give a live function the annotations of ``fresh``
+    (a new version of it): its ``__annotate__`` where they are deferred (3.14+), since reading
+    ``__annotations__`` would evaluate them now -- and raise for a name imported only under
+    ``TYPE_CHECKING``; its ``__annotations__`` otherwise (which also drops an old
+    ``__annotate__``)."""
+    annotate = getattr(fresh, "__annotate__", None)
+    if annotate is not None:
+        return "__annotate__", annotate
+    return "__annotations__", fresh.__annotations__
