@@ -106,3 +106,14 @@ def test_an_inlined_comprehension_loop_is_not_a_point() -> None:
     source = "def f(xs):\n    ys = [x * 2 for x in xs]\n    return ys\n"
     code, layout = _layout(source, "f")
     assert _point_lines(code, layout) == [(2, "start"), (3, "start")]
+
+
+def test_an_async_for_loop_body_has_points() -> None:
+    # 3.14's END_ASYNC_FOR carries a jump-style argument but does not jump: taken for a jump,
+    # it made the stack check fail and the whole coroutine lose its points
+    source = ("async def f(xs):\n    async for x in xs:\n        print(x)\n"
+              "    print('done')\n")
+    code, layout = _layout(source, "f")
+    assert layout.reason is None
+    lines = {line for line, _mode in _point_lines(code, layout)}
+    assert {2, 3, 4} <= lines

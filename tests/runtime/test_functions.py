@@ -152,6 +152,25 @@ def test_defaults_docstrings_and_annotations_follow_the_new_source(live: Live) -
     assert fn.__annotations__ == {"name": str, "return": str}
 
 
+def test_a_docstring_removed_from_live_closures_leaves_them_without_one(live: Live) -> None:
+    # on 3.14 the first constant of a function without a docstring is not one: here, the
+    # string the function returns
+    m = live('''
+        def make():
+            def inner():
+                """Inner help."""
+                return "value"
+            return inner
+
+        made = make()
+    ''')
+    fn = m.module.made
+    result = m.replace('        """Inner help."""\n', "")
+    assert result.applied, result.errors
+    assert fn() == "value"
+    assert fn.__doc__ is None
+
+
 def test_insert_and_delete_functions_and_tombstones(live: Live) -> None:
     m = live("""
         def keep():

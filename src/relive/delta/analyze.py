@@ -26,12 +26,11 @@ from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.delta.units import (
     CO_KIND_FLAGS,
     FUNCTION_KINDS,
-    body_key,
     body_lines,
     code_docstring,
     deep_key,
     deep_lines,
-    has_docstring_slot,
+    docless_body_keys,
     nested_key,
     signature_key,
 )
@@ -160,15 +159,13 @@ class Analyzer:
         reasons: list[str] = []
         kind = "update"
         doc_old, doc_new = code_docstring(oc), code_docstring(nc)
-        skip_doc = has_docstring_slot(oc) and has_docstring_slot(nc)
-        key_old, key_new = body_key(oc, skip_doc), body_key(nc, skip_doc)
+        key_old, key_new = docless_body_keys(oc, nc)
         if key_old != key_new:
             if signature_key(oc) != signature_key(nc):
                 reasons.append("signature")
             if (oc.co_flags & CO_KIND_FLAGS) != (nc.co_flags & CO_KIND_FLAGS):
                 reasons.append("kind")
-            if (oc.co_code, key_old[0][1], oc.co_names, key_old[1]) != (
-                    nc.co_code, key_new[0][1], nc.co_names, key_new[1]) or not reasons:
+            if (key_old[0][:3], key_old[1]) != (key_new[0][:3], key_new[1]) or not reasons:
                 reasons.append("body")
         if doc_old != doc_new:
             reasons.append("docstring")

@@ -20,6 +20,7 @@ new code it installs, at a cost that grows with the edit, not with the module.
 from __future__ import annotations
 
 import ast
+import dis
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType
@@ -304,26 +305,69 @@ def deep_lines(code: CodeType, base: int | None = None) -> tuple[object, ...]:
 
 
 _CO_HAS_DOCSTRING = 0x4000000  # 3.14+
+_DOCSTRING_FLAG = sys.version_info >= (3, 14)
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 
 
 def code_docstring(code: CodeType) -> str | None:
     """The docstring of a function compiled to ``code`` (None for lambdas and class bodies).
 
     CPython 3.11-3.13 keep a function's docstring, or None, as its first constant; 3.14
-    flags the presence with ``CO_HAS_DOCSTRING``.
+    keeps it first only when ``CO_HAS_DOCSTRING`` says there is one: otherwise the first
+    constant is whatever the body put there first (a string the function returns, say).
     """
     if not code.co_flags & _CO_OPTIMIZED or code.co_name == "<lambda>" or not code.co_consts:
         return None
-    first = code.co_consts[0]
-    if sys.version_info >= (3, 14) and not code.co_flags & _CO_HAS_DOCSTRING:
+    if _DOCSTRING_FLAG and not code.co_flags & _CO_HAS_DOCSTRING:
         return None
+    first = code.co_consts[0]
     return first if isinstance(first, str) else None
 
 
-def has_docstring_slot(code: CodeType) -> bool:
-    """Does ``code`` keep a docstring slot as its first constant (see code_docstring)?"""
-    return (sys.version_info < (3, 14) and bool(code.co_flags & _CO_OPTIMIZED)
-            and code.co_name != "<lambda>" and bool(code.co_consts))
+BodyKey = tuple[tuple[object, ...], tuple[object, ...]]
+
+
+def docless_body_keys(old: CodeType, new: CodeType) -> tuple[BodyKey, BodyKey]:
+    """:func:`body_key` of two versions of a function's code, blind to their docstrings.
+
+    The docstring is compared on its own (:func:`code_docstring`). On 3.11-3.13 it takes the
+    first constant, which is None when there is none, so skipping that slot is enough. On
+    3.14 only a function with a docstring has that slot (``CO_HAS_DOCSTRING``): when one side
+    has a docstring and the other not, every constant is shifted by one and the first one is
+    kept even when nothing uses it, so both keys then name each constant the bytecode loads by
+    its value instead of its index (slower, hence only then).
+    """
+    if not _DOCSTRING_FLAG:
+        return body_key(old, _has_slot(old)), body_key(new, _has_slot(new))
+    has_old, has_new = old.co_flags & _CO_HAS_DOCSTRING, new.co_flags & _CO_HAS_DOCSTRING
+    if has_old == has_new:
+        return body_key(old, bool(has_old)), body_key(new, bool(has_new))
+    return _by_value_key(old), _by_value_key(new)
+
+
+def _has_slot(code: CodeType) -> bool:
+    return (bool(code.co_flags & _CO_OPTIMIZED) and code.co_name != "<lambda>"
+            and bool(code.co_consts))
+
+
+def _by_value_key(code: CodeType) -> BodyKey:
+    own, comps = body_key(code)
+    return ((_consts_by_value(code), (), *own[2:6], code.co_flags & ~_CO_HAS_DOCSTRING,
+             *own[7:]), comps)
+
+
+def _consts_by_value(code: CodeType) -> tuple[object, ...]:
+    """``code``'s bytecode with every constant it loads named by value, not index."""
+    raw, consts = code.co_code, code.co_consts
+    out: list[object] = []
+    ext = 0
+    for i in range(0, len(raw), 2):
+        op, arg = raw[i], raw[i + 1] | ext
+        ext = arg << 8 if op == _EXTENDED_ARG else 0
+        if not ext:
+            out.append(_const_key(consts[arg]) if op == _LOAD_CONST else (op, arg))
+    return tuple(out)
 
 
 CO_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen

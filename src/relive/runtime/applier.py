@@ -43,7 +43,7 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events, remapping
+from relive.runtime import events, remapping, scope_annotations
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -221,6 +221,7 @@ class _Plan:
         self._closures_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
+        self._annotated: dict[str, Any] = {}  # scope path: live owner, annotations to rebuild
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -328,6 +329,11 @@ class _Plan:
                 handler(e)
         if moved:
             self._line_shift_functions(moved)
+        for path, owner in self._annotated.items():
+            scope = self.new.index.get(path)
+            code = self.new_code(scope) if scope is not None else None
+            if code is not None:
+                scope_annotations.rebuild_deferred(self.txn, owner, code)
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -362,8 +368,9 @@ class _Plan:
                 continue
             self.set_code(fn, code, e.path, old_d, new_d)
             if isinstance(fresh, FunctionType):
-                for attr in ("__defaults__", "__kwdefaults__", "__annotations__", "__doc__"):
+                for attr in ("__defaults__", "__kwdefaults__", "__doc__"):
                     self.txn.set(fn, attr, getattr(fresh, attr))
+                self.txn.set(fn, *scope_annotations.function_annotations(fresh))
             elif "docstring" in e.reasons:
                 self.txn.set(fn, "__doc__", docstring_of(code))
         if mismatched:  # a method that starts or stops using super(): rebuild it
@@ -412,6 +419,8 @@ class _Plan:
         cls = self._live_class(self.old.index, self.old_def(e))
         if cls is not None and "__firstlineno__" in vars(cls) and e.new_span:
             self.txn.set(cls, "__firstlineno__", e.new_span[0])
+        if cls is not None and e.new_span and e.old_span:
+            scope_annotations.shift_deferred(self.txn, cls, e.new_span[0] - e.old_span[0])
 
     def _replace_function(self, e: SemanticEdit) -> None:
         old_d, new_d = self.old_def(e), self.new_def(e)
@@ -460,9 +469,9 @@ class _Plan:
         for fn, _tomb in graves:
             if fn.__code__.co_freevars == obj.__code__.co_freevars:
                 self.rekeys.append((fn, code_key(fn.__code__)))
-                for attr in ("__code__", "__defaults__", "__kwdefaults__", "__annotations__",
-                             "__doc__"):
+                for attr in ("__code__", "__defaults__", "__kwdefaults__", "__doc__"):
                     self.txn.set(fn, attr, getattr(obj, attr))
+                self.txn.set(fn, *scope_annotations.function_annotations(obj))
                 return fn
         return obj
 
@@ -552,8 +561,12 @@ class _Plan:
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
-        for name, value in self.ev.run_statement(scope, *e.new_span).items():
-            self.txn.set(owner, name, value)
+        bound = self.ev.run_statement(scope, *e.new_span)
+        for name, value in bound.items():
+            if name not in scope_annotations.SCOPE_NAMES:
+                self.txn.set(owner, name, value)
+        if scope_annotations.plan(self.txn, owner, bound):
+            self._annotated[scope.path] = owner
         (self.updated if e.kind == "update" else self.inserted).append(e.path)
 
     _update_variable = _insert_variable = _statement
@@ -574,6 +587,8 @@ class _Plan:
             key = mangle(scope, name)
             if self.txn.pending(owner, key) is not MISSING:
                 self.txn.delete(owner, key)
+        if scope_annotations.plan(self.txn, owner, {}, e.names):
+            self._annotated[scope.path] = owner
         self.deleted.append(e.path)
 
     _delete_variable = _delete_attribute = _delete_import = _delete_names

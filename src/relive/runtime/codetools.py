@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import CodeType
 
+from relive.delta.units import code_docstring
+
 _CO_OPTIMIZED = 0x01
 
 # the hidden keyword-only parameter through which a continuation (the code a remapped frame
@@ -45,10 +47,8 @@ def _shift_const(value: object, by: int, first: int, class_body: bool) -> object
 
 
 def docstring_of(code: CodeType) -> str | None:
-    """The docstring a function made from ``code`` gets (CPython 3.11-3.13 layout)."""
-    if code.co_consts and isinstance(code.co_consts[0], str) and code.co_flags & _CO_OPTIMIZED:
-        return code.co_consts[0]
-    return None
+    """The docstring a function made from ``code`` gets."""
+    return code_docstring(code)
 
 
 _TOMBSTONE_TEMPLATE = """\

@@ -60,7 +60,11 @@ _UNCONDITIONAL = frozenset({
     "RAISE_VARARGS",
     "RERAISE",
 })
-_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
+# 3.14 gives END_ASYNC_FOR the offset of its loop's END_SEND as a jump-style argument, for
+# branch monitoring to name where the loop came from; it never jumps there
+_NOT_JUMPS = frozenset({dis.opmap["END_ASYNC_FOR"]})
+_JUMPS = (frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+          | frozenset(getattr(dis, "hasjump", ()))) - _NOT_JUMPS
 _GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
 
