@@ -43,7 +43,7 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events, remapping
+from relive.runtime import events, module_frames, remapping
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances, migrate_plain_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -175,7 +175,8 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         except Exception as exc:  # the apply stands; say what did not follow
             warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
     plan.reindex()
-    stale = tuple(stale_frames(plan.old_codes))
+    stale = (*stale_frames(plan.old_codes),
+             *module_frames.follow(tracked, old_baseline, delta.next_baseline))
     schedule = None
     try:
         schedule = remapping.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
