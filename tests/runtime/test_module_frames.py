@@ -53,7 +53,7 @@ BODY = """
         main()
     except ValueError as exc:
         CAUGHT = traceback.extract_tb(exc.__traceback__)
-    AFTER = sys._getframe().f_lineno
+    after_line = sys._getframe().f_lineno
 """
 
 
@@ -80,7 +80,7 @@ def test_lines_inserted_above_a_waiting_module_body_show_in_its_traceback(
     assert entry.lineno == lines.index("    main()") + 1  # 3 lines below where it was
     assert entry.line == "main()"
     # the body goes on at its new lines too
-    assert m.module.AFTER == lines.index("AFTER = sys._getframe().f_lineno") + 1
+    assert m.module.after_line == lines.index("after_line = sys._getframe().f_lineno") + 1
 
 
 def test_lines_removed_above_and_a_second_edit_keep_the_module_body_exact(

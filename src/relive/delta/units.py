@@ -338,9 +338,11 @@ def signature_key(code: CodeType) -> tuple[object, ...]:
 
 
 # instructions that push a local or a cell variable, and which of their names is pushed last
-# (3.13 fuses two loads into one LOAD_FAST_LOAD_FAST, whose argument is a pair of names)
+# (3.13 fuses two loads into one LOAD_FAST_LOAD_FAST, whose argument is a pair of names;
+# 3.14 adds borrowing variants)
 _LOADS = {"LOAD_FAST": False, "LOAD_DEREF": False, "LOAD_CLOSURE": False,
-          "LOAD_FAST_CHECK": False, "LOAD_FAST_LOAD_FAST": True}
+          "LOAD_FAST_CHECK": False, "LOAD_FAST_LOAD_FAST": True, "LOAD_FAST_BORROW": False,
+          "LOAD_FAST_BORROW_LOAD_FAST_BORROW": True}
 
 
 def self_attribute_stores(code: CodeType) -> frozenset[str]:

@@ -88,11 +88,15 @@ def moved_table(code: CodeType, new_line: Callable[[int], int]) -> bytes:
     return table
 
 
+# the words of the fixed part of a code object (its bytecode follows them)
+_WORDS = CodeType.__basicsize__ // ctypes.sizeof(ctypes.c_void_p)
+
+
 def _table_slot(code: CodeType) -> int | None:
     """Index of the word of ``code`` that points to its ``co_linetable``."""
-    words = (ctypes.c_void_p * 24).from_address(id(code))
+    words = (ctypes.c_void_p * _WORDS).from_address(id(code))
     target = id(code.co_linetable)
-    found = [i for i in range(2, 24) if words[i] == target]
+    found = [i for i in range(2, _WORDS) if words[i] == target]
     return found[0] if len(found) == 1 else None
 
 
@@ -135,5 +139,5 @@ def relocate(code: CodeType, new_line: Callable[[int], int],
 def _swap(code: CodeType, table: bytes) -> None:
     assert _SLOT is not None
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(table))  # the code object's own reference
-    words = (ctypes.c_void_p * 24).from_address(id(code))
+    words = (ctypes.c_void_p * _WORDS).from_address(id(code))
     words[_SLOT] = id(table)  # the reference to the table it held is kept in _KEPT

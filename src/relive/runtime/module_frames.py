@@ -96,6 +96,8 @@ def _line_mover(old: Baseline, new: Baseline, running: list[int]
     block (code that ran once; what changed in it is reported by the delta)."""
     old_module, new_module = old.index[MODULE_PATH], new.index[MODULE_PATH]
     old_body, new_body = old_module.body, new_module.body
+    if not old_body or not new_body:
+        return None, "the module body is empty"
     same = [(a.kind, a.names) == (b.kind, b.names)
             for a, b in zip(old_body, new_body, strict=False)]
     head = same.index(False) if False in same else len(same)
