@@ -58,9 +58,9 @@ def follow(tracked: TrackedModule, old: Baseline, new: Baseline) -> list[StaleFr
         reason = _follow_code(code, [f for _, f in group], old, new)
         if reason is not None:
             names = {t.ident: t.name for t in threading.enumerate()}
-            stale += [StaleFrame(f"{MODULE_PATH} ({reason})", code.co_filename,
-                                 frame.f_lineno or 0, thread_id,
-                                 names.get(thread_id, str(thread_id)))
+            stale += [StaleFrame(MODULE_PATH, code.co_filename, frame.f_lineno or 0,
+                                 thread_id, names.get(thread_id, str(thread_id)),
+                                 reason=f"its lines stay those of the old source: {reason}")
                       for thread_id, frame in group]
     return stale
 
