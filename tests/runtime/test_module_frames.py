@@ -105,3 +105,19 @@ def test_a_module_body_whose_running_statement_changed_is_reported_stale(
     assert "the statement it runs (line 16) changed" in stale.reason
     assert stale.reason in str(stale) and stale.filename == str(m.path)
     assert stale.lineno == BODY.count("\n", 0, BODY.index("    main()")) + 1  # the old line
+
+
+def test_code_exec_runs_in_the_module_namespace_is_not_taken_for_its_body(
+        live: Live) -> None:
+    m = live("""
+        def helper():
+            return 1
+    """)
+    namespace = m.module.__dict__
+    namespace["edit_inside"] = lambda: m.replace("def helper():\n", "# above\ndef helper():\n")
+    # lines 3 and 4 of a string: below the module's first statement, as its body's would be
+    exec(compile("import sys\n\nRESULT = edit_inside()\nSEEN = sys._getframe().f_lineno\n",
+                 "<string>", "exec"), namespace)
+    result = namespace["RESULT"]
+    assert result.applied and not result.stale, result
+    assert namespace["SEEN"] == 4

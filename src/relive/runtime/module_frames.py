@@ -30,14 +30,19 @@ from relive.runtime.result import StaleFrame
 _SYNCED: dict[int, tuple[weakref.ref[CodeType], int | None]] = {}
 
 
-def module_frames(module: object) -> list[tuple[int, FrameType]]:
-    """(thread id, frame) of each running body of ``module`` (usually at most one)."""
-    namespace = getattr(module, "__dict__", None)
+def module_frames(tracked: TrackedModule) -> list[tuple[int, FrameType]]:
+    """(thread id, frame) of each running body of ``tracked`` (usually at most one). Code
+    that ``exec`` runs in the module's namespace is not its body: its file tells them
+    apart."""
+    namespace = getattr(tracked.module, "__dict__", None)
+    files = {tracked.filename, getattr(tracked.module, "__file__", None)}
     out = []
     for thread_id, top in sys._current_frames().items():
         frame: FrameType | None = top
         while frame is not None:
-            if frame.f_code.co_name == "<module>" and frame.f_globals is namespace:
+            code = frame.f_code
+            if (code.co_name == "<module>" and frame.f_globals is namespace
+                    and code.co_filename in files):
                 out.append((thread_id, frame))
             frame = frame.f_back
     return out
@@ -46,7 +51,7 @@ def module_frames(module: object) -> list[tuple[int, FrameType]]:
 def follow(tracked: TrackedModule, old: Baseline, new: Baseline) -> list[StaleFrame]:
     """Give the running body of ``tracked`` (if any) the lines of ``new``; the frames that
     keep the lines of ``old`` are returned, to be reported stale."""
-    frames = module_frames(tracked.module)
+    frames = module_frames(tracked)
     if not frames:
         return []
     by_code: dict[int, list[tuple[int, FrameType]]] = {}
