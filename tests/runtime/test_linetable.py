@@ -73,6 +73,26 @@ def test_a_frame_whose_line_would_not_follow_keeps_its_table() -> None:
 
     class Stuck:  # stands for a frame whose line the interpreter answers from a cache
         f_lineno = 1
+        f_trace = None
 
     assert linetable.relocate(code, lambda n: n + 1, [Stuck()]) is not None  # type: ignore[list-item]
     assert code.co_linetable is table and next(code.co_positions())[0] in (None, 0, 1)
+
+
+def test_a_traced_frame_keeps_its_lines_since_its_line_events_would_not_follow() -> None:
+    seen: list[str | None] = []
+
+    def move_caller() -> None:
+        frame = sys._getframe(1)
+        seen.append(linetable.relocate(frame.f_code, lambda n: n + 100, [frame]))
+
+    def tracer(frame: object, event: str, arg: object) -> object:
+        return tracer
+
+    namespace = {"move_caller": move_caller}
+    sys.settrace(tracer)  # type: ignore[arg-type]
+    try:
+        exec(compile("x = 1\nmove_caller()\n", "m.py", "exec"), namespace)
+    finally:
+        sys.settrace(None)
+    assert seen == ["its line events are traced"]

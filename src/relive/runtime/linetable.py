@@ -120,6 +120,8 @@ def relocate(code: CodeType, new_line: Callable[[int], int],
         return f"not supported on Python {sys.version_info[0]}.{sys.version_info[1]}"
     if _table_slot(code) != _SLOT:
         return "the code object's location table was not found"
+    if _line_events(code, frames):
+        return "its line events are traced"
     try:
         table = moved_table(code, new_line)
     except ValueError as exc:
@@ -134,6 +136,21 @@ def relocate(code: CodeType, new_line: Callable[[int], int],
         _swap(code, old)
         return "its line numbers are cached by the interpreter"
     return None
+
+
+def _line_events(code: CodeType, frames: Sequence[FrameType]) -> bool:
+    """Are line events of ``code`` being delivered? From 3.12 the interpreter computes their
+    lines once, when it starts them, and keeps them apart from the table (3.11's cache is
+    caught by the check in :func:`relocate`): the events would go on with the old lines."""
+    if any(f.f_trace is not None for f in frames):
+        return True
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return False
+    line = monitoring.events.LINE
+    return any(monitoring.get_tool(tool) is not None
+               and (monitoring.get_events(tool) | monitoring.get_local_events(tool, code)) & line
+               for tool in range(6))
 
 
 def _swap(code: CodeType, table: bytes) -> None:
