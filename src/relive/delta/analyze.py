@@ -32,6 +32,7 @@ from relive.delta.units import (
     deep_lines,
     docless_body_keys,
     nested_key,
+    self_attribute_stores,
     signature_key,
 )
 
@@ -136,6 +137,8 @@ class Analyzer:
 
     def _inserted(self, n: Definition) -> None:
         self._edit("insert", None, n)
+        if n.name == "__init__" and n.parent in self.old.index:
+            self._init_attributes(None, n)  # an __init__ added to a class that exists
 
     def _deleted(self, o: Definition) -> None:
         self._edit("delete", o, None)
@@ -211,8 +214,31 @@ class Analyzer:
                 else RudeEditKind.LAMBDA_REBOUND, n.header_line, n.path))
         if reasons:
             self._edit(kind, o, n, tuple(reasons))
+            if "body" in reasons and n.name == "__init__":
+                self._init_attributes(oc, n)
         elif o.first != n.first:
             self._edit("line_shift", o, n)
+
+    def _init_attributes(self, old_code: CodeType | None, n: Definition) -> None:
+        """RL1009: an ``__init__`` of a plain class (a dataclass migrates its fields
+        itself) now sets attributes on ``self`` that it did not set before, so instances
+        made before the edit lack them. Only ``__init__``'s own code is read, not the
+        methods it calls; a name the class body binds is left out (instances that lack it
+        find the class attribute)."""
+        scope = self.new.index.get(n.parent or "")
+        new_code = self.new.codes.get(n.path)
+        if (scope is None or scope.kind != "class" or "dataclass" in scope.traits
+                or new_code is None):
+            return
+        added = self_attribute_stores(new_code)
+        if old_code is not None:
+            added -= self_attribute_stores(old_code)
+        bound = {name for s in scope.body for name in s.names}
+        names = sorted(added - bound)
+        if names:
+            self.rude.append(RudeEdit.make(
+                RudeEditKind.INIT_ATTRIBUTES_ADDED, n.header_line, n.path,
+                ", ".join(f"self.{name}" for name in names)))
 
     def _compare_class(self, o: Definition, n: Definition) -> None:
         on, nn = self.old.nodes.get(o.path), self.new.nodes.get(n.path)

@@ -64,6 +64,11 @@ class RudeEditKind(enum.Enum):
         "code in the body of class {path} changed ({detail}); it is not run again because it "
         "already ran when the class was created: restart, or make the change on the live "
         "class yourself")
+    INIT_ATTRIBUTES_ADDED = _Entry(
+        "RL1009", "warning",
+        "{path} now sets {detail}, which it did not set before; instances that already exist "
+        "do not have them: define __relive_migrate__(self, old_values) on the class to set "
+        "them (relive calls it for each existing instance), or restart")
 
     CLOSURE_SHAPE_CHANGED = _Entry(
         "RL2001", "warning",
@@ -116,6 +121,11 @@ class RudeEditKind(enum.Enum):
         "RL4003", "error",
         "{path} cannot be updated in place in the running program ({detail}): restart to "
         "apply")
+    DELETED_BUT_IMPORTED = _Entry(
+        "RL4004", "warning",
+        "{path} was deleted, but {detail} still hold(s) it by name: there a deleted "
+        "function raises DeletedDefinitionError when called, and a deleted class or value "
+        "stays the old object; edit those modules too")
 
     STALE_FRAMES = _Entry(
         "RL5001", "warning",

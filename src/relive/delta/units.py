@@ -379,3 +379,33 @@ def signature_key(code: CodeType) -> tuple[object, ...]:
              + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08))
     return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
             code.co_varnames[:nargs], code.co_flags & CO_SIGNATURE_FLAGS)
+
+
+# instructions that push a local or a cell variable, and which of their names is pushed last
+# (3.13 fuses two loads into one LOAD_FAST_LOAD_FAST, whose argument is a pair of names;
+# 3.14 adds borrowing variants)
+_LOADS = {"LOAD_FAST": False, "LOAD_DEREF": False, "LOAD_CLOSURE": False,
+          "LOAD_FAST_CHECK": False, "LOAD_FAST_LOAD_FAST": True, "LOAD_FAST_BORROW": False,
+          "LOAD_FAST_BORROW_LOAD_FAST_BORROW": True}
+
+
+def self_attribute_stores(code: CodeType) -> frozenset[str]:
+    """The attributes a method's own code assigns on its first argument (``self.x = ...``,
+    ``self.a, self.b = ...``, ``for self.i in ...``): each ``STORE_ATTR`` whose object was
+    pushed just before by a load of the first argument. Nested functions are not read."""
+    import dis
+
+    if code.co_argcount == 0:  # (it counts positional-only parameters too)
+        return frozenset()
+    first = code.co_varnames[0]
+    found: set[str] = set()
+    pushed: str | None = None
+    for ins in dis.get_instructions(code):
+        if ins.opname == "STORE_ATTR" and pushed == first:
+            found.add(ins.argval)
+        if ins.opname in _LOADS:
+            value = ins.argval
+            pushed = value[-1] if _LOADS[ins.opname] and isinstance(value, tuple) else value
+        elif ins.opname not in ("CACHE", "EXTENDED_ARG"):
+            pushed = None
+    return frozenset(found)

@@ -43,11 +43,12 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events, remapping, scope_annotations
+from relive.runtime import events, module_frames, remapping, scope_annotations
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
-from relive.runtime.dataclass_migration import migrate_instances
+from relive.runtime.dataclass_migration import migrate_instances, migrate_plain_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
+from relive.runtime.imported import holders
 from relive.runtime.live import (
     code_key,
     definition_key,
@@ -174,7 +175,8 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         except Exception as exc:  # the apply stands; say what did not follow
             warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
     plan.reindex()
-    stale = tuple(stale_frames(plan.old_codes))
+    stale = (*stale_frames(plan.old_codes),
+             *module_frames.follow(tracked, old_baseline, delta.next_baseline))
     schedule = None
     try:
         schedule = remapping.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
@@ -334,6 +336,7 @@ class _Plan:
             code = self.new_code(scope) if scope is not None else None
             if code is not None:
                 scope_annotations.rebuild_deferred(self.txn, owner, code)
+        self._migrate_plain_instances()
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -487,6 +490,8 @@ class _Plan:
         if graves:
             _TOMBSTONES.setdefault((self.tracked.name, e.path), []).extend(graves)
         self._unbind(old_d, lambda obj: obj in fns or _unwraps_to(obj, fns))
+        self._held_elsewhere(old_d, old_d.name, old_d.header_line,
+                             lambda obj: _unwraps_to(obj, fns))
         self.deleted.append(e.path)
 
     _delete_lambda = _delete_function
@@ -495,7 +500,21 @@ class _Plan:
         old_d = self.old_def(e)
         self._unbind(old_d, lambda obj: isinstance(obj, type)
                      and obj.__qualname__ == old_d.qualname)
+        cls = self._live_class(self.old.index, old_d)
+        if cls is not None:
+            self._held_elsewhere(old_d, old_d.name, old_d.header_line, lambda obj: obj is cls)
         self.deleted.append(e.path)
+
+    def _held_elsewhere(self, old_d: Definition | None, name: str, line: int,
+                        is_it: Callable[[object], bool]) -> None:
+        """RL4004: a module-level name deleted here that other tracked modules still hold
+        (``from m import name``): say so, naming them."""
+        if old_d is not None and old_d.parent not in (None, MODULE_PATH):
+            return  # a method or a nested function: not importable by name
+        found = holders(self.tracked, name, is_it)
+        if found:
+            self.rude.append(RudeEdit.make(RudeEditKind.DELETED_BUT_IMPORTED, line,
+                                           old_d.path if old_d else name, ", ".join(found)))
 
     def _unbind(self, old_d: Definition, is_it: Any) -> None:
         if needs_heap(self.old.index, old_d):
@@ -550,6 +569,19 @@ class _Plan:
         self.txn.after.append(lambda: migrate_instances(cls, old_fields, new_fields))
         self.updated.append(e.path)
 
+    def _migrate_plain_instances(self) -> None:
+        """After an ``__init__`` that sets new attributes (RL1009), let the class's
+        ``__relive_migrate__``, if it defines one once the delta is in, fill them in on the
+        instances that exist."""
+        for r in self.delta.rude_edits:
+            if r.kind is not RudeEditKind.INIT_ATTRIBUTES_ADDED:
+                continue
+            init = self.new.index.get(r.path)
+            scope = self.old.index.get(init.parent or "") if init is not None else None
+            cls = None if scope is None else self._live_class(self.old.index, scope)
+            if cls is not None:
+                self.txn.after.append(_migrator(cls))
+
     # names bound by statements
 
     def _statement(self, e: SemanticEdit) -> None:
@@ -585,8 +617,11 @@ class _Plan:
             if self._still_bound(scope.path, name):
                 continue
             key = mangle(scope, name)
-            if self.txn.pending(owner, key) is not MISSING:
+            value = self.txn.pending(owner, key)
+            if value is not MISSING:
                 self.txn.delete(owner, key)
+                if e.target == "variable" and e.old_span is not None:
+                    self._held_elsewhere(None, key, e.old_span[0], _is(value))
         if scope_annotations.plan(self.txn, owner, {}, e.names):
             self._annotated[scope.path] = owner
         self.deleted.append(e.path)
@@ -613,6 +648,18 @@ class _Plan:
             self.live.rekey(fn, old_key)
         if self.new_objects:
             self.live.walk(self.new_objects)
+
+
+def _migrator(cls: type) -> Callable[[], None]:
+    def migrate() -> None:
+        migrate_plain_instances(cls)
+    return migrate
+
+
+def _is(value: object) -> Callable[[object], bool]:
+    def is_it(obj: object) -> bool:
+        return obj is value
+    return is_it
 
 
 def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:

@@ -1,4 +1,5 @@
-"""Existing instances of a dataclass whose fields changed."""
+"""Existing instances of a class whose instance state changed: a dataclass whose fields
+changed (RL1006), a plain class whose ``__init__`` sets new attributes (RL1009)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,32 @@ def migrate_instances(cls: type, old_fields: dict[str, Any],
             state.pop(name, None)
         if migrate is not None:
             migrate(obj, old_values)
+
+
+def migrate_plain_instances(cls: type) -> int:
+    """Call ``__relive_migrate__(self, old_values)`` for each existing instance of ``cls`` and
+    of its subclasses, once its ``__init__`` sets attributes that they lack; ``old_values`` is
+    a copy of the instance's ``__dict__``. Returns how many instances it ran for.
+
+    Nothing is done, and the heap is not scanned, when the class defines no
+    ``__relive_migrate__``. The instances are the ones alive after the commit: an instance
+    made meanwhile by the new ``__init__`` is passed too, so the method should only fill in
+    what ``old_values`` lacks (``self.x = old_values.get("x", default)``).
+    """
+    if getattr(cls, "__relive_migrate__", None) is None:
+        return 0
+    classes: list[type] = [cls]
+    for c in classes:  # grows while it is read: every subclass, at any depth
+        subclasses: list[type] = type.__subclasses__(c)
+        classes.extend(sub for sub in subclasses if sub not in classes)
+    wanted = tuple(classes)
+    count = 0
+    for obj in gc.get_referrers(*classes):
+        if type(obj) not in wanted:  # instances refer to their own class
+            continue
+        migrate = getattr(type(obj), "__relive_migrate__", None)
+        if migrate is None:
+            continue
+        migrate(obj, dict(getattr(obj, "__dict__", {})))
+        count += 1
+    return count

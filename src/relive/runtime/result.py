@@ -17,10 +17,12 @@ class StaleFrame:
     thread_id: int
     thread_name: str
     kind: str = "frame"  # "frame", "generator", "coroutine", "async_generator"
+    reason: str = ""  # why it could not follow, when it is not simply old code still running
 
     def __str__(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
         return (f"{self.kind} of {self.path} at {self.filename}:{self.lineno} "
-                f"in thread {self.thread_name}")
+                f"in thread {self.thread_name}{why}")
 
 
 @dataclass(frozen=True)
