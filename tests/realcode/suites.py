@@ -243,8 +243,10 @@ def _environment(suite: Suite, probe_out: Path) -> dict[str, str]:
     return env
 
 
-def run(suite: Suite, mode: str, extra: Sequence[str] = ()) -> Run:
-    """Run the suite once, plainly (``python``) or under ``relive run`` (``relive``)."""
+def run(suite: Suite, mode: str, extra: Sequence[str] = (),
+        relive_options: Sequence[str] = ()) -> Run:
+    """Run the suite once, plainly (``python``) or under ``relive run`` (``relive``), with
+    ``extra`` pytest arguments and ``relive_options`` for ``relive run``."""
     out_dir = cache_dir() / "runs" / python_tag() / suite.name
     out_dir.mkdir(parents=True, exist_ok=True)
     log, probe_out = out_dir / f"{mode}.log", out_dir / f"{mode}.json"
@@ -255,7 +257,8 @@ def run(suite: Suite, mode: str, extra: Sequence[str] = ()) -> Run:
         cmd = [sys.executable, *pytest_args]
     else:
         paths = [a for p in tracked_paths(suite) for a in ("--paths", str(p))]
-        cmd = [sys.executable, "-m", "relive", "run", "--on-rude=ignore", *paths, *pytest_args]
+        cmd = [sys.executable, "-m", "relive", "run", "--on-rude=ignore", *paths,
+               *relive_options, *pytest_args]
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as f:
         f.write("$ " + " ".join(cmd) + "\n")
