@@ -329,6 +329,11 @@ def tracking_problems(suite: Suite, result: Run) -> list[str]:
     plain = sorted(n for n, m in own.items() if m["tracked"] and not m["enc"])
     if plain:
         problems.append(f"tracked but not in EnC mode: {', '.join(plain[:5])}")
+    moved = sorted(n for n, m in own.items() if m.get("code_names_another_file"))
+    if moved:
+        problems.append(f"code of functions names another file than their module's: "
+                        f"{', '.join(moved[:5])}" + (f" (+{len(moved) - 5})" if len(moved) > 5
+                                                     else ""))
     if own and not sum(m["enc_functions"] for m in own.values()):
         problems.append("no function of the project has EnC code")
     return problems

@@ -13,15 +13,12 @@ import pytest
 
 from tests.realcode import suites
 
-pytestmark = [
-    pytest.mark.realcode,
-    # the first test also waits for every suite (downloads included, on a cold cache)
-    pytest.mark.timeout(1800),
-    pytest.mark.skipif(os.environ.get("RELIVE_REALCODE") != "1",
-                       reason="real suites run only with RELIVE_REALCODE=1 (once, in CI)"),
-]
 
-
+@pytest.mark.realcode
+# the first test also waits for every suite (downloads included, on a cold cache)
+@pytest.mark.timeout(1800)
+@pytest.mark.skipif(os.environ.get("RELIVE_REALCODE") != "1",
+                    reason="real suites run only with RELIVE_REALCODE=1 (once, in CI)")
 @pytest.mark.parametrize("name", [s.name for s in suites.SUITES])
 def test_suite_gives_the_same_outcomes_and_runs_tracked_enc_code_under_relive(
         real_suites: dict[str, suites.Comparison], name: str) -> None:
@@ -32,5 +29,6 @@ def test_suite_gives_the_same_outcomes_and_runs_tracked_enc_code_under_relive(
         + f"\nlogs: {comparison.plain.log}, {comparison.relive.log}")
 
 
-def test_at_least_four_projects_are_checked() -> None:
+def test_at_least_four_projects_are_checked_each_pinned_to_one_release() -> None:
     assert len({s.dist for s in suites.SUITES}) >= 4
+    assert all(s.version[0].isdigit() for s in suites.SUITES)

@@ -69,7 +69,7 @@ def _tracking(roots: list[str]) -> dict[str, Any] | None:
         loader = getattr(spec, "loader", None)
         origin = getattr(spec, "origin", None)
         tracked = registry.get(module)
-        enc_functions, plain_functions = _functions(module, filename, is_enc)
+        enc_functions, plain_functions, elsewhere = _functions(module, filename, is_enc)
         modules[name] = {
             "loader": type(loader).__module__ + "." + type(loader).__qualname__,
             # False for a module that only borrows another's file name (an alias made by a
@@ -80,14 +80,17 @@ def _tracking(roots: list[str]) -> dict[str, Any] | None:
             "enc": bool(getattr(tracked, "enc", False)),
             "enc_functions": enc_functions,
             "plain_functions": plain_functions,
+            "code_names_another_file": elsewhere,
         }
     return {"modules": modules}
 
 
-def _functions(module: ModuleType, filename: str, is_enc: Any) -> tuple[int, int]:
-    """How many of the module's own ``def`` functions and methods have EnC code, and how many
-    do not (lambdas are never EnC; functions made by exec have another file name)."""
-    enc = plain = 0
+def _functions(module: ModuleType, filename: str, is_enc: Any) -> tuple[int, int, int]:
+    """How many of the module's own ``def`` functions and methods have EnC code, how many do
+    not (lambdas are never EnC; functions made by exec have another file name), and how many
+    functions defined by the module have code naming another file (as a stale cache would:
+    python's own loader corrects the file name of code read from a cache)."""
+    enc = plain = elsewhere = 0
     seen: set[int] = set()
     stack: list[Any] = list(vars(module).values())
     while stack:
@@ -103,10 +106,17 @@ def _functions(module: ModuleType, filename: str, is_enc: Any) -> tuple[int, int
             stack.extend(vars(obj).values())
         elif isinstance(obj, FunctionType):
             code: CodeType = obj.__code__
-            if code.co_filename != filename or code.co_name == "<lambda>":
+            if code.co_name == "<lambda>":
+                continue
+            if code.co_filename != filename:
+                # defined here (not a wrapper made elsewhere, which only borrows the names)
+                if (getattr(obj, "__module__", None) == module.__name__
+                        and code.co_qualname == obj.__qualname__
+                        and code.co_filename.endswith(".py")):
+                    elsewhere += 1
                 continue
             if is_enc is not None and is_enc(code):
                 enc += 1
             else:
                 plain += 1
-    return enc, plain
+    return enc, plain, elsewhere
