@@ -14,6 +14,13 @@ modules really are tracked and compiled in EnC mode, so it cannot pass vacuously
     python tests/realcode/suites.py              # every project; prints the table
     python tests/realcode/suites.py click six    # some of them
     python tests/realcode/suites.py --jobs 2     # two projects at a time
+    python tests/realcode/suites.py --pytest-arg=-Wignore::pytest.PytestAssertRewriteWarning
+                                                 # look past one known difference
+
+Both runs get the same environment (``PYTHONHASHSEED=0``; the caller's ``PYTHON*``,
+``PYTEST_*`` and ``RELIVE_*`` variables left out) and the same directory. Outcomes are compared
+per test id; warnings that only the relive run reported are listed but do not fail the check
+(some are not deterministic). Logs and the probe's files are kept under ``runs/``.
 
 The exit status is 1 when any project differs. ``tests/realcode/test_real_suites.py`` runs the
 same check as a test (``RELIVE_REALCODE=1``).
