@@ -9,6 +9,7 @@ import threading
 import time
 from typing import IO, Any
 
+from relive.runtime.enc_safety import EncFallbackNotice
 from relive.runtime.events import HandlerError
 from relive.runtime.result import ApplyResult
 from relive.runtime.watch import FileNotice
@@ -107,6 +108,13 @@ class Reporter:
         elif isinstance(item, FileNotice):
             self.line("warn", f"{_short(item.filename)}: {item.message}")
             self.event("error", module=item.module, file=item.filename, errors=[item.message])
+        elif isinstance(item, EncFallbackNotice):
+            where = _short(item.filename)
+            for r in item.rude_edits:
+                self.line("warn", f"{where}:{r.lineno}: {r.code} warning: {r.message}")
+                self.event("rude_edit", file=item.filename, code=r.code,
+                           kind=r.kind.name.lower(), severity=r.severity, line=r.lineno,
+                           path=r.path, message=r.message, applied=True, at="import")
         elif _is_remap_event(item):
             self.remap(item)
         elif isinstance(item, HandlerError):

@@ -536,7 +536,8 @@ def build_continuation(new: FunctionVersion, target: Target) -> Continuation:
         code, trees = enc_compile_with_trees(module(), new.filename, new.flags)
     compiled_code = find_code(code, prefix, line)
     compiled_tree = trees.get((line, logical.name))
-    assert compiled_code is not None and compiled_tree is not None
+    if compiled_code is None or compiled_tree is None:
+        raise RuntimeError(f"{new.qualname}: its continuation could not be compiled in EnC mode")
     compiled_code = _requalify(compiled_code, prefix, new.qualname)
     _register(base, compiled_code, compiled_tree)
     for nested in iter_code_objects(compiled_code):
