@@ -271,3 +271,38 @@ def test_a_function_beyond_cpython_block_limit_in_enc_mode_falls_back_alone(
     assert is_enc_code(m.module.shallow.__code__)
     [warning] = _rl5002(_notices(seen)[0])
     assert warning.path == "deep" and "nested blocks" in warning.message
+
+
+GENERATOR = """
+    def fragile(n):
+        for i in range(n):
+            yield ("old", i)
+"""
+
+
+def test_a_suspended_frame_of_a_plain_unit_stays_on_its_code_and_nothing_raises(
+        live: Live, monkeypatch: pytest.MonkeyPatch, seen: list[object]) -> None:
+    m = live(GENERATOR)
+    running = m.module.fragile(4)
+    assert next(running) == ("old", 0)
+    original = enc.transform_function
+
+    def failing(fn: Any, *args: Any, **kwargs: Any) -> None:
+        if fn.name == "fragile":
+            raise AssertionError("forced failure")
+        original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(enc, "transform_function", failing)
+    # the new code of an EnC function falls back: its frame cannot move onto it
+    result = m.replace('("old", i)', '("new", i)')
+    assert result.applied, result.errors
+    assert [r.path for r in _rl5002(result.rude_edits)] == ["fragile"]
+    assert next(running) == ("old", 1)
+    assert list(m.module.fragile(1)) == [("new", 0)]
+    assert any(type(e).__name__ == "LeftStale" for e in seen), "reported as left stale"
+    # and a frame of plain code stays on it through the next edit too
+    again = m.module.fragile(3)
+    assert next(again) == ("new", 0)
+    result = m.replace('("new", i)', '("newer", i)')
+    assert result.applied, result.errors
+    assert next(again) == ("new", 1) and list(m.module.fragile(1)) == [("newer", 0)]

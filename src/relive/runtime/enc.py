@@ -59,6 +59,10 @@ Invariants, and why they hold:
   Which names are cells (and which functions are generators) is only known after symbol
   analysis, so :func:`enc_compile` first compiles the tree plainly and reads both from the
   code objects.
+- *It never breaks a program.* The EnC code of a unit is checked against its plain code
+  (:mod:`relive.runtime.enc_safety`); a function that cannot be compiled in EnC mode is
+  compiled plainly, and reported (:func:`enc_compile_checked`): plain Python's verdict on a
+  source is the only one that can fail an import.
 - *The trailer has a line.* The trailer is given the ``def`` line so
   that ``frame.f_lineno`` of a frame that delegates to its continuation is a real line (tools
   such as ``inspect.stack()`` need one); the trailer only ever runs after a remap.

@@ -172,9 +172,12 @@ def _compare(plain: CodeType, enc: CodeType, owner: DefKey | None,
                                        f"(line {child.co_firstlineno})")
             continue
         _compare(child, peers[rank], owner, problems)
-    extra = [c for key, peers in enc_groups.items() for c in peers[ranks.get(key, 0):]]
-    # the trailer's cell-capturing lambda, in a function compiled in EnC mode, is the only
-    # code object EnC mode adds
+    # Code objects with no peer at all in the plain code are unreachable code the plain
+    # compile dropped (after a `return`, say) and the EnC compile keeps, as its wrapping
+    # `try` hides that they are unreachable. Of the others, only the trailer's
+    # cell-capturing lambda, in a function compiled in EnC mode, is EnC mode's own.
+    extra = [c for key, peers in enc_groups.items() if key in ranks
+             for c in peers[ranks[key]:]]
     allowed = 1 if SIGNAL_NAME in enc.co_names and is_def_code(enc) else 0
     if len(extra) > allowed or any(c.co_name != "<lambda>" or _children(c) for c in extra):
         problems.setdefault(owner, f"EnC compilation added code objects to "

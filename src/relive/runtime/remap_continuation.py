@@ -47,6 +47,7 @@ from relive.runtime.enc import (
 )
 from relive.runtime.enc_tree import (
     HIDDEN_PREFIX,
+    SIGNAL_NAME,
     FunctionKind,
     FunctionNode,
     Path,
@@ -154,6 +155,10 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
     instruction for instruction, because the remap points are read from the tree: a unit that
     does not match would put frames at the wrong statements. Raises UnitMismatchError.
     """
+    if SIGNAL_NAME not in code.co_names:
+        raise UnitMismatchError(
+            f"{code.co_qualname} is not compiled in EnC mode (see RL5002): its frames cannot "
+            f"move to other code")
     flags = future_flags(code)
     try:
         module, trees, logical_module = _compile_unit(unit, code.co_filename, flags)
