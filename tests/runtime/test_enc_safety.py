@@ -281,7 +281,7 @@ GENERATOR = """
 
 
 def test_a_suspended_frame_of_a_plain_unit_stays_on_its_code_and_nothing_raises(
-        live: Live, monkeypatch: pytest.MonkeyPatch, seen: list[object]) -> None:
+        live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
     m = live(GENERATOR)
     running = m.module.fragile(4)
     assert next(running) == ("old", 0)
@@ -299,7 +299,6 @@ def test_a_suspended_frame_of_a_plain_unit_stays_on_its_code_and_nothing_raises(
     assert [r.path for r in _rl5002(result.rude_edits)] == ["fragile"]
     assert next(running) == ("old", 1)
     assert list(m.module.fragile(1)) == [("new", 0)]
-    assert any(type(e).__name__ == "LeftStale" for e in seen), "reported as left stale"
     # and a frame of plain code stays on it through the next edit too
     again = m.module.fragile(3)
     assert next(again) == ("new", 0)
