@@ -154,3 +154,26 @@ def test_real_packages_compile_in_enc_mode_without_a_fallback() -> None:
             count += 1
     assert count > 50
     assert fallbacks == []
+
+
+def test_a_failure_anywhere_in_enc_mode_leaves_the_plain_code(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from relive.runtime import enc
+
+    def broken(_fn: object) -> None:
+        raise IndexError("forced")
+
+    monkeypatch.setattr(enc, "annotate_function", broken)
+    source = "def f(x):\n    return x + 1\nresult = f(1)\n"
+    compiled = enc_compile_checked(source, "<s>")
+    [fallback] = compiled.fallbacks
+    assert fallback.qualname == "<module>" and "IndexError: forced" in fallback.detail
+    assert fallback.rude_edit().message.startswith("the module could not be compiled")
+    namespace: dict[str, object] = {}
+    exec(compiled.code, namespace)
+    assert namespace["result"] == 2
+
+
+def test_source_that_plain_python_rejects_is_rejected_as_plain_python_does() -> None:
+    with pytest.raises(SyntaxError):
+        enc_compile_checked("def f(:\n    pass\n", "<s>")

@@ -565,14 +565,32 @@ def enc_compile_checked(
         # exactly (symbol analysis is the compiler's); compiling an AST does not modify it.
         plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
     table: FunctionTable = function_table(plain) if plain is not None else functions or {}
+    try:
+        return _checked_rounds(tree, filename, (flags, dont_inherit, optimize), table, plain,
+                               prologue)
+    except EncPredictionError:
+        raise
+    except Exception as exc:  # a relive bug anywhere in the net itself: plain code still runs
+        if plain is None:
+            raise EncPredictionError(f"{filename}: {type(exc).__name__}: {exc}") from exc
+        return _whole_unit_plain(plain, f"{type(exc).__name__}: {exc}")
+
+
+def _checked_rounds(
+    tree: ast.Module, filename: str, options: tuple[int, bool, int], table: FunctionTable,
+    plain: CodeType | None, prologue: Prologue | None,
+) -> EncCompiled:
+    """The rounds of :func:`enc_compile_checked`, each with one more function plain."""
     found = _annotated_functions(tree)  # the transformation adds no ``def``
     plain_units: dict[DefKey, str] = {}
+    problems: dict[DefKey | None, str] = {}
     for _round in range(_MAX_ROUNDS):
         undo: Undo = []
-        compiled, problems = _try_enc(tree, filename, (flags, dont_inherit, optimize), found,
-                                      table, plain, plain_units, prologue, undo)
+        compiled, problems = _try_enc(tree, filename, options, found, table, plain,
+                                      plain_units, prologue, undo)
         if compiled is not None:
-            _note(compiled, plain_units)
+            if plain_units:
+                note_fallbacks(compiled.code, plain_units)
             return compiled
         if plain is None:
             raise EncPredictionError(f"{filename}: {'; '.join(problems.values())}")
@@ -584,7 +602,10 @@ def enc_compile_checked(
             break
         plain_units.update(blamed)
     assert plain is not None  # the loop raised otherwise
-    detail = "; ".join(problems.values()) if problems else "it kept failing"
+    return _whole_unit_plain(plain, "; ".join(problems.values()) or "it kept failing")
+
+
+def _whole_unit_plain(plain: CodeType, detail: str) -> EncCompiled:
     note_fallbacks(plain, {}, everything=detail)
     return EncCompiled(plain, {}, (Fallback("<module>", plain.co_firstlineno, detail),))
 
@@ -644,11 +665,6 @@ def _blame(exc: Exception, found: list[tuple[DefKey, FunctionNode]],
                 best is None or fn.lineno > best[1]):
             best = key, fn.lineno
     return best[0] if best is not None else None
-
-
-def _note(compiled: EncCompiled, plain_units: Mapping[DefKey, str]) -> None:
-    if plain_units:
-        note_fallbacks(compiled.code, plain_units)
 
 
 def enc_compile_with_trees(
