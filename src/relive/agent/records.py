@@ -10,6 +10,8 @@ A record is a dict with a ``"t"`` (its type) and JSON values only; the front end
   ``deleted``, ``replaced``, ``warnings``, ``stale`` (lines), ``errors``, ``edits``,
   ``rude_edits`` (``code``, ``kind``, ``severity``, ``line``, ``path``, ``message``) and
   ``source_errors`` (``kind``, ``line``, ``col``, ``message``);
+- ``enc_fallback``: a module was loaded with some of its code compiled plainly (``file``,
+  ``rude_edits`` as above, RL5002 each);
 - ``notice``: a saved file that could not be read (``file``, ``module``, ``message``);
 - ``remap``: a running frame moved or not (``what``, ``text`` and the frame's fields);
 - ``handler_error``: an update handler raised (``handler``, ``error``, ``module``, ``file``).
@@ -17,8 +19,11 @@ A record is a dict with a ``"t"`` (its type) and JSON values only; the front end
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from relive.delta import RudeEdit
+from relive.runtime.enc_safety import EncFallbackNotice
 from relive.runtime.events import HandlerError
 from relive.runtime.result import ApplyResult
 from relive.runtime.watch import FileNotice
@@ -27,6 +32,11 @@ Record = dict[str, Any]
 
 _REMAP_WHAT = {"RemapOpportunity": "opportunity", "RemapDeferred": "deferred",
                "Remapped": "remapped", "LeftStale": "stale"}
+
+
+def _rude_records(rude_edits: Iterable[RudeEdit]) -> list[Record]:
+    return [{"code": r.code, "kind": r.kind.name.lower(), "severity": r.severity,
+             "line": r.lineno, "path": r.path, "message": r.message} for r in rude_edits]
 
 
 def result_record(result: ApplyResult) -> Record:
@@ -40,9 +50,7 @@ def result_record(result: ApplyResult) -> Record:
         "warnings": [str(w) for w in result.warnings], "stale": [str(s) for s in result.stale],
         "errors": [str(e) for e in result.errors],
         "edits": [str(e) for e in delta.edits] if delta is not None else [],
-        "rude_edits": [{"code": r.code, "kind": r.kind.name.lower(), "severity": r.severity,
-                        "line": r.lineno, "path": r.path, "message": r.message}
-                       for r in result.rude_edits],
+        "rude_edits": _rude_records(result.rude_edits),
         "source_errors": [{"kind": e.kind, "line": e.lineno, "col": e.col,
                            "message": e.message}
                           for e in (delta.errors if delta is not None else ())],
@@ -70,6 +78,9 @@ def record(item: object) -> Record | None:
     """The record for what an events observer hears; None for anything else."""
     if isinstance(item, ApplyResult):
         return result_record(item)
+    if isinstance(item, EncFallbackNotice):
+        return {"t": "enc_fallback", "file": item.filename,
+                "rude_edits": _rude_records(item.rude_edits)}
     if isinstance(item, FileNotice):
         return {"t": "notice", "file": item.filename, "module": item.module,
                 "message": item.message}

@@ -107,6 +107,13 @@ class Reporter:
             self.line("warn", f"{_short(record['file'])}: {record['message']}")
             self.event("error", module=record["module"], file=record["file"],
                        errors=[record["message"]])
+        elif kind == "enc_fallback":
+            where = _short(record["file"])
+            for r in record["rude_edits"]:
+                self.line("warn", f"{where}:{r['line']}: {r['code']} warning: {r['message']}")
+                self.event("rude_edit", file=record["file"], code=r["code"], kind=r["kind"],
+                           severity=r["severity"], line=r["line"], path=r["path"],
+                           message=r["message"], applied=True, at="import")
         elif kind == "remap":
             self.remap(record)
         elif kind == "handler_error":

@@ -130,6 +130,10 @@ class RudeEditKind(enum.Enum):
     STALE_FRAMES = _Entry(
         "RL5001", "warning",
         "{detail} running frame(s) of {path} keep executing the old code until they return")
+    ENC_COMPILED_PLAINLY = _Entry(
+        "RL5002", "warning",
+        "{path} could not be compiled in EnC mode ({detail}); it runs and takes edits, but "
+        "its running frames cannot be remapped")
 
     @property
     def code(self) -> str:

@@ -46,6 +46,7 @@ from relive.delta.units import (
 from relive.runtime import events, module_frames, remapping, scope_annotations
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances, migrate_plain_instances
+from relive.runtime.enc_safety import definition_paths, fallback_rude_edits
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
 from relive.runtime.frames import stale_frames
 from relive.runtime.imported import holders
@@ -107,9 +108,9 @@ def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeTy
 
 def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) -> CodeType:
     """EnC code for a unit the delta engine parsed and compiled (its tree is transformed)."""
-    from relive.runtime.enc import enc_compile_with_trees, function_table
+    from relive.runtime.enc import enc_compile_with_trees
 
-    return enc_compile_with_trees(tree, filename, flags, functions=function_table(plain))[0]
+    return enc_compile_with_trees(tree, filename, flags, plain=plain)[0]
 
 
 def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None) -> ApplyResult:
@@ -160,6 +161,9 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
     except EvaluationError as exc:
         return _refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
     rude += plan.rude
+    if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
+        rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
+                                    definition_paths(plan.new.index))
     try:
         plan.txn.commit()
     except Exception as exc:

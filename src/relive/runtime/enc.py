@@ -59,6 +59,10 @@ Invariants, and why they hold:
   Which names are cells (and which functions are generators) is only known after symbol
   analysis, so :func:`enc_compile` first compiles the tree plainly and reads both from the
   code objects.
+- *It never breaks a program.* The EnC code of a unit is checked against its plain code
+  (:mod:`relive.runtime.enc_safety`); a function that cannot be compiled in EnC mode is
+  compiled plainly, and reported (:func:`enc_compile_checked`): plain Python's verdict on a
+  source is the only one that can fail an import.
 - *The trailer has a line.* The trailer is given the ``def`` line so
   that ``frame.f_lineno`` of a frame that delegates to its continuation is a real line (tools
   such as ``inspect.stack()`` need one); the trailer only ever runs after a remap.
@@ -69,17 +73,37 @@ import __future__
 
 import ast
 import copy
-import dis
 import functools
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import CodeType
-from typing import Literal
+from typing import Any, Literal
 
+from relive.runtime.enc_bytecode import (
+    in_remap_machinery,
+    is_enc_code,
+    jump_targets,
+    remap_handler_offset,
+)
+from relive.runtime.enc_bytecode import narrow_handlers as _narrow_handlers
+from relive.runtime.enc_bytecode import (
+    store_iterators_after_get_iter as _store_iterators_after_get_iter,
+)
 from relive.runtime.enc_runtime import RemapSignal, set_pending
-from relive.runtime.enc_table import decode, narrow_handler
+from relive.runtime.enc_safety import (
+    DefKey,
+    Fallback,
+    FunctionTable,
+    code_kind,
+    find_code,
+    function_table,
+    iter_code_objects,
+    note_fallbacks,
+    shape_problems,
+    table_problems,
+)
 from relive.runtime.enc_tree import (
-    FOR_PREFIX,
     HIDDEN_PREFIX,
     RESUME_NAME,
     SIGNAL_NAME,
@@ -104,6 +128,10 @@ __all__ = [
     "RESUME_NAME",
     "SIGNAL_NAME",
     "STRIP_NAME",
+    "DefKey",
+    "EncCompiled",
+    "EncPredictionError",
+    "Fallback",
     "FunctionKind",
     "FunctionTable",
     "Path",
@@ -112,6 +140,7 @@ __all__ = [
     "annotate_function",
     "code_kind",
     "enc_compile",
+    "enc_compile_checked",
     "enc_compile_with_trees",
     "find_code",
     "for_local",
@@ -123,6 +152,7 @@ __all__ = [
     "is_remap_wrapper",
     "iter_code_objects",
     "iter_statements",
+    "jump_targets",
     "loop_index",
     "mark_synthetic",
     "remap_handler_offset",
@@ -131,49 +161,6 @@ __all__ = [
     "transform_function",
     "transform_module",
 ]
-
-
-
-def is_enc_code(code: CodeType) -> bool:
-    """True if ``code`` is a function compiled in EnC mode (it has a remap handler)."""
-    return SIGNAL_NAME in code.co_names
-
-
-def in_remap_machinery(code: CodeType, offset: int) -> bool:
-    """True if ``offset`` of ``code`` is in the remap handler or the trailer (both laid out
-    after the user's body). A debugger can skip events there: the one line event of a frame
-    handing over to its continuation (at the ``def`` line), and ``EXCEPTION_HANDLED``."""
-    handler = remap_handler_offset(code)
-    return handler is not None and offset >= handler
-
-
-def remap_handler_offset(code: CodeType) -> int | None:
-    """Offset of the first instruction of the remap handler of an EnC code object.
-
-    Debuggers that use ``sys.monitoring`` can ignore ``EXCEPTION_HANDLED`` events at this
-    offset (see the module docstring).
-    """
-    if SIGNAL_NAME not in code.co_names:
-        return None
-    # A scan of the raw bytes, as dis is slow enough to matter at import: the handler starts
-    # with the PUSH_EXC_INFO before `LOAD_GLOBAL __relive_RemapSignal__` (whose argument is
-    # the name's index shifted left by one, 3.11+). Inline cache entries read as zeros.
-    name = code.co_names.index(SIGNAL_NAME)
-    raw = code.co_code
-    last_push: int | None = None
-    argument = 0
-    for offset in range(0, len(raw), 2):
-        op = raw[offset]
-        if op == _EXTENDED_ARG:
-            argument = (argument | raw[offset + 1]) << 8
-            continue
-        value, argument = argument | raw[offset + 1], 0
-        if op == _PUSH_EXC_INFO:
-            last_push = offset
-        elif op == _LOAD_GLOBAL and value >> 1 == name:
-            return last_push
-    return None
-
 
 # --- building synthetic nodes ---------------------------------------------------------------
 
@@ -295,9 +282,20 @@ def _iter_position(stmt: ast.For | ast.AsyncFor) -> Position:
     )
 
 
-def _keep_iterator(stmt: ast.For | ast.AsyncFor, name: str) -> None:
+# What a transformation changed in a tree, to put it back (see enc_compile_with_trees): one
+# call per change, run in reverse order.
+Undo = list[Callable[[], None]]
+
+
+def _restore_list(items: list[Any], saved: list[Any]) -> None:
+    items[:] = saved
+
+
+def _keep_iterator(stmt: ast.For | ast.AsyncFor, name: str, undo: Undo | None = None) -> None:
     """Rewrite the loop header so that the iterator is also stored in ``name``."""
     iterable = stmt.iter
+    if undo is not None:
+        undo.append(functools.partial(setattr, stmt, "iter", iterable))
     # CPython turns a list display iterated by `for` into a tuple, and a set of constants into
     # a frozenset constant; do it here since the walrus would hide the display from it.
     if isinstance(iterable, ast.List):
@@ -321,22 +319,26 @@ def _delete(name: str) -> ast.stmt:
     return node
 
 
-def _rewrite_loops(block: list[ast.stmt]) -> None:
+def _rewrite_loops(block: list[ast.stmt], undo: Undo | None = None) -> None:
     """Keep the iterator of each annotated loop of this block (recursively) in a hidden local."""
     index = 0
+    saved = undo is None
     while index < len(block):
         stmt = block[index]
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for _field, items in child_blocks(stmt):
                 for item in items:
                     if isinstance(item, (ast.ExceptHandler, ast.match_case)):
-                        _rewrite_loops(item.body)
+                        _rewrite_loops(item.body, undo)
                 if isinstance(items[0], ast.stmt):
-                    _rewrite_loops(items)  # type: ignore[arg-type]
+                    _rewrite_loops(items, undo)  # type: ignore[arg-type]
             loop = loop_index(stmt)
             if isinstance(stmt, (ast.For, ast.AsyncFor)) and loop is not None:
                 name = for_local(loop)
-                _keep_iterator(stmt, name)
+                _keep_iterator(stmt, name, undo)
+                if not saved and undo is not None:
+                    undo.append(functools.partial(_restore_list, block, list(block)))
+                    saved = True
                 block.insert(index + 1, _delete(name))
                 index += 1
         index += 1
@@ -351,16 +353,19 @@ def _has_docstring(fn: FunctionNode) -> bool:
     )
 
 
-def transform_function(fn: FunctionNode, kind: FunctionKind, cells: Sequence[str]) -> None:
+def transform_function(fn: FunctionNode, kind: FunctionKind, cells: Sequence[str],
+                       undo: Undo | None = None) -> None:
     """Apply the EnC transformation to ``fn`` in place (not to its nested functions).
 
     ``fn`` must have been annotated (:func:`annotate_function`). ``kind`` must be what ``fn``
     compiles to and ``cells`` the names of its closure cells (``co_cellvars`` and
-    ``co_freevars`` of its code), in any order.
+    ``co_freevars`` of its code), in any order. ``undo`` receives what puts ``fn`` back.
     """
+    if undo is not None:
+        undo.append(functools.partial(setattr, fn, "body", fn.body))
     doc = fn.body[:1] if _has_docstring(fn) else []
     body = fn.body[len(doc):]
-    _rewrite_loops(body)
+    _rewrite_loops(body, undo)
     implicit_return = ast.Return(value=None)
     implicit_return.lineno, implicit_return.end_lineno = -1, -1
     implicit_return.col_offset, implicit_return.end_col_offset = -1, -1
@@ -391,9 +396,6 @@ def _all_functions(block: list[ast.stmt], found: list[FunctionNode]) -> None:
                 _all_functions(items, found)  # type: ignore[arg-type]
 
 
-FunctionTable = Mapping[tuple[int, str], tuple[FunctionKind, tuple[str, ...]]]
-
-
 def transform_module(tree: ast.Module, functions: FunctionTable | None = None) -> ast.Module:
     """Apply the EnC transformation, in place, to every function of ``tree``.
 
@@ -401,119 +403,188 @@ def transform_module(tree: ast.Module, functions: FunctionTable | None = None) -
     cell names, as a plain compile of the same tree reports them (:func:`function_table`); a
     function missing from it is analysed from its tree and taken to have no cells.
     """
-    _transform_functions(tree, functions)
+    table: FunctionTable = functions or {}
+    found = _annotated_functions(tree)
+    for key, fn in found:
+        transform_function(fn, *(table.get(key) or (function_kind(fn), ())))
     return tree
 
 
-def _transform_functions(tree: ast.Module, functions: FunctionTable | None) -> list[FunctionNode]:
-    """:func:`transform_module`; returns the functions it transformed (every ``def``)."""
-    table: FunctionTable = functions or {}
+def _annotated_functions(tree: ast.Module) -> list[tuple[DefKey, FunctionNode]]:
+    """Every ``def`` of ``tree`` with its key, annotated. Every function is annotated before
+    any is transformed: a transformation rewrites the body of its own function only, but the
+    annotations of nested functions must see the user's source."""
     found: list[FunctionNode] = []
     _all_functions(tree.body, found)
-    # Annotate every function before transforming any: a transformation rewrites the body of
-    # its own function only, but annotations of nested functions must see the user's source.
     for fn in found:
         annotate_function(fn)
-    for fn in found:
-        kind, cells = table.get((_first_line(fn), fn.name)) or (function_kind(fn), ())
-        transform_function(fn, kind, cells)
-    return found
+    return [((_first_line(fn), fn.name), fn) for fn in found]
 
 
 # --- compiling --------------------------------------------------------------------------------
 
-def iter_code_objects(code: CodeType) -> Iterator[CodeType]:
-    """``code`` and every code object nested in its constants, depth first."""
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, CodeType):
-            yield from iter_code_objects(const)
+TreeTable = dict[DefKey, FunctionNode]
+Prologue = Mapping[DefKey, Callable[[FunctionNode], list[ast.stmt]]]
 
 
-def find_code(code: CodeType, qualname: str, firstlineno: int) -> CodeType | None:
-    """The code object nested in ``code`` with this ``co_qualname`` and ``co_firstlineno``."""
-    for item in iter_code_objects(code):
-        if item.co_qualname == qualname and item.co_firstlineno == firstlineno:
-            return item
-    return None
+class EncPredictionError(RuntimeError):
+    """The kinds and cells given for the functions of a tree (``functions=``) were wrong, or
+    the tree did not compile in EnC mode; the caller compiles the slow way."""
 
 
-_CO_GENERATOR = 0x20
-_CO_COROUTINE = 0x80
-_CO_ASYNC_GENERATOR = 0x200
+@dataclass(frozen=True)
+class EncCompiled:
+    """The result of an EnC compile: the code, the transformed tree of each function compiled
+    in EnC mode (by :data:`DefKey`), and the units compiled plainly instead, with why."""
+
+    code: CodeType
+    trees: TreeTable
+    fallbacks: tuple[Fallback, ...] = ()
 
 
-def code_kind(code: CodeType) -> FunctionKind:
-    """The kind of function ``code`` compiles, from its flags."""
-    if code.co_flags & _CO_ASYNC_GENERATOR:
-        return "async_generator"
-    if code.co_flags & _CO_COROUTINE:
-        return "coroutine"
-    if code.co_flags & _CO_GENERATOR:
-        return "generator"
-    return "function"
+# Each round of the safety net compiles plainly at least one more function; past this many,
+# the whole unit is compiled plainly (a unit that keeps failing is not worth more compiles).
+_MAX_ROUNDS = 4
 
 
-def function_table(code: CodeType) -> dict[tuple[int, str], tuple[FunctionKind, tuple[str, ...]]]:
-    """Kind and closure cells of every function compiled in ``code`` (see transform_module)."""
-    return {
-        (item.co_firstlineno, item.co_name): (
-            code_kind(item),
-            (*item.co_cellvars, *item.co_freevars),
-        )
+def enc_compile_checked(
+    source: str | bytes | ast.Module,
+    filename: str,
+    flags: int = 0,
+    dont_inherit: bool = True,
+    optimize: int = -1,
+    *,
+    plain: CodeType | None = None,
+    functions: FunctionTable | None = None,
+    prologue: Prologue | None = None,
+) -> EncCompiled:
+    """Compile ``source`` in EnC mode, checked against its plain compile, never failing where
+    the plain compile succeeds (the safety net).
+
+    The EnC code is checked against the plain code of the same tree, code object by code
+    object (:func:`relive.runtime.enc_safety.shape_problems`). A function whose transformation
+    raises, does not compile (CPython's limits: the remap ``try`` is one more nested block) or
+    does not check is compiled plainly, and the rest again; when what failed cannot be told
+    apart, the whole unit is plain code. Each is a :class:`Fallback` in the result: it runs
+    and takes edits, but its running frames cannot be remapped (rude edit RL5002).
+
+    ``plain`` is the plain code of ``source`` if the caller has it (then a tree passed in is
+    transformed *in place*: the caller made it for this call). ``functions`` instead *predicts*
+    the kind and cells of each function (a tree passed in is also transformed in place); the
+    prediction is checked and :class:`EncPredictionError` raised when it, or the compile,
+    fails: there is no plain code to fall back to. With neither, a tree is copied and
+    compiled plainly first. SyntaxError and ValueError of the plain compile propagate, as from
+    ``compile``.
+    """
+    if isinstance(source, ast.Module):
+        tree = source if plain is not None or functions is not None else copy.deepcopy(source)
+    else:
+        tree = ast.parse(source, filename, "exec")
+    if plain is None and functions is None:
+        # A plain compile of the same tree tells each function's kind and closure cells
+        # exactly (symbol analysis is the compiler's); compiling an AST does not modify it.
+        plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
+    table: FunctionTable = function_table(plain) if plain is not None else functions or {}
+    try:
+        return _checked_rounds(tree, filename, (flags, dont_inherit, optimize), table, plain,
+                               prologue)
+    except EncPredictionError:
+        raise
+    except Exception as exc:  # a relive bug anywhere in the net itself: plain code still runs
+        if plain is None:
+            raise EncPredictionError(f"{filename}: {type(exc).__name__}: {exc}") from exc
+        return _whole_unit_plain(plain, f"{type(exc).__name__}: {exc}")
+
+
+def _checked_rounds(
+    tree: ast.Module, filename: str, options: tuple[int, bool, int], table: FunctionTable,
+    plain: CodeType | None, prologue: Prologue | None,
+) -> EncCompiled:
+    """The rounds of :func:`enc_compile_checked`, each with one more function plain."""
+    found = _annotated_functions(tree)  # the transformation adds no ``def``
+    plain_units: dict[DefKey, str] = {}
+    problems: dict[DefKey | None, str] = {}
+    for _round in range(_MAX_ROUNDS):
+        undo: Undo = []
+        compiled, problems = _try_enc(tree, filename, options, found, table, plain,
+                                      plain_units, prologue, undo)
+        if compiled is not None:
+            if plain_units:
+                note_fallbacks(compiled.code, plain_units)
+            return compiled
+        if plain is None:
+            raise EncPredictionError(f"{filename}: {'; '.join(problems.values())}")
+        for restore in reversed(undo):
+            restore()
+        blamed = {key: detail for key, detail in problems.items()
+                  if key is not None and key not in plain_units}
+        if None in problems or not blamed:
+            break
+        plain_units.update(blamed)
+    assert plain is not None  # the loop raised otherwise
+    return _whole_unit_plain(plain, "; ".join(problems.values()) or "it kept failing")
+
+
+def _whole_unit_plain(plain: CodeType, detail: str) -> EncCompiled:
+    note_fallbacks(plain, {}, everything=detail)
+    return EncCompiled(plain, {}, (Fallback("<module>", plain.co_firstlineno, detail),))
+
+
+def _try_enc(
+    tree: ast.Module, filename: str, options: tuple[int, bool, int],
+    found: list[tuple[DefKey, FunctionNode]], table: FunctionTable, plain: CodeType | None,
+    plain_units: Mapping[DefKey, str], prologue: Prologue | None, undo: Undo,
+) -> tuple[EncCompiled | None, dict[DefKey | None, str]]:
+    """One round of :func:`enc_compile_checked`: the functions not in ``plain_units``
+    transformed, the tree compiled and checked. Returns the result, or what failed."""
+    problems: dict[DefKey | None, str] = {}
+    trees: TreeTable = {}
+    for key, fn in found:
+        if key in plain_units:
+            continue
+        try:
+            transform_function(fn, *(table.get(key) or (function_kind(fn), ())), undo=undo)
+        except Exception as exc:  # a relive bug on some shape of function: that one is plain
+            problems[key] = f"the transformation failed: {type(exc).__name__}: {exc}"
+        trees[key] = fn
+    if problems:
+        return None, problems
+    try:
+        if prologue:
+            _add_prologues(trees, prologue)
+        code = compile(tree, filename, "exec", *options)
+    except Exception as exc:  # CPython's limits, a relive bug: find whom to blame
+        return None, {_blame(exc, found, plain_units): f"{type(exc).__name__}: {exc}"}
+    problems = shape_problems(plain, code) if plain is not None else table_problems(table, code)
+    if problems:
+        return None, problems
+    try:
+        code = _narrow_handlers(_store_iterators_after_get_iter(code), trees)
+    except Exception as exc:  # pragma: no cover - would be a relive bug
+        return None, {None: f"rewriting its bytecode failed: {type(exc).__name__}: {exc}"}
+    fallbacks = tuple(
+        Fallback(item.co_qualname, item.co_firstlineno,
+                 plain_units[(item.co_firstlineno, item.co_name)])
         for item in iter_code_objects(code)
-        if item.co_flags & 0x2  # CO_NEWLOCALS: functions, not module or class bodies
-    }
-
-
-_COPY = dis.opmap["COPY"]
-_PUSH_EXC_INFO = dis.opmap["PUSH_EXC_INFO"]
-_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
-_STORE_FAST = dis.opmap["STORE_FAST"]
-_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
-_GET_ITERS = (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"])
-
-
-def _store_iterators_after_get_iter(code: CodeType) -> CodeType:
-    """Swap ``COPY 1; STORE_FAST __relive_forN__; GET_ITER`` so that the hidden local receives
-    the iterator rather than the iterable (see the module docstring). Nested code objects are
-    patched too. None of these instructions has inline cache entries, so the window is
-    contiguous, and all of them carry the same position, so the line table is unaffected."""
-    consts = tuple(
-        _store_iterators_after_get_iter(c) if isinstance(c, CodeType) else c
-        for c in code.co_consts
+        if (item.co_firstlineno, item.co_name) in plain_units and not is_enc_code(item)
     )
-    hidden = {i for i, name in enumerate(code.co_varnames) if name.startswith(FOR_PREFIX)}
-    raw = bytearray(code.co_code)
-    changed = False
-    if hidden:
-        offset = 0
-        while offset < len(raw) - 4:
-            if raw[offset] != _COPY or raw[offset + 1] != 1:
-                offset += 2
-                continue
-            cursor, arg = offset + 2, 0
-            while cursor < len(raw) - 2 and raw[cursor] == _EXTENDED_ARG:
-                arg = (arg << 8) | raw[cursor + 1]
-                cursor += 2
-            if (
-                cursor < len(raw) - 2
-                and raw[cursor] == _STORE_FAST
-                and ((arg << 8) | raw[cursor + 1]) in hidden
-                and raw[cursor + 2] in _GET_ITERS
-            ):
-                get_iter = cursor + 2
-                raw[offset : get_iter + 2] = raw[get_iter : get_iter + 2] + raw[offset:get_iter]
-                changed = True
-                offset = get_iter + 2
-            else:
-                offset += 2
-    if not changed and all(a is b for a, b in zip(consts, code.co_consts, strict=True)):
-        return code
-    return code.replace(co_code=bytes(raw), co_consts=consts)
+    return EncCompiled(code, trees, fallbacks), {}
 
 
-TreeTable = dict[tuple[int, str], FunctionNode]
+def _blame(exc: Exception, found: list[tuple[DefKey, FunctionNode]],
+           plain_units: Mapping[DefKey, str]) -> DefKey | None:
+    """The innermost transformed function around the line a compile error names (None when
+    it names none: the whole unit is to blame)."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    if not isinstance(line, int):
+        return None
+    best: tuple[DefKey, int] | None = None
+    for key, fn in found:
+        end = getattr(fn, "end_lineno", None) or fn.lineno
+        if key not in plain_units and key[0] <= line <= end and (
+                best is None or fn.lineno > best[1]):
+            best = key, fn.lineno
+    return best[0] if best is not None else None
 
 
 def enc_compile_with_trees(
@@ -523,158 +594,33 @@ def enc_compile_with_trees(
     dont_inherit: bool = True,
     optimize: int = -1,
     *,
+    plain: CodeType | None = None,
     functions: FunctionTable | None = None,
-    prologue: Mapping[tuple[int, str], Callable[[FunctionNode], list[ast.stmt]]] | None = None,
+    prologue: Prologue | None = None,
 ) -> tuple[CodeType, TreeTable]:
-    """Like :func:`enc_compile`, and also return the transformed tree of every function.
+    """Like :func:`enc_compile`, and also return the transformed tree of every function
+    compiled in EnC mode (see :func:`enc_compile_checked` for the arguments).
 
     The trees are keyed by ``(co_firstlineno, co_name)`` of the function's code object and
     carry the annotations of :func:`annotate_function`; the remapper reads a frame's position
-    in them. A tree passed in is transformed *in place* when ``functions`` is given (the
-    caller knows every function's kind and cells, and made the tree for this call), and copied
-    otherwise.
+    in them. A function compiled plainly by the safety net has no tree.
 
     ``prologue`` gives, for the functions it names (keyed like the trees), statements to run
     first on entry, before the remap handler's ``try`` (a debugger's entry hook): they are
     outside the user's body, so remap points and statement paths stay those of the plain EnC
     code.
     """
-    if isinstance(source, ast.Module):
-        tree = source if functions is not None else copy.deepcopy(source)
-    else:
-        tree = ast.parse(source, filename, "exec")
-    table: FunctionTable
-    if functions is None:
-        # A plain compile of the same tree tells each function's kind and closure cells
-        # exactly (symbol analysis is the compiler's); compiling an AST does not modify it.
-        plain = compile(tree, filename, "exec", flags, dont_inherit, optimize)
-        table = function_table(plain)
-    else:
-        table = functions
-    found = _transform_functions(tree, table)  # the transformation adds no ``def``
-    if prologue:
-        _add_prologues(tree, prologue)
-        found = []
-        _all_functions(tree.body, found)
-    code = compile(tree, filename, "exec", flags, dont_inherit, optimize)
-    for key, (kind, cells) in function_table(code).items():
-        expected = table.get(key)
-        if expected is not None and (expected[0] != kind or set(expected[1]) != set(cells)):
-            raise RuntimeError(  # pragma: no cover - would be a relive or CPython bug
-                f"{filename}:{key[0]}: EnC compilation changed the shape of {key[1]!r}"
-            )
-    trees: TreeTable = {}
-    for fn in found:
-        trees[(_first_line(fn), fn.name)] = fn
-    return _narrow_handlers(_store_iterators_after_get_iter(code), trees), trees
+    compiled = enc_compile_checked(source, filename, flags, dont_inherit, optimize,
+                                   plain=plain, functions=functions, prologue=prologue)
+    return compiled.code, compiled.trees
 
 
-def _add_prologues(
-    tree: ast.Module,
-    prologue: Mapping[tuple[int, str], Callable[[FunctionNode], list[ast.stmt]]],
-) -> None:
-    found: list[FunctionNode] = []
-    _all_functions(tree.body, found)
-    for fn in found:
-        make = prologue.get((_first_line(fn), fn.name))
-        if make is not None:
+def _add_prologues(trees: TreeTable, prologue: Prologue) -> None:
+    for key, make in prologue.items():
+        fn = trees.get(key)
+        if fn is not None:
             at = next(i for i, stmt in enumerate(fn.body) if is_remap_wrapper(stmt))
             fn.body[at:at] = make(fn)
-
-
-def _narrow_handlers(code: CodeType, trees: TreeTable) -> CodeType:
-    """Cut each function's remap handler down to where the signal can be raised (see
-    :mod:`relive.runtime.enc_table`)."""
-    consts = tuple(_narrow_handlers(c, trees) if isinstance(c, CodeType) else c
-                   for c in code.co_consts)
-    if any(a is not b for a, b in zip(consts, code.co_consts, strict=True)):
-        code = code.replace(co_consts=consts)
-    if (code.co_firstlineno, code.co_name) not in trees or not is_enc_code(code):
-        return code
-    handler = remap_handler_offset(code)
-    if handler is None:
-        return code
-    return narrow_handler(code, handler, _line_event_offsets(code))
-
-
-def _line_event_offsets(code: CodeType) -> set[int]:
-    """Every offset where a line event can fire: a superset of the remap points (the signal is
-    only raised from a line event). Line events fire at the first instruction of a line range,
-    at jump targets (a backward jump, or a forward one into a line on 3.11) and at exception
-    handlers; computing the exact points here would cost a layout per function at import."""
-    offsets: set[int] = set()
-    previous: int | None = None
-    for start, _end, line in code.co_lines():  # 3.11 gives one range per instruction
-        if line is not None and line != previous:
-            offsets.add(start)
-        previous = line
-    offsets.update(jump_targets(code.co_code))
-    offsets.update(entry.target for entry in decode(code.co_exceptiontable))
-    # an event at an instruction with EXTENDED_ARG prefixes may report any of its code units
-    raw = code.co_code
-    for offset in list(offsets):
-        while offset < len(raw) and raw[offset] == _EXTENDED_ARG:
-            offset += 2
-            offsets.add(offset)
-    return offsets
-
-
-@functools.cache
-def _jump_kinds() -> tuple[tuple[int, int], ...]:
-    """For each opcode: (how its argument gives a jump target, cache units after it). Kinds:
-    0 no argument, 1 an argument that is no jump, 2 forward, 3 backward, 4 absolute."""
-    import opcode
-
-    out = []
-    for op in range(256):
-        name = dis.opname[op]
-        if sys.version_info >= (3, 13):
-            caches = dis._get_cache_size(name)  # type: ignore[attr-defined]
-        else:
-            caches = opcode._inline_cache_entries[op]  # type: ignore[attr-defined]
-        if sys.version_info >= (3, 12):
-            has_arg = op in dis.hasarg
-        else:
-            has_arg = op >= dis.HAVE_ARGUMENT
-        if not has_arg:
-            kind = 0
-        elif op in dis.hasjrel:
-            kind = 3 if dis._is_backward_jump(op) else 2  # type: ignore[attr-defined]
-        elif op in dis.hasjabs:
-            kind = 4
-        else:
-            kind = 1
-        out.append((kind, caches))
-    return tuple(out)
-
-
-_TARGET_AFTER_CACHES = sys.version_info >= (3, 12)  # 3.11 counts from the next code unit
-
-
-def jump_targets(raw: bytes) -> set[int]:
-    """The offsets jumps in ``raw`` (``co_code``) go to: :func:`dis.findlabels`, in one pass
-    over a table made once (an edit compiles its code in EnC mode while the user waits)."""
-    kinds = _jump_kinds()
-    targets: set[int] = set()
-    extended = 0
-    skip = 0
-    for offset in range(0, len(raw), 2):
-        if skip:
-            skip -= 1
-            continue
-        op = raw[offset]
-        kind, skip = kinds[op]
-        if not kind:
-            extended = 0
-            continue
-        arg = raw[offset + 1] | extended
-        extended = arg << 8 if op == _EXTENDED_ARG else 0
-        if kind == 2 or kind == 3:
-            target = offset + 2 + (arg if kind == 2 else -arg) * 2
-            targets.add(target + 2 * skip if _TARGET_AFTER_CACHES else target)
-        elif kind == 4:
-            targets.add(arg * 2)
-    return targets
 
 
 _FUTURE_FLAGS = __future__.annotations.compiler_flag | __future__.barry_as_FLUFL.compiler_flag
@@ -703,4 +649,4 @@ def enc_compile(
     """
     if mode != "exec":
         raise ValueError("EnC mode compiles modules only (mode='exec')")
-    return enc_compile_with_trees(source, filename, flags, dont_inherit, optimize)[0]
+    return enc_compile_checked(source, filename, flags, dont_inherit, optimize).code

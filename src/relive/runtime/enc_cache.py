@@ -14,10 +14,14 @@ code depends on:
   because an edited file must never load stale EnC code (remapping reads the code against
   the source).
 
-After the header come the lengths of two marshalled code objects and the objects: the EnC
-code an import runs, then the plain code of the same source. An import only unmarshals the
-first; the plain code is read on the module's first reload, where the delta engine compares
-old code with new (see :func:`load_plain_code`) and would otherwise compile the old side.
+After the header come the lengths of three marshalled objects and the objects: the EnC
+code an import runs, the plain code of the same source, and the units the safety net compiled
+plainly (a tuple of ``(qualname, first line, reason)``; see
+:func:`relive.runtime.enc.enc_compile_checked`). An import unmarshals the first and the last,
+and reports each such unit again (an :class:`~relive.runtime.enc_safety.EncFallbackNotice`
+event): the file still cannot be compiled in EnC mode. The plain code is read on the module's
+first reload, where the delta engine compares old code with new (see
+:func:`load_plain_code`) and would otherwise compile the old side.
 
 A cache file that is missing, unreadable, or does not match is ignored and rewritten; one that
 cannot be written (read-only directory, ``sys.dont_write_bytecode``) is simply not written.
@@ -35,14 +39,17 @@ import os
 import sys
 from types import CodeType
 
-from relive.runtime.enc import enc_compile, enc_compile_with_trees, function_table
+from relive.runtime import events
+from relive.runtime.enc import Fallback, enc_compile, enc_compile_checked
+from relive.runtime.enc_safety import EncFallbackNotice
 
 __all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "load_plain_code",
            "relive_cache_key"]
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _TAG = b"RLVE"
 _LENGTH = 8  # bytes of each length after the header
+_PARTS = 3  # EnC code, plain code, fallbacks
 
 
 def relive_cache_key() -> bytes:
@@ -65,8 +72,9 @@ def _header(source: bytes) -> bytes:
     )
 
 
-def _read(path: str, header: bytes, which: int = 0) -> CodeType | None:
-    """Code object ``which`` (0: EnC, 1: plain) of a cache file that matches ``header``."""
+def _read_parts(path: str, header: bytes, which: tuple[int, ...]) -> list[object] | None:
+    """Parts ``which`` (0: EnC code, 1: plain code, 2: fallbacks) of a cache file that
+    matches ``header``, unmarshalled."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -74,17 +82,39 @@ def _read(path: str, header: bytes, which: int = 0) -> CodeType | None:
         return None
     if not data.startswith(header):
         return None
-    start = len(header) + 2 * _LENGTH
+    start = len(header) + _PARTS * _LENGTH
     sizes = [int.from_bytes(data[at:at + _LENGTH], "little")
-             for at in (len(header), len(header) + _LENGTH)]
+             for at in range(len(header), start, _LENGTH)]
     if len(data) != start + sum(sizes):  # a file cut short (or grown) is not trusted
         return None
-    begin = start + sum(sizes[:which])
-    try:
-        code = marshal.loads(memoryview(data)[begin:begin + sizes[which]])
-    except (EOFError, ValueError, TypeError):
-        return None
+    out = []
+    for part in which:
+        begin = start + sum(sizes[:part])
+        try:
+            out.append(marshal.loads(memoryview(data)[begin:begin + sizes[part]]))
+        except (EOFError, ValueError, TypeError):
+            return None
+    return out
+
+
+def _read(path: str, header: bytes, which: int = 0) -> CodeType | None:
+    """Code object ``which`` (0: EnC, 1: plain) of a cache file that matches ``header``."""
+    parts = _read_parts(path, header, (which,))
+    code = parts[0] if parts is not None else None
     return code if isinstance(code, CodeType) else None
+
+
+def _read_enc(path: str, header: bytes) -> tuple[CodeType, tuple[Fallback, ...]] | None:
+    """The EnC code of a cache file that matches ``header``, and its fallbacks."""
+    parts = _read_parts(path, header, (0, 2))
+    if parts is None or not isinstance(parts[0], CodeType) or not isinstance(parts[1], tuple):
+        return None
+    try:
+        fallbacks = tuple(Fallback(str(q), int(line), str(detail))
+                          for q, line, detail in parts[1])
+    except (TypeError, ValueError):
+        return None
+    return parts[0], fallbacks
 
 
 # The plain code of sources whose cache file could not be written, marshalled (compact),
@@ -92,11 +122,13 @@ def _read(path: str, header: bytes, which: int = 0) -> CodeType | None:
 _KEPT: dict[str, tuple[bytes, bytes]] = {}
 
 
-def _write(path: str, header: bytes, code: CodeType, plain: CodeType) -> None:
+def _write(path: str, header: bytes, code: CodeType, plain: CodeType,
+           fallbacks: tuple[Fallback, ...] = ()) -> None:
     plain_blob = marshal.dumps(plain)
     if not sys.dont_write_bytecode:
         tmp = f"{path}.{os.getpid()}.tmp"
-        blobs = [marshal.dumps(code), plain_blob]
+        blobs = [marshal.dumps(code), plain_blob,
+                 marshal.dumps(tuple((f.qualname, f.firstlineno, f.detail) for f in fallbacks))]
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(tmp, "wb") as f:
@@ -121,19 +153,26 @@ def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
             source = f.read()
     header = _header(source)
     path = cache_path(source_path)
-    code = _read(path, header)
-    if code is None:
-        code, plain = compile_both(source, source_path)
-        _write(path, header, code, plain)
+    cached = _read_enc(path, header)
+    if cached is not None:
+        code, fallbacks = cached
+    else:
+        code, plain, fallbacks = compile_both(source, source_path)
+        _write(path, header, code, plain, fallbacks)
+    if fallbacks:
+        events.notify_observers(EncFallbackNotice(
+            source_path, tuple(f.rude_edit() for f in fallbacks)))
     return code
 
 
-def compile_both(source: bytes, filename: str) -> tuple[CodeType, CodeType]:
-    """The EnC code and the plain code of a module's source (one parse for both)."""
+def compile_both(source: bytes, filename: str) -> tuple[CodeType, CodeType,
+                                                        tuple[Fallback, ...]]:
+    """The EnC code and the plain code of a module's source (one parse for both), and the
+    units of it compiled plainly in the EnC code (see :func:`enc_compile_checked`)."""
     tree = ast.parse(source, filename, "exec")
     plain = compile(tree, filename, "exec", dont_inherit=True)
-    code, _trees = enc_compile_with_trees(tree, filename, functions=function_table(plain))
-    return code, plain
+    compiled = enc_compile_checked(tree, filename, plain=plain)
+    return compiled.code, plain, compiled.fallbacks
 
 
 def load_plain_code(source_path: str, source: bytes) -> CodeType | None:

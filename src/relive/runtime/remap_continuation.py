@@ -48,6 +48,7 @@ from relive.runtime.enc import (
 )
 from relive.runtime.enc_tree import (
     HIDDEN_PREFIX,
+    SIGNAL_NAME,
     FunctionKind,
     FunctionNode,
     Path,
@@ -155,6 +156,10 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
     instruction for instruction, because the remap points are read from the tree: a unit that
     does not match would put frames at the wrong statements. Raises UnitMismatchError.
     """
+    if SIGNAL_NAME not in code.co_names:
+        raise UnitMismatchError(
+            f"{code.co_qualname} is not compiled in EnC mode (see RL5002): its frames cannot "
+            f"move to other code")
     flags = future_flags(code)
     try:
         module, trees, logical_module = _compile_unit(unit, code.co_filename, flags)
@@ -537,7 +542,8 @@ def build_continuation(new: FunctionVersion, target: Target) -> Continuation:
         code, trees = enc_compile_with_trees(module(), new.filename, new.flags)
     compiled_code = find_code(code, prefix, line)
     compiled_tree = trees.get((line, logical.name))
-    assert compiled_code is not None and compiled_tree is not None
+    if compiled_code is None or compiled_tree is None:
+        raise RuntimeError(f"{new.qualname}: its continuation could not be compiled in EnC mode")
     compiled_code = _requalify(compiled_code, prefix, new.qualname)
     _register(base, compiled_code, compiled_tree)
     for nested in iter_code_objects(compiled_code):
