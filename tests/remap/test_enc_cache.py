@@ -162,3 +162,19 @@ def test_a_cache_file_cut_short_gives_no_code(source_file: Path) -> None:
     path.write_bytes(path.read_bytes()[:-1])
     assert enc_cache.load_plain_code(str(source_file), source) is None
     assert enc_cache._read(str(path), enc_cache._header(source)) is None
+
+
+def test_code_from_a_moved_folder_names_the_file_where_it_is_now(
+    source_file: Path, count_compiles: list[str]
+) -> None:
+    load_enc_code(str(source_file))
+    moved = source_file.parent.parent / "moved"
+    source_file.parent.rename(moved)
+    path = moved / source_file.name
+    code = load_enc_code(str(path))
+    plain = enc_cache.load_plain_code(str(path), path.read_bytes())
+    assert count_compiles == [str(source_file)]  # the second load came from the cache
+    assert plain is not None
+    for module_code in (code, plain):
+        double = next(c for c in module_code.co_consts if isinstance(c, types.CodeType))
+        assert (module_code.co_filename, double.co_filename) == (str(path), str(path))

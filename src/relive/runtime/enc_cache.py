@@ -30,6 +30,7 @@ Nothing here raises for cache trouble: the worst case is a compile.
 
 from __future__ import annotations
 
+import _imp
 import ast
 import hashlib
 import importlib.machinery
@@ -156,6 +157,7 @@ def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
     cached = _read_enc(path, header)
     if cached is not None:
         code, fallbacks = cached
+        _imp._fix_co_filename(code, source_path)
     else:
         code, plain, fallbacks = compile_both(source, source_path)
         _write(path, header, code, plain, fallbacks)
@@ -185,7 +187,10 @@ def load_plain_code(source_path: str, source: bytes) -> CodeType | None:
     if kept is not None and kept[0] == header:
         code = marshal.loads(kept[1])
         return code if isinstance(code, CodeType) else None
-    return _read(path, header, which=1)
+    code = _read(path, header, which=1)
+    if code is not None:
+        _imp._fix_co_filename(code, source_path)
+    return code
 
 
 class EncLoader(importlib.machinery.SourceFileLoader):
