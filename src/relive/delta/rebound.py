@@ -62,7 +62,8 @@ def _rebound_names(edits: Sequence[SemanticEdit]) -> dict[str, dict[str, int]]:
     """Scope path → name → the first line (new source) where the edits rebind it."""
     out: dict[str, dict[str, int]] = {}
     for e in edits:
-        if e.new_span is None or e.kind not in ("update", "insert", "replace"):
+        # most edits of a delta are line shifts: the cheapest test first
+        if e.kind == "line_shift" or e.kind == "delete" or e.new_span is None:
             continue
         if e.target in _STATEMENT_TARGETS:
             names: tuple[str, ...] = e.names
