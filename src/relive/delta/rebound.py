@@ -97,26 +97,36 @@ def _candidates(index: Mapping[str, Definition], rebound: dict[str, dict[str, in
             yield d, names
 
 
-def _header_text(d: Definition, lines: Sequence[str]) -> str:
+def _header_text(d: Definition, lines: Sequence[str]) -> tuple[str, bool]:
+    """The text from ``def`` to the body (which may start on the same line: then the
+    second value is False)."""
     start = d.body_start()
     last = start - 1 if start is not None else d.header_line
-    return "\n".join(lines[d.header_line - 1:last])
+    return "\n".join(lines[d.header_line - 1:last]), start is not None
 
 
 def _default_names(d: Definition, names: set[str], index: Mapping[str, Definition],
                    lines: Sequence[str], filename: str) -> set[str]:
     """Names read by the default values of ``d`` (positional and keyword-only); empty when
     its header's text does not mention any of ``names``."""
-    text = _header_text(d, lines)
+    text, body_below = _header_text(d, lines)
     if "=" not in text or not names.intersection(_WORD.findall(text)):
         return set()  # no default, or none that can read the names: no need to parse
-    try:
-        tree = ast.parse(statement_unit(lines, index, d), filename)
-    except (SyntaxError, ValueError, UnitError):
-        return set()
+    header = text[d.col:]
+    if body_below:
+        header += "\n pass"
+    line = 1
+    try:  # the header alone: annotations mention names too, and a body can be long
+        tree = ast.parse(header + "\n", filename)
+    except (SyntaxError, ValueError):
+        line = d.header_line
+        try:  # a body that starts on the header's line and goes on below it
+            tree = ast.parse(statement_unit(lines, index, d), filename)
+        except (SyntaxError, ValueError, UnitError):
+            return set()
     for node in ast.walk(tree):
         if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and node.lineno == d.header_line and node.name == d.name):
+                and node.lineno == line and node.name == d.name):
             found: set[str] = set()
             for expr in (*node.args.defaults, *node.args.kw_defaults):
                 if expr is not None:
