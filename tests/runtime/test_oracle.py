@@ -41,6 +41,12 @@ def _lines(code: CodeType) -> object:
             tuple(_lines(c) for c in code.co_consts if isinstance(c, CodeType)))
 
 
+def _positions(code: CodeType) -> object:
+    """Lines and columns of each instruction (what tracebacks and debuggers read)."""
+    return (tuple(code.co_positions()),
+            tuple(_positions(c) for c in code.co_consts if isinstance(c, CodeType)))
+
+
 def _functions(namespace: dict[str, object], module: str,
                prefix: str = "") -> Iterator[tuple[str, object]]:
     """(path, object) for functions and classes defined in ``module``'s namespace."""
@@ -127,6 +133,7 @@ def test_reloaded_module_equals_a_fresh_import(scenario: Scenario, tmp_path: Pat
             assert live_code is not None, path_
             assert deep_key(live_code) == deep_key(fresh_code), f"{path_}: code differs"
             assert _lines(live_code) == _lines(fresh_code), f"{path_}: line table differs"
+            assert _positions(live_code) == _positions(fresh_code), f"{path_}: columns differ"
         for path_, obj in before.items():
             base = path_.split(":")[0]
             if _rebuilt(base, changed) or _generated(obj, path, base, result.updated):

@@ -27,9 +27,11 @@ from relive.delta.units import (
     CO_KIND_FLAGS,
     FUNCTION_KINDS,
     body_lines,
+    body_positions,
     code_docstring,
     deep_key,
     deep_lines,
+    deep_positions,
     docless_body_keys,
     nested_key,
     self_attribute_stores,
@@ -178,6 +180,13 @@ class Analyzer:
             if body_lines(oc) != body_lines(nc):
                 reasons.append("lines")
             elif deep_lines(oc) != deep_lines(nc):
+                reasons.append("nested")
+            elif body_positions(oc) != body_positions(nc):
+                # same code and lines, other columns: the live code must still point at
+                # the right place (only re-read definitions get here; a moved one keeps
+                # its columns and stays a line_shift)
+                reasons.append("columns")
+            elif deep_positions(oc) != deep_positions(nc):
                 reasons.append("nested")
         if oc.co_freevars != nc.co_freevars:
             self.rude.append(RudeEdit.make(

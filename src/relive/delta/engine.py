@@ -40,6 +40,7 @@ from relive.delta.index import (
 )
 from relive.delta.linemap import block_map, restrict
 from relive.delta.model import Baseline, Delta, LineMap, SemanticEdit, module_future
+from relive.delta.rebound import rebound_defaults
 from relive.delta.rude import RudeEdit
 from relive.delta.source import ChangedLines, SourceError, changed_lines, decode_source
 from relive.delta.units import (
@@ -142,6 +143,7 @@ def _finish(base: Baseline, text: str, ch: ChangedLines, new_lines: list[str],
                                "recompiled")
             except Exception:  # the runtime compiles what is not cached
                 continue
+    edits = rebound_defaults(edits, new_index, new_lines, base.filename)
     block = block_map(base.lines, new_lines, ch)
     maps: dict[str, LineMap] = {}
     for e in edits:

@@ -8,6 +8,7 @@ different processes.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -42,14 +43,32 @@ def digest(text: str) -> str:
 
 
 def future_flags(names: Iterator[str] | tuple[str, ...]) -> int:
-    import __future__
+    """The compiler flags that ``from __future__ import`` of ``names`` gives a module.
 
+    Only what a whole-module compile gives: most features are mandatory by now, and their
+    import sets no flag on the code (passed to ``compile()`` as flags, they would).
+    """
     flags = 0
     for name in names:
-        feature = getattr(__future__, name, None)
-        if feature is not None:
-            flags |= feature.compiler_flag
+        flags |= _future_flag(name)
     return flags
+
+
+@functools.cache
+def _future_flag(name: str) -> int:
+    # asked of the compiler itself, so that the answer is the running version's
+    import __future__
+
+    feature = getattr(__future__, name, None)
+    if feature is None or not feature.compiler_flag:
+        return 0
+    try:
+        code = compile(f"from __future__ import {name}\n", "<future>", "exec",
+                       dont_inherit=True)
+    except SyntaxError:  # a feature this version's compiler does not know
+        return 0
+    flag: int = code.co_flags & feature.compiler_flag
+    return flag
 
 
 @dataclass(frozen=True)
@@ -244,8 +263,9 @@ class SemanticEdit:
     - ``old_span``/``new_span``: first and last line, inclusive;
     - ``reasons``: for updates, what changed: ``body``, ``signature``, ``defaults``,
       ``annotations``, ``docstring``, ``kind`` (plain / generator / coroutine), ``lines``
-      (only line numbers inside it moved), ``nested`` (code nested in it changed),
-      ``value``, ``fields``, ``decorators``, ``header``;
+      (only line numbers inside it moved), ``columns`` (only the columns of its code
+      changed), ``nested`` (code nested in it changed), ``value``, ``fields``,
+      ``decorators``, ``header``;
     - ``scope``: path of the definition whose namespace holds it (``<module>``, a class);
     - ``names``: the names a statement binds.
     """

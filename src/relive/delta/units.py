@@ -304,6 +304,31 @@ def deep_lines(code: CodeType, base: int | None = None) -> tuple[object, ...]:
     return (code.co_firstlineno - base, _lines_of(code, base), nested)
 
 
+def _positions_of(code: CodeType, base: int) -> tuple[object, ...]:
+    return tuple((None if line is None else line - base,
+                  None if end is None else end - base, col, end_col)
+                 for line, end, col, end_col in code.co_positions())
+
+
+def body_positions(code: CodeType) -> tuple[object, ...]:
+    """The positions (lines relative to its first line, and columns) of each instruction of
+    ``code`` and its comprehensions: what tracebacks point at (the carets of 3.11+) and
+    debuggers read. An edit can change columns alone (``for (a, b) in xs`` → ``for a, b in
+    xs``), which the line tables do not show."""
+    base = code.co_firstlineno
+    return (_positions_of(code, base),
+            tuple(_positions_of(c, base) for c in _nested(code)[0]))
+
+
+def deep_positions(code: CodeType, base: int | None = None) -> tuple[object, ...]:
+    """:func:`body_positions` of ``code`` and all nested code, relative to ``code``'s first
+    line."""
+    if base is None:
+        base = code.co_firstlineno
+    nested = tuple(deep_positions(c, base) for c in code.co_consts if isinstance(c, CodeType))
+    return (code.co_firstlineno - base, _positions_of(code, base), nested)
+
+
 _CO_HAS_DOCSTRING = 0x4000000  # 3.14+
 _DOCSTRING_FLAG = sys.version_info >= (3, 14)
 _LOAD_CONST = dis.opmap["LOAD_CONST"]

@@ -157,7 +157,7 @@ def load_enc_code(source_path: str, source: bytes | None = None) -> CodeType:
     cached = _read_enc(path, header)
     if cached is not None:
         code, fallbacks = cached
-        _imp._fix_co_filename(code, source_path)
+        _imp._fix_co_filename(code, source_path)  # type: ignore[attr-defined]
     else:
         code, plain, fallbacks = compile_both(source, source_path)
         _write(path, header, code, plain, fallbacks)
@@ -189,7 +189,7 @@ def load_plain_code(source_path: str, source: bytes) -> CodeType | None:
         return code if isinstance(code, CodeType) else None
     code = _read(path, header, which=1)
     if code is not None:
-        _imp._fix_co_filename(code, source_path)
+        _imp._fix_co_filename(code, source_path)  # type: ignore[attr-defined]
     return code
 
 
