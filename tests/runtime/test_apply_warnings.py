@@ -152,3 +152,34 @@ def test_an_init_that_sets_a_new_attribute_without_relive_migrate_only_warns(
     assert "RL1009" in _codes(result)
     assert not hasattr(old, "currency")  # as the warning says
     assert m.module.Account(1).currency == "EUR"
+
+
+def test_deleting_a_flag_another_module_imported_by_name_warns_but_not_for_a_flag_of_its_own(
+        live: Live) -> None:
+    lib = live("""
+        import sys
+
+        PY310 = sys.version_info >= (3, 10)
+        KEPT = 1
+    """)
+    name = lib.module.__name__
+    user = live(f"""
+        from {name} import (
+            KEPT,
+            PY310,
+        )
+    """)
+    own = live("""
+        import sys
+
+        PY310 = sys.version_info >= (3, 10)
+    """)
+    result = lib.edit("""
+        import sys
+
+        KEPT = 1
+    """)
+    assert result.applied, result.errors
+    [warning] = [r for r in result.rude_edits if r.code == "RL4004"]
+    assert f"{user.module.__name__}.PY310" in warning.message
+    assert own.module.__name__ not in warning.message
