@@ -424,11 +424,26 @@ class _Plan:
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
-        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        if not self._rebound_later(new_d):
+            self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
         self.new_objects.append(obj)
         self.replaced.append(e.path)
         self.warnings.append(f"{e.path} was rebuilt: references to the old object held "
                              f"elsewhere keep the old one")
+
+    def _rebound_later(self, d: Definition) -> bool:
+        """Does a later statement of ``d``'s scope always bind ``d``'s name again (an
+        ``@overload`` above the real definition)? Then a fresh import ends with that later
+        binding, and ``d``'s object must not take the name."""
+        scope_path = d.parent or MODULE_PATH
+        scope = self.new.index[scope_path]
+        end = d.last_line
+        if any(s.kind != "def" and d.name in s.names and scope.first + s.first > end
+               for s in scope.body):
+            return True
+        return any((x.parent or MODULE_PATH) == scope_path and x.name == d.name
+                   and x.kind in ("function", "class") and not x.conditional
+                   and x.first > end for x in self.new.index.values())
 
     def _insert_function(self, e: SemanticEdit) -> None:
         new_d = self.new_def(e)
@@ -439,7 +454,8 @@ class _Plan:
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
         obj = self._revive(e, obj)
-        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        if not self._rebound_later(new_d):
+            self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
         self.new_objects.append(obj)
         self.inserted.append(e.path)
 

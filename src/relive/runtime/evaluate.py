@@ -6,6 +6,13 @@ import. Each runs here, compiled as a compile unit (exact lines, the class it be
 in a scratch namespace layered on the live one: module code reads the module's globals and
 writes into the scratch dict; class code runs the class body with a copy of the live class
 namespace. The live module and classes change only later, when the apply commits.
+
+What new code sees is what a fresh import would see at that point, as far as the delta
+decides it: the statements of one delta run in source order, and each reads the names the
+earlier ones bound (the scratch module namespace) before the live module's. Class bodies
+see them too (their namespace falls back on the scratch module namespace, then on the
+module's globals), and ``__annotations__`` is copied, never filled in place, so that the
+live module and classes are untouched until the commit.
 """
 
 from __future__ import annotations
@@ -22,6 +29,27 @@ from relive.runtime.live import scope_object
 # names a class body sets for itself; never copied onto the live class
 _CLASS_BODY_NAMES = frozenset({"__module__", "__qualname__", "__firstlineno__",
                                "__static_attributes__", "__classcell__", "__classdictcell__"})
+
+
+class _ClassNamespace(dict[str, Any]):
+    """A class body's namespace whose missing names are looked up in the scratch module
+    namespace before the module's globals: a class body reads names with ``LOAD_NAME``,
+    which tries its namespace (through ``__getitem__`` for a dict subclass), then the
+    globals, then the builtins."""
+
+    def __init__(self, items: dict[str, Any], module_scratch: dict[str, Any]) -> None:
+        super().__init__(items)
+        self.module_scratch = module_scratch
+
+    def __missing__(self, key: str) -> Any:
+        if key.startswith("__") and key.endswith("__"):
+            # the class body's own machinery (``__annotations__``: SETUP_ANNOTATIONS asks
+            # through ``__getitem__``), never the module's
+            raise KeyError(key)
+        return self.module_scratch[key]  # KeyError: on to the globals
+
+    def copy(self) -> _ClassNamespace:
+        return _ClassNamespace(self, self.module_scratch)
 
 
 class EvaluationError(Exception):
@@ -61,14 +89,23 @@ class Evaluator:
         if ns is None:
             if scope.kind == "module":
                 ns = {}
+                live_annotations = self.module.__dict__.get("__annotations__")
             else:
                 live = self.live_scope(scope)
                 if not isinstance(live, type):
                     raise EvaluationError(scope.path, LookupError(
                         f"class {scope.path} is not in the running program"))
-                ns = dict(vars(live))
+                ns = _ClassNamespace(dict(vars(live)), self.module_namespace())
+                live_annotations = vars(live).get("__annotations__")
+            if isinstance(live_annotations, dict):
+                # an annotated statement adds to this dict: a copy keeps the live one as
+                # it is until the commit, and keeps the entries of the other statements
+                ns["__annotations__"] = dict(live_annotations)
             self.namespaces[scope.path] = ns
         return ns
+
+    def module_namespace(self) -> dict[str, Any]:
+        return self.namespace(self.index[MODULE_PATH])
 
     # -- running ----------------------------------------------------------------------
 
@@ -84,19 +121,35 @@ class Evaluator:
                     node.decorator_list = []
             source = tree
         scope = self.scope_of(d)
-        names = self._run(source, scope, f"{d.path} (line {d.first})", fresh=not decorators)
         key = _mangle(scope, d.name)
-        if key not in names:
+        # the name a ``def`` binds is known: what the decorators returned may be an object
+        # that is bound already (``typing.overload`` returns one dummy for every overload)
+        ns = self._exec(source, scope, f"{d.path} (line {d.first})", fresh=not decorators)
+        if key not in ns:
             raise EvaluationError(d.path, LookupError(f"{d.name} was not bound"))
-        return names[key]
+        return ns[key]
 
     def run_statement(self, scope: Definition, first: int, last: int) -> dict[str, Any]:
         """Run lines ``first..last`` (statements of ``scope``'s body); return what they bind."""
         text = region_unit(self.baseline.lines, self.index, scope, first, last)
         return self._run(text, scope, f"line {first}")
 
-    def _run(self, source: str | ast.Module, scope: Definition, what: str,
-             fresh: bool = False) -> dict[str, Any]:
+    def _run(self, source: str | ast.Module, scope: Definition, what: str) -> dict[str, Any]:
+        """Run ``source`` in ``scope``'s scratch namespace; return the names it (re)bound."""
+        before = dict(self.namespace(scope))
+        ns = self._exec(source, scope, what)
+        names = {k: v for k, v in ns.items()
+                 if k not in _CLASS_BODY_NAMES and (k not in before or before[k] is not v)}
+        annotations = ns.get("__annotations__")
+        live = self.live_scope(scope)
+        if isinstance(annotations, dict) and annotations != vars(live).get("__annotations__"):
+            names["__annotations__"] = annotations  # the copy, filled in place
+        return names
+
+    def _exec(self, source: str | ast.Module, scope: Definition, what: str,
+              fresh: bool = False) -> dict[str, Any]:
+        """Run ``source`` in ``scope``'s scratch namespace (a copy of it, ``fresh``); return
+        the namespace."""
         try:
             unit = compile_unit(source, self.baseline.filename, self.baseline.future_flags,
                                 self.compiler)
@@ -104,8 +157,7 @@ class Evaluator:
             raise EvaluationError(what, exc) from exc
         ns = self.namespace(scope)
         if fresh:  # a throwaway run (new defaults): do not disturb the shared namespace
-            ns = dict(ns)
-        before = dict(ns)
+            ns = ns.copy()
         try:
             if scope.kind == "module":
                 exec(unit, self.module.__dict__, ns)
@@ -116,8 +168,7 @@ class Evaluator:
         cell = ns.pop("__classcell__", None)
         if cell is not None:
             cell.cell_contents = self.live_scope(scope)
-        return {k: v for k, v in ns.items()
-                if k not in _CLASS_BODY_NAMES and (k not in before or before[k] is not v)}
+        return ns
 
     def _class_body(self, unit: CodeType, scope: Definition) -> CodeType:
         code: CodeType
