@@ -89,7 +89,7 @@ class Evaluator:
         if ns is None:
             if scope.kind == "module":
                 ns = {}
-                live_annotations = self.module.__dict__.get("__annotations__")
+                live_annotations = vars(self.module).get("__annotations__")
             else:
                 live = self.live_scope(scope)
                 if not isinstance(live, type):
