@@ -11,6 +11,7 @@ the others does not pair every later one with its predecessor's code.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import copy
@@ -37,6 +38,14 @@ from relive.delta.units import (
 )
 
 TARGET_OF_KIND = {"function": "function", "class": "class", "lambda": "lambda"}
+
+CO_FUTURE_ANNOTATIONS = __future__.annotations.compiler_flag
+
+# ``from __future__`` features whose addition or removal cannot be applied: the parser reads
+# the module differently (``<>``), so no unit of it compiles alone as the module does. Any
+# other feature only changes how code compiles, and the whole module is compared (and its
+# definitions updated in place) with the new flags.
+UNAPPLICABLE_FUTURES = frozenset({"barry_as_FLUFL"})
 
 
 @dataclass
@@ -65,9 +74,12 @@ class MemberChange:
 
 
 class Analyzer:
-    def __init__(self, old: Side, new: Side) -> None:
+    def __init__(self, old: Side, new: Side, annotations_changed: bool = False) -> None:
         self.old = old
         self.new = new
+        # ``from __future__ import annotations`` was added or removed: every annotation of
+        # the module is evaluated differently (kept as a string, or evaluated)
+        self.annotations_changed = annotations_changed
         self.edits: list[SemanticEdit] = []
         self.rude: list[RudeEdit] = []
         self.members: list[MemberChange] = []
@@ -190,7 +202,8 @@ class Analyzer:
                 header_reasons.append("decorators")
             if fp.defaults(on) != fp.defaults(nn):
                 header_reasons.append("defaults")
-            if fp.annotation_types(on) != fp.annotation_types(nn):
+            if fp.annotation_types(on) != fp.annotation_types(nn) or (
+                    self.annotations_changed and _annotated(nn)):
                 header_reasons.append("annotations")
             if fp.type_params(on) != fp.type_params(nn):
                 self.rude.append(RudeEdit.make(
@@ -259,6 +272,10 @@ class Analyzer:
         matcher = difflib.SequenceMatcher(None, fps_old, fps_new, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
+                if self.annotations_changed and "enum" not in scope.traits:
+                    for old, new in zip(olds[i1:i2], news[j1:j2], strict=True):
+                        if isinstance(new[1], ast.AnnAssign) and new[0].names:
+                            self._statement_edit("update", change, old, new, ("annotations",))
                 continue
             pending = list(olds[i1:i2])
             for s_new, node_new in news[j1:j2]:
@@ -329,7 +346,10 @@ class Analyzer:
         if self._special(change, new, where, fields_changed):
             return
         if s.kind == "future":
-            self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where))
+            changed = set(s.names).symmetric_difference(old[0].names if old else ())
+            if changed & UNAPPLICABLE_FUTURES:
+                self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
+                                               detail=", ".join(sorted(changed))))
         elif s.kind == "main":
             self.rude.append(RudeEdit.make(RudeEditKind.MAIN_BLOCK_CHANGED, where))
         elif s.kind in ("assign", "annotation", "import"):
@@ -353,7 +373,9 @@ class Analyzer:
         if self._special(change, old, where, fields_changed):
             return
         if s.kind == "future":
-            self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where))
+            if set(s.names) & UNAPPLICABLE_FUTURES:
+                self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
+                                               detail=", ".join(s.names)))
         elif s.kind in ("assign", "annotation", "import"):
             self._statement_edit("delete", change, old, None, ())
         elif s.kind == "docstring":
@@ -372,6 +394,14 @@ class Analyzer:
         else:
             self.rude.append(RudeEdit.make(
                 RudeEditKind.MODULE_CODE_CHANGED, where, "", _summary(new[1])))
+
+
+def _annotated(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    a = node.args
+    return node.returns is not None or any(
+        arg.annotation is not None
+        for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs,
+                    *(x for x in (a.vararg, a.kwarg) if x is not None)))
 
 
 def _members(scope: Definition, body: list[ast.stmt]) -> list[tuple[Stmt, ast.stmt]]:

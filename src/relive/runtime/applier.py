@@ -561,7 +561,11 @@ class _Plan:
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
-        for name, value in self.ev.run_statement(scope, *e.new_span).items():
+        if e.kind == "update" and e.reasons == ("annotations",):
+            bound = self.ev.run_annotations(scope, *e.new_span)
+        else:
+            bound = self.ev.run_statement(scope, *e.new_span)
+        for name, value in bound.items():
             self.txn.set(owner, name, value)
         (self.updated if e.kind == "update" else self.inserted).append(e.path)
 

@@ -134,6 +134,19 @@ class Evaluator:
         text = region_unit(self.baseline.lines, self.index, scope, first, last)
         return self._run(text, scope, f"line {first}")
 
+    def run_annotations(self, scope: Definition, first: int, last: int) -> dict[str, Any]:
+        """Evaluate the annotations of the annotated assignments on lines ``first..last``
+        (``x: T = v`` runs as ``x: T``): the value the program holds stays as it is."""
+        text = region_unit(self.baseline.lines, self.index, scope, first, last)
+        try:
+            tree = ast.parse(text, self.baseline.filename)
+        except (SyntaxError, ValueError) as exc:
+            raise EvaluationError(f"line {first}", exc) from exc
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AnnAssign) and first <= node.lineno <= last:
+                node.value = None
+        return self._run(tree, scope, f"line {first}")
+
     def _run(self, source: str | ast.Module, scope: Definition, what: str) -> dict[str, Any]:
         """Run ``source`` in ``scope``'s scratch namespace; return the names it (re)bound."""
         before = dict(self.namespace(scope))

@@ -1,0 +1,141 @@
+"""Edits that a fresh import of the new source runs are applied, and the live module then
+holds what that fresh import would: the scratch evaluation of an apply sees the names the
+same delta binds earlier in the module, and ``from __future__ import annotations`` can come
+and go."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+
+from tests.runtime.conftest import LiveModule
+
+Live = Callable[[str], LiveModule]
+
+
+def test_a_class_body_sees_an_import_added_by_the_same_edit(live: Live) -> None:
+    m = live("""
+        class Settings:
+            extra: int = 0
+
+            def names(self) -> list:
+                return []
+    """)
+    settings = m.module.Settings
+    result = m.edit("""
+        from typing import Any
+        from collections.abc import Iterator
+
+
+        class Settings:
+            extra: Any = None
+
+            def names(self) -> Iterator[str]:
+                yield "a"
+    """)
+    assert result.applied, result.errors
+    assert m.module.Settings is settings
+    assert settings.extra is None
+    assert settings.__annotations__ == {"extra": m.module.Any}
+    assert list(settings().names()) == ["a"]
+    assert settings.names.__annotations__ == {"return": m.module.Iterator[str]}
+
+
+def test_a_refused_class_edit_leaves_the_live_annotations_as_they_were(live: Live) -> None:
+    m = live("""
+        class Settings:
+            a: int = 0
+            b: int = 0
+    """)
+    annotations = dict(m.module.Settings.__annotations__)
+    result = m.edit("""
+        class Settings:
+            a: str = 0
+            b: int = 1 // 0
+    """)
+    assert not result.applied
+    assert m.module.Settings.__annotations__ == annotations
+
+
+def test_an_annotation_change_keeps_the_other_annotations_of_the_module(live: Live) -> None:
+    m = live("""
+        a: int = 1
+        b: str = "x"
+    """)
+    result = m.replace("b: str", "b: bytes")
+    assert result.applied, result.errors
+    assert m.module.__annotations__ == {"a": int, "b": bytes}
+
+
+def test_an_annotation_change_does_not_evaluate_the_value_again(live: Live) -> None:
+    m = live("""
+        CACHE: dict = {}
+    """)
+    cache = m.module.CACHE
+    cache["k"] = 1
+    result = m.replace("CACHE: dict", "CACHE: dict[str, int]")
+    assert result.applied, result.errors
+    assert m.module.CACHE is cache
+    assert m.module.__annotations__ == {"CACHE": dict[str, int]}
+
+
+def test_overloads_inserted_by_one_edit_leave_the_real_definition_bound(live: Live) -> None:
+    m = live("""
+        import typing as t
+
+
+        def command(name=None):
+            return name
+    """)
+    command = m.module.command
+    result = m.edit("""
+        import typing as t
+
+
+        @t.overload
+        def command(name: int) -> int: ...
+        @t.overload
+        def command(name: str) -> str: ...
+        def command(name=None):
+            return name
+    """)
+    assert result.applied, result.errors
+    assert m.module.command is command
+    assert command("x") == "x"
+
+
+def test_adding_and_removing_future_annotations_updates_every_definition_in_place(
+        live: Live) -> None:
+    old = textwrap.dedent("""
+        SIZES: dict = {}
+
+
+        def size(items: list) -> int:
+            return len(items)
+
+
+        class Box:
+            width: int = 1
+
+            def grow(self, by: int) -> object:
+                self.width += by
+                return self
+    """)
+    m = live(old)
+    size, box, sizes = m.module.size, m.module.Box, m.module.SIZES
+    result = m.edit("from __future__ import annotations\n" + old)
+    assert result.applied, (result.errors, result.rude_edits)
+    assert not [r for r in result.rude_edits if r.code == "RL3004"]
+    assert (m.module.size, m.module.Box, m.module.SIZES) == (size, box, sizes)
+    assert m.module.size is size and m.module.Box is box and m.module.SIZES is sizes
+    assert size.__annotations__ == {"items": "list", "return": "int"}
+    assert box.grow.__annotations__ == {"by": "int", "return": "object"}
+    assert box.__annotations__ == {"width": "int"}
+    assert m.module.__annotations__ == {"SIZES": "dict"}
+    assert size([1, 2]) == 2 and box().grow(2).width == 3  # type: ignore[attr-defined]
+    result = m.edit(old)
+    assert result.applied, (result.errors, result.rude_edits)
+    assert m.module.size is size and m.module.Box is box
+    assert size.__annotations__ == {"items": list, "return": int}
+    assert box.grow.__annotations__ == {"by": int, "return": object}
+    assert m.module.__annotations__ == {"SIZES": dict}
