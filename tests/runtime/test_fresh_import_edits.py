@@ -139,3 +139,103 @@ def test_adding_and_removing_future_annotations_updates_every_definition_in_plac
     assert size.__annotations__ == {"items": list, "return": int}
     assert box.grow.__annotations__ == {"by": int, "return": object}
     assert m.module.__annotations__ == {"SIZES": dict}
+
+
+def test_a_fallback_class_in_a_branch_not_taken_does_not_take_the_name(live: Live) -> None:
+    m = live("""
+        import sys
+
+        if sys.version_info >= (3, 8):
+            from typing import TypedDict
+        else:
+            class TypedDict:
+                pass
+    """)
+    result = m.edit("""
+        import sys
+
+        if sys.version_info >= (3, 8):
+            from typing import Literal, TypedDict
+        else:
+            class Literal:
+                pass
+
+            class TypedDict:
+                pass
+
+        Version = Literal["1.0", "2.0"]
+    """)
+    assert result.applied, result.errors
+    import typing
+
+    assert m.module.Literal is typing.Literal
+    assert m.module.Version == typing.Literal["1.0", "2.0"]
+
+
+def test_new_code_reads_names_bound_by_a_guarded_block_the_same_edit_changed(
+        live: Live) -> None:
+    m = live("""
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from collections.abc import Iterable
+
+        try:
+            from json import dumps
+        except ImportError:
+            dumps = None
+    """)
+    result = m.edit("""
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from collections.abc import Iterable, Iterator
+
+        try:
+            from json import dumps, loads
+        except ImportError:
+            dumps = loads = None
+
+
+        class Reader:
+            empty: Iterator[int] | None = loads("[]")
+
+            def read(self, text: str) -> "Iterable[int]":
+                return loads(text)
+    """)
+    assert not result.applied, "Iterator is bound only while type checking"
+    assert "Iterator" in result.errors[0]
+    assert not hasattr(m.module, "loads"), "a refused apply binds nothing"
+    result = m.replace("empty: Iterator[int] | None", "empty: list[int] | None")
+    assert result.applied, result.errors
+    import json
+
+    assert m.module.loads is json.loads
+    assert m.module.Reader.empty == []
+    assert not hasattr(m.module, "Iterator") and not hasattr(m.module, "Iterable")
+
+
+def test_a_fallback_function_that_a_changed_block_defines_again_keeps_its_identity(
+        live: Live) -> None:
+    m = live("""
+        try:
+            from no_such_module_for_relive import parse
+        except ImportError:
+            def parse(text):
+                return text.split()
+    """)
+    parse = m.module.parse
+    result = m.edit("""
+        try:
+            from no_such_module_for_relive import parse, render
+        except ImportError:
+            def parse(text):
+                return text.split(",")
+
+            def render(items):
+                return ",".join(items)
+    """)
+    assert result.applied, result.errors
+    assert m.module.parse is parse, "updated in place, not made again by the block"
+    assert parse("a,b") == ["a", "b"]
+    assert m.module.render(["a", "b"]) == "a,b"

@@ -363,6 +363,13 @@ class Analyzer:
                 self._statement_edit("update", change, old, new, reasons)
         elif s.kind == "docstring":
             self._statement_edit("update", change, old, new, ("docstring",))
+        elif _reruns(change.new_scope, s):
+            # it runs again, as its imports and assignments would (its definitions are
+            # compared on their own)
+            if old is None:
+                self._statement_edit("insert", change, None, new, ())
+            else:
+                self._statement_edit("update", change, old, new, ("value",))
         else:
             self._code_changed(change, new, where)
 
@@ -376,11 +383,11 @@ class Analyzer:
             if set(s.names) & UNAPPLICABLE_FUTURES:
                 self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
                                                detail=", ".join(s.names)))
-        elif s.kind in ("assign", "annotation", "import"):
+        elif s.kind in ("assign", "annotation", "import") or _reruns(change.old_scope, s):
             self._statement_edit("delete", change, old, None, ())
         elif s.kind == "docstring":
             self._statement_edit("update", change, old, None, ("docstring",))
-        elif s.kind in ("other", "block", "main"):
+        elif s.kind in ("other", "block", "main", "bindings"):
             self.rude.append(RudeEdit.make(
                 RudeEditKind.MODULE_CODE_REMOVED, where, change.old_scope.path
                 if change.old_scope.kind == "class" else "", _summary(old[1])))
@@ -396,6 +403,12 @@ class Analyzer:
                 RudeEditKind.MODULE_CODE_CHANGED, where, "", _summary(new[1])))
 
 
+def _reruns(scope: Definition, s: Stmt) -> bool:
+    """Is a changed statement of ``scope`` one that runs again like an assignment: a block
+    that only binds names (not the members of an enum, which are made once)?"""
+    return s.kind == "bindings" and bool(s.names) and "enum" not in scope.traits
+
+
 def _annotated(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     a = node.args
     return node.returns is not None or any(
@@ -409,7 +422,7 @@ def _members(scope: Definition, body: list[ast.stmt]) -> list[tuple[Stmt, ast.st
 
 
 def _statement_fingerprint(s: Stmt, node: ast.stmt) -> str:
-    if s.kind in ("block", "main"):
+    if s.kind in ("block", "main", "bindings"):
         return s.kind + fp.fingerprint(_without_defs(node), mask_defs=True)
     return s.kind + fp.fingerprint(node)
 
@@ -440,7 +453,8 @@ def _same_binding(a: Stmt, b: Stmt) -> bool:
     (assignments, imports), or, for code that binds nothing, the same kind of statement in
     the same run of changed statements, so that a changed call is one change, not a removal
     and an addition."""
-    return a.kind == b.kind and (a.kind in ("other", "block") or a.names == b.names)
+    return a.kind == b.kind and (a.kind in ("other", "block", "bindings")
+                                 or a.names == b.names)
 
 
 def _is_special_name(name: str) -> bool:

@@ -91,6 +91,10 @@ def _forget(key: int) -> Callable[[object], None]:
     return forget
 
 
+# what a definition in a branch that a fresh import would not take binds: nothing
+_NOT_RUN = object()
+
+
 class _Refused(Exception):
     def __init__(self, reason: str, rude: Iterable[RudeEdit] = ()) -> None:
         super().__init__(reason)
@@ -220,6 +224,10 @@ class _Plan:
         self._heap_scanned = False
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
+        # blocks that only bind names, run once: (run in the shared namespace?, objects
+        # bound by their definitions by first line), by (scope path, first line)
+        self._guards: dict[tuple[str, int], tuple[bool, dict[int, Any]]] = {}
+        self._edit_kinds: dict[str, SemanticEdit] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -420,7 +428,9 @@ class _Plan:
     _replace_class = _replace_function
 
     def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
-        obj = self.ev.run_definition(new_d)
+        obj = self._run_definition(new_d)
+        if obj is _NOT_RUN:
+            return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
@@ -430,6 +440,76 @@ class _Plan:
         self.replaced.append(e.path)
         self.warnings.append(f"{e.path} was rebuilt: references to the old object held "
                              f"elsewhere keep the old one")
+
+    def _run_definition(self, d: Definition) -> Any:
+        """Run ``d``'s statement; return what it bound. A definition in a block that only
+        binds names (``try: import x`` / ``except ImportError: def x``) runs as part of that
+        block, so that it is made only if a fresh import would take its branch; if it would
+        not, ``_NOT_RUN``."""
+        guard = self._guard_of(d)
+        if guard is None:
+            return self.ev.run_definition(d)
+        ran = self._run_guard(*guard, shared=False)
+        return ran.get(d.first, _NOT_RUN)
+
+    def _guard_of(self, d: Definition) -> tuple[Definition, int, int] | None:
+        """The block of ``d``'s module or class body that holds ``d``, with its first and
+        last lines, if it is a block that only binds names."""
+        if not d.conditional:
+            return None
+        scope = self.new.index.get(d.parent or MODULE_PATH)
+        if scope is None or scope.kind not in ("module", "class"):
+            return None
+        for s in scope.body:
+            first, last = scope.first + s.first, scope.first + s.last
+            if first <= d.first <= last:
+                return (scope, first, last) if s.kind == "bindings" else None
+        return None
+
+    def _run_guard(self, scope: Definition, first: int, last: int,
+                   shared: bool) -> dict[int, Any]:
+        """Run a block that only binds names (once per apply); return what its definitions
+        bound, by first line. ``shared``: the block itself changed, so what it binds is
+        set on the live module or class, and seen by the statements after it."""
+        key = (scope.path, first)
+        done = self._guards.get(key)
+        if done is not None and (done[0] or not shared):
+            return done[1]
+        bound, ran = self.ev.run_block(scope, first, last, self._kept(scope, first, last),
+                                       fresh=not shared)
+        self._guards[key] = (shared, ran)
+        if shared:
+            owner = self.ev.live_scope(scope)
+            for name, value in bound.items():
+                if vars(owner).get(name, MISSING) is not value:
+                    self.txn.set(owner, name, value)
+        return ran
+
+    def _kept(self, scope: Definition, first: int, last: int) -> dict[int, Any]:
+        """By first line, the live objects of the definitions in a block that stay what they
+        are (updated in place, or unchanged), and that the program's name still binds."""
+        if self._edit_kinds is None:
+            self._edit_kinds = {e.path: e for e in self.delta.edits
+                                if e.target in ("function", "class")}
+        owner = self.ev.live_scope(scope)
+        kept: dict[int, Any] = {}
+        for d in self.new.index.values():
+            if d.parent != scope.path or not first <= d.first <= last or d.kind == "lambda":
+                continue
+            e = self._edit_kinds.get(d.path)
+            if e is not None and e.kind not in ("update", "line_shift"):
+                continue  # inserted or rebuilt: it runs
+            old_d = self.old.index.get(e.old_path or d.path if e is not None else d.path)
+            if old_d is None or owner is None:
+                continue
+            live = vars(owner).get(mangle(scope, d.name))
+            if old_d.kind == "class":
+                if (isinstance(live, type) and live.__qualname__ == old_d.qualname
+                        and live.__module__ == self.module.__name__):
+                    kept[d.first] = live
+            elif live is not None and _unwraps_to(live, self.find(old_d)):
+                kept[d.first] = live
+        return kept
 
     def _rebound_later(self, d: Definition) -> bool:
         """Does a later statement of ``d``'s scope always bind ``d``'s name again (an
@@ -449,7 +529,9 @@ class _Plan:
         new_d = self.new_def(e)
         if needs_heap(self.new.index, new_d):
             return  # nested: made by the enclosing function, whose code is updated
-        obj = self.ev.run_definition(new_d)
+        obj = self._run_definition(new_d)
+        if obj is _NOT_RUN:
+            return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
@@ -561,7 +643,11 @@ class _Plan:
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
-        if e.kind == "update" and e.reasons == ("annotations",):
+        stmt = next((s for s in scope.body if scope.first + s.first == e.new_span[0]), None)
+        if stmt is not None and stmt.kind == "bindings":
+            self._run_guard(scope, *e.new_span, shared=True)
+            bound = {}
+        elif e.kind == "update" and e.reasons == ("annotations",):
             bound = self.ev.run_annotations(scope, *e.new_span)
         else:
             bound = self.ev.run_statement(scope, *e.new_span)
