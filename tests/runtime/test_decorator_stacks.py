@@ -48,6 +48,37 @@ def test_a_registry_decorator_returning_an_object_already_bound_still_binds(
     assert m.module.command is command
 
 
+def test_a_rebuilt_registry_gets_again_what_later_decorators_registered(live: Live) -> None:
+    m = live("""
+        class Group:
+            def __init__(self, fn, name="group"):
+                self.fn, self.name, self.commands = fn, name, {}
+
+            def command(self, fn):
+                self.commands[fn.__name__] = fn
+                return fn
+
+
+        def group(name):
+            return lambda fn: Group(fn, name)
+
+
+        @group("old")
+        def cli():
+            pass
+
+
+        @cli.command
+        def a():
+            return "a"
+    """)
+    result = m.replace('@group("old")', '@group("new")')
+    assert result.applied, result.errors
+    assert m.module.cli.name == "new"
+    assert m.module.cli.commands == {"a": m.module.a}, "a fresh import registers a again"
+    assert any("a was rebuilt" in w for w in result.warnings)
+
+
 click = pytest.importorskip("click")
 
 
@@ -126,3 +157,35 @@ def test_a_click_command_with_a_new_option_reads_a_name_the_edit_imports(
     import os
 
     assert _run(m.module.main) == f"1{os.sep}\n"
+
+
+def test_new_options_of_a_click_group_keep_its_commands(live: Live) -> None:
+    m = live("""
+        import click
+
+
+        @click.group()
+        def cli():
+            pass
+
+
+        @cli.command()
+        def a():
+            click.echo("a")
+    """)
+    result = m.edit("""
+        import click
+
+
+        @click.group()
+        @click.option("--verbose", is_flag=True)
+        def cli(verbose):
+            pass
+
+
+        @cli.command()
+        def a():
+            click.echo("a")
+    """)
+    assert result.applied, result.errors
+    assert _run(m.module.cli, "--verbose", "a") == "a\n"

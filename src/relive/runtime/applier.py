@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import re
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -228,6 +229,7 @@ class _Plan:
         # bound by their definitions by first line), by (scope path, first line)
         self._guards: dict[tuple[str, int], tuple[bool, dict[int, Any]]] = {}
         self._edit_kinds: dict[str, SemanticEdit] | None = None
+        self._dependents: set[str] = set()  # definitions rebuilt for a rebuilt decorator
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -436,10 +438,47 @@ class _Plan:
             raise _Refused(f"{e.path}: its class is not in the running program")
         if not self._rebound_later(new_d):
             self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+            self._rebuild_dependents(new_d)
         self.new_objects.append(obj)
         self.replaced.append(e.path)
         self.warnings.append(f"{e.path} was rebuilt: references to the old object held "
                              f"elsewhere keep the old one")
+
+    def _rebuild_dependents(self, d: Definition) -> None:
+        """Rebuild the module's later definitions whose decorators use ``d``'s rebuilt name
+        (``@cli.command()`` under a rebuilt ``@click.group() def cli``): their decorators ran
+        against the old object, and a fresh import runs them against the new one."""
+        if (d.parent or MODULE_PATH) != MODULE_PATH:
+            return
+        word = re.compile(rf"(?<![\w.]){re.escape(d.name)}\b")
+        edits = self._edits_by_path()
+        lines = self.new.lines
+        for x in list(self.new.index.values()):
+            if ((x.parent or MODULE_PATH) != MODULE_PATH or x.kind not in ("function", "class")
+                    or x.first <= d.last_line or x.conditional or x.header == 0
+                    or x.path in self._dependents):
+                continue
+            e = edits.get(x.path)
+            if e is not None and e.kind in ("insert", "replace"):
+                continue  # run by its own edit, after this one
+            if not word.search("\n".join(lines[x.first - 1:x.header_line - 1])):
+                continue
+            self._dependents.add(x.path)
+            obj = self.ev.run_definition(x)
+            if not self._rebound_later(x):
+                self.txn.set(self.module, x.name, obj)
+                self._rebuild_dependents(x)
+            self.new_objects.append(obj)
+            self.replaced.append(x.path)
+            self.warnings.append(f"{x.path} was rebuilt because its decorators use "
+                                 f"{d.name}, which was rebuilt: references to the old object "
+                                 f"held elsewhere keep the old one")
+
+    def _edits_by_path(self) -> dict[str, SemanticEdit]:
+        if self._edit_kinds is None:
+            self._edit_kinds = {e.path: e for e in self.delta.edits
+                                if e.target in ("function", "class")}
+        return self._edit_kinds
 
     def _run_definition(self, d: Definition) -> Any:
         """Run ``d``'s statement; return what it bound. A definition in a block that only
@@ -488,15 +527,13 @@ class _Plan:
     def _kept(self, scope: Definition, first: int, last: int) -> dict[int, Any]:
         """By first line, the live objects of the definitions in a block that stay what they
         are (updated in place, or unchanged), and that the program's name still binds."""
-        if self._edit_kinds is None:
-            self._edit_kinds = {e.path: e for e in self.delta.edits
-                                if e.target in ("function", "class")}
+        edits = self._edits_by_path()
         owner = self.ev.live_scope(scope)
         kept: dict[int, Any] = {}
         for d in self.new.index.values():
             if d.parent != scope.path or not first <= d.first <= last or d.kind == "lambda":
                 continue
-            e = self._edit_kinds.get(d.path)
+            e = edits.get(d.path)
             if e is not None and e.kind not in ("update", "line_shift"):
                 continue  # inserted or rebuilt: it runs
             old_d = self.old.index.get(e.old_path or d.path if e is not None else d.path)
