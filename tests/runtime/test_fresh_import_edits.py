@@ -239,3 +239,36 @@ def test_a_fallback_function_that_a_changed_block_defines_again_keeps_its_identi
     assert m.module.parse is parse, "updated in place, not made again by the block"
     assert parse("a,b") == ["a", "b"]
     assert m.module.render(["a", "b"]) == "a,b"
+
+
+def test_edits_of_a_class_made_only_while_type_checking_change_nothing(live: Live) -> None:
+    m = live("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            from typing import Literal, Protocol
+
+            class Connection(Protocol):
+                host: str | Literal[False]
+
+                def close(self) -> None:
+                    ...
+    """)
+    result = m.edit("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            from typing import Protocol
+
+            class Connection(Protocol):
+                host: str | typing.Literal[False]
+
+                def close(self, force: bool = False) -> None:
+                    ...
+
+                def open(self) -> None:
+                    ...
+    """)
+    assert result.applied, result.errors
+    assert result.warnings == ()
+    assert not hasattr(m.module, "Connection") and not hasattr(m.module, "Protocol")

@@ -346,7 +346,8 @@ class _Plan:
         if code is None:
             return
         if not fns:
-            if not needs_heap(self.old.index, old_d) and not old_d.conditional:
+            if (not needs_heap(self.old.index, old_d) and not old_d.conditional
+                    and not self._in_branch_not_taken(new_d)):
                 self.warnings.append(f"{e.path}: no live function object found; the "
                                      f"name may have been rebound by the program")
             return
@@ -430,6 +431,8 @@ class _Plan:
     _replace_class = _replace_function
 
     def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
+        if self._in_branch_not_taken(new_d):
+            return
         obj = self._run_definition(new_d)
         if obj is _NOT_RUN:
             return
@@ -490,6 +493,18 @@ class _Plan:
             return self.ev.run_definition(d)
         ran = self._run_guard(*guard, shared=False)
         return ran.get(d.first, _NOT_RUN)
+
+    def _in_branch_not_taken(self, d: Definition, itself: bool = False) -> bool:
+        """Is a class around ``d`` (or ``d`` itself) made in a branch of a block that a
+        fresh import would not take (``if TYPE_CHECKING:``)? Then the running program has
+        no such class, rightly, and an edit inside it has nothing to change."""
+        c = d if itself else self.new.index.get(d.parent or MODULE_PATH)
+        while c is not None and c.kind == "class":
+            guard = self._guard_of(c)
+            if guard is not None and c.first not in self._run_guard(*guard, shared=False):
+                return True
+            c = self.new.index.get(c.parent or MODULE_PATH)
+        return False
 
     def _guard_of(self, d: Definition) -> tuple[Definition, int, int] | None:
         """The block of ``d``'s module or class body that holds ``d``, with its first and
@@ -566,6 +581,8 @@ class _Plan:
         new_d = self.new_def(e)
         if needs_heap(self.new.index, new_d):
             return  # nested: made by the enclosing function, whose code is updated
+        if self._in_branch_not_taken(new_d):
+            return
         obj = self._run_definition(new_d)
         if obj is _NOT_RUN:
             return
@@ -676,6 +693,8 @@ class _Plan:
         scope = self.new.index[e.scope or MODULE_PATH]
         owner = self.ev.live_scope(scope)
         if owner is None:
+            if scope.kind == "class" and self._in_branch_not_taken(scope, itself=True):
+                return  # the class is only made while type checking, say
             raise _Refused(f"{e.path}: its class is not in the running program")
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
