@@ -272,3 +272,32 @@ def test_edits_of_a_class_made_only_while_type_checking_change_nothing(live: Liv
     assert result.applied, result.errors
     assert result.warnings == ()
     assert not hasattr(m.module, "Connection") and not hasattr(m.module, "Protocol")
+
+
+def test_a_wrapper_that_copied_annotations_and_docstring_gets_the_new_ones(
+        live: Live) -> None:
+    m = live("""
+        import contextlib
+
+
+        @contextlib.contextmanager
+        def opened(name: int):
+            "Old doc."
+            yield name
+    """)
+    wrapper = m.module.opened
+    result = m.edit("""
+        import contextlib
+
+
+        @contextlib.contextmanager
+        def opened(name: str):
+            "New doc."
+            yield name
+    """)
+    assert result.applied, result.errors
+    assert m.module.opened is wrapper
+    assert wrapper.__annotations__ == {"name": str}
+    assert wrapper.__doc__ == "New doc."
+    with wrapper("x") as value:
+        assert value == "x"

@@ -366,15 +366,39 @@ class _Plan:
                 continue
             self.set_code(fn, code, e.path, old_d, new_d)
             if isinstance(fresh, FunctionType):
+                self._copied_by_wrappers(old_d, fn, {"__annotations__": fresh.__annotations__,
+                                                     "__doc__": fresh.__doc__})
                 for attr in ("__defaults__", "__kwdefaults__", "__annotations__", "__doc__"):
                     self.txn.set(fn, attr, getattr(fresh, attr))
             elif "docstring" in e.reasons:
+                self._copied_by_wrappers(old_d, fn, {"__doc__": docstring_of(code)})
                 self.txn.set(fn, "__doc__", docstring_of(code))
         if mismatched:  # a method that starts or stops using super(): rebuild it
             self._rebuild(e, old_d, new_d)
         self.updated.append(e.path)
 
     _update_lambda = _update_function
+
+    def _copied_by_wrappers(self, d: Definition, fn: FunctionType,
+                            values: dict[str, Any]) -> None:
+        """Give the new ``values`` to the wrappers around ``fn`` (``functools.wraps``,
+        ``contextmanager``) that copied those attributes from it when they were made: a fresh
+        import's wrapper has the new ones."""
+        chain: list[object] = []
+        obj = self.live.bound_object(self.old.index, d)
+        while obj is not None and obj is not fn and len(chain) < 8:
+            chain.append(obj)
+            obj = getattr(obj, "__wrapped__", None) or getattr(obj, "__func__", None)
+        if obj is not fn:
+            return  # the name is bound to something that does not wrap it
+        for wrapper in chain:
+            for attr, value in values.items():
+                try:
+                    copied = getattr(wrapper, attr) is getattr(fn, attr)
+                except AttributeError:
+                    continue
+                if copied:
+                    self.txn.set(wrapper, attr, value)
 
     def _line_shift_functions(self, edits: list[SemanticEdit]) -> None:
         """Move the live functions of definitions that only moved to their new lines.
