@@ -230,6 +230,8 @@ class _Plan:
         self._guards: dict[tuple[str, int], tuple[bool, dict[int, Any]]] = {}
         self._edit_kinds: dict[str, SemanticEdit] | None = None
         self._dependents: set[str] = set()  # definitions rebuilt for a rebuilt decorator
+        # the first line of the last unconditional def/class of each (scope path, name)
+        self._last_defs: dict[tuple[str, str], int] | None = None
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -597,9 +599,14 @@ class _Plan:
         if any(s.kind != "def" and d.name in s.names and scope.first + s.first > end
                for s in scope.body):
             return True
-        return any((x.parent or MODULE_PATH) == scope_path and x.name == d.name
-                   and x.kind in ("function", "class") and not x.conditional
-                   and x.first > end for x in self.new.index.values())
+        last = self._last_defs
+        if last is None:  # one pass over the index per apply, on the first insert or rebuild
+            last = self._last_defs = {}
+            for x in self.new.index.values():
+                if x.kind in ("function", "class") and not x.conditional:
+                    key = (x.parent or MODULE_PATH, x.name)
+                    last[key] = max(last.get(key, 0), x.first)
+        return last.get((scope_path, d.name), 0) > end
 
     def _insert_function(self, e: SemanticEdit) -> None:
         new_d = self.new_def(e)
