@@ -11,6 +11,7 @@ the others does not pair every later one with its predecessor's code.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import copy
@@ -40,6 +41,14 @@ from relive.delta.units import (
 
 TARGET_OF_KIND = {"function": "function", "class": "class", "lambda": "lambda"}
 
+CO_FUTURE_ANNOTATIONS = __future__.annotations.compiler_flag
+
+# ``from __future__`` features whose addition or removal cannot be applied: the parser reads
+# the module differently (``<>``), so no unit of it compiles alone as the module does. Any
+# other feature only changes how code compiles, and the whole module is compared (and its
+# definitions updated in place) with the new flags.
+UNAPPLICABLE_FUTURES = frozenset({"barry_as_FLUFL"})
+
 
 @dataclass
 class Side:
@@ -67,9 +76,12 @@ class MemberChange:
 
 
 class Analyzer:
-    def __init__(self, old: Side, new: Side) -> None:
+    def __init__(self, old: Side, new: Side, annotations_changed: bool = False) -> None:
         self.old = old
         self.new = new
+        # ``from __future__ import annotations`` was added or removed: every annotation of
+        # the module is evaluated differently (kept as a string, or evaluated)
+        self.annotations_changed = annotations_changed
         self.edits: list[SemanticEdit] = []
         self.rude: list[RudeEdit] = []
         self.members: list[MemberChange] = []
@@ -199,7 +211,8 @@ class Analyzer:
                 header_reasons.append("decorators")
             if fp.defaults(on) != fp.defaults(nn):
                 header_reasons.append("defaults")
-            if fp.annotation_types(on) != fp.annotation_types(nn):
+            if fp.annotation_types(on) != fp.annotation_types(nn) or (
+                    self.annotations_changed and _annotated(nn)):
                 header_reasons.append("annotations")
             if fp.type_params(on) != fp.type_params(nn):
                 self.rude.append(RudeEdit.make(
@@ -291,6 +304,10 @@ class Analyzer:
         matcher = difflib.SequenceMatcher(None, fps_old, fps_new, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
+                if self.annotations_changed and "enum" not in scope.traits:
+                    for old, new in zip(olds[i1:i2], news[j1:j2], strict=True):
+                        if isinstance(new[1], ast.AnnAssign) and new[0].names:
+                            self._statement_edit("update", change, old, new, ("annotations",))
                 continue
             pending = list(olds[i1:i2])
             for s_new, node_new in news[j1:j2]:
@@ -361,7 +378,10 @@ class Analyzer:
         if self._special(change, new, where, fields_changed):
             return
         if s.kind == "future":
-            self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where))
+            changed = set(s.names).symmetric_difference(old[0].names if old else ())
+            if changed & UNAPPLICABLE_FUTURES:
+                self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
+                                               detail=", ".join(sorted(changed))))
         elif s.kind == "main":
             self.rude.append(RudeEdit.make(RudeEditKind.MAIN_BLOCK_CHANGED, where))
         elif s.kind in ("assign", "annotation", "import"):
@@ -375,6 +395,13 @@ class Analyzer:
                 self._statement_edit("update", change, old, new, reasons)
         elif s.kind == "docstring":
             self._statement_edit("update", change, old, new, ("docstring",))
+        elif _reruns(change.new_scope, s):
+            # it runs again, as its imports and assignments would (its definitions are
+            # compared on their own)
+            if old is None:
+                self._statement_edit("insert", change, None, new, ())
+            else:
+                self._statement_edit("update", change, old, new, ("value",))
         else:
             self._code_changed(change, new, where)
 
@@ -385,12 +412,14 @@ class Analyzer:
         if self._special(change, old, where, fields_changed):
             return
         if s.kind == "future":
-            self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where))
-        elif s.kind in ("assign", "annotation", "import"):
+            if set(s.names) & UNAPPLICABLE_FUTURES:
+                self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
+                                               detail=", ".join(s.names)))
+        elif s.kind in ("assign", "annotation", "import") or _reruns(change.old_scope, s):
             self._statement_edit("delete", change, old, None, ())
         elif s.kind == "docstring":
             self._statement_edit("update", change, old, None, ("docstring",))
-        elif s.kind in ("other", "block", "main"):
+        elif s.kind in ("other", "block", "main", "bindings"):
             self.rude.append(RudeEdit.make(
                 RudeEditKind.MODULE_CODE_REMOVED, where, change.old_scope.path
                 if change.old_scope.kind == "class" else "", _summary(old[1])))
@@ -406,12 +435,26 @@ class Analyzer:
                 RudeEditKind.MODULE_CODE_CHANGED, where, "", _summary(new[1])))
 
 
+def _reruns(scope: Definition, s: Stmt) -> bool:
+    """Is a changed statement of ``scope`` one that runs again like an assignment: a block
+    that only binds names (not the members of an enum, which are made once)?"""
+    return s.kind == "bindings" and bool(s.names) and "enum" not in scope.traits
+
+
+def _annotated(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    a = node.args
+    return node.returns is not None or any(
+        arg.annotation is not None
+        for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs,
+                    *(x for x in (a.vararg, a.kwarg) if x is not None)))
+
+
 def _members(scope: Definition, body: list[ast.stmt]) -> list[tuple[Stmt, ast.stmt]]:
     return list(zip(scope.body, body, strict=True))
 
 
 def _statement_fingerprint(s: Stmt, node: ast.stmt) -> str:
-    if s.kind in ("block", "main"):
+    if s.kind in ("block", "main", "bindings"):
         return s.kind + fp.fingerprint(_without_defs(node), mask_defs=True)
     return s.kind + fp.fingerprint(node)
 
@@ -442,7 +485,8 @@ def _same_binding(a: Stmt, b: Stmt) -> bool:
     (assignments, imports), or, for code that binds nothing, the same kind of statement in
     the same run of changed statements, so that a changed call is one change, not a removal
     and an addition."""
-    return a.kind == b.kind and (a.kind in ("other", "block") or a.names == b.names)
+    return a.kind == b.kind and (a.kind in ("other", "block", "bindings")
+                                 or a.names == b.names)
 
 
 def _is_special_name(name: str) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from types import CodeType
 
-from relive.delta.analyze import Analyzer, MemberChange, Side
+from relive.delta.analyze import CO_FUTURE_ANNOTATIONS, Analyzer, MemberChange, Side
 from relive.delta.index import (
     MODULE_PATH,
     Definition,
@@ -191,7 +191,8 @@ def _full(base: Baseline, text: str, ch: ChangedLines,
         new_unit, new_defs, new_lines, new_index, base.filename, future))
     old.add_children(old_defs)
     new.add_children(new_defs)
-    analyzer = Analyzer(old, new)
+    analyzer = Analyzer(old, new, bool(
+        (future ^ base.future_flags) & CO_FUTURE_ANNOTATIONS))
     old_module, new_module = old_index[MODULE_PATH], new_index[MODULE_PATH]
     analyzer.members.append(MemberChange(
         old_module, new_module, list(zip(old_module.body, old_tree.body, strict=True)),

@@ -31,10 +31,12 @@ class Stmt:
     """One statement of a body: span relative to the owning definition's first line.
 
     ``kind`` classifies module and class body statements (``def``, ``assign``,
-    ``annotation``, ``import``, ``future``, ``docstring``, ``main``, ``block``, ``other``);
-    ``names`` are the names it binds in its scope. ``facts`` (module body only) are what the
-    compiler learns from it about the whole module: the names it binds by ``import``, and
-    ``"super"`` when it mentions ``super`` in module scope (see :func:`module_facts`).
+    ``annotation``, ``import``, ``future``, ``docstring``, ``main``, ``bindings`` (an
+    ``if``/``try`` block that only binds names), ``block``, ``other``); ``names`` are the
+    names it binds in its scope (for ``bindings``, by its imports and assignments).
+    ``facts`` (module body only) are what the compiler learns from it about the whole
+    module: the names it binds by ``import``, and ``"super"`` when it mentions ``super`` in
+    module scope (see :func:`module_facts`).
     """
 
     __slots__ = ("col", "facts", "first", "kind", "last", "names")
@@ -241,9 +243,41 @@ def classify(node: ast.stmt, index: int, scope_kind: str) -> tuple[str, tuple[st
         return "docstring", ()
     if scope_kind == "module" and isinstance(node, ast.If) and _is_main_guard(node):
         return "main", ()
+    if isinstance(node, _GUARD_TYPES):
+        guarded: list[str] = []
+        if _only_bindings(node, guarded):
+            return "bindings", tuple(dict.fromkeys(guarded))
     if isinstance(node, _BLOCK_TYPES):
         return "block", ()
     return "other", ()
+
+
+# blocks that choose between bindings: ``if TYPE_CHECKING:``, ``try: import x`` / ``except
+# ImportError: x = None``, a version test around imports
+_GUARD_TYPES: tuple[type[ast.stmt], ...] = (
+    ast.If, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+
+def _only_bindings(node: ast.stmt, out: list[str]) -> bool:
+    """Is ``node`` an ``if``/``try`` block that only binds names (imports, assignments to
+    names, definitions, nested blocks of the same) or raises? Running it again does what
+    running its assignments and imports again does, and nothing else. ``out`` gets the names
+    its imports and assignments bind (a definition in it is a definition of its own)."""
+    for suite in _suites(node):
+        for stmt in suite:
+            if isinstance(stmt, (ast.Pass, ast.Raise, *_DEF_TYPES)):
+                continue
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue
+            if isinstance(stmt, _GUARD_TYPES):
+                if not _only_bindings(stmt, out):
+                    return False
+                continue
+            kind, names = classify(stmt, 1, "")
+            if kind not in ("assign", "annotation", "import"):
+                return False
+            out.extend(names)
+    return True
 
 
 def _suites(node: ast.stmt) -> Iterator[list[ast.stmt]]:

@@ -106,8 +106,9 @@ class RudeEditKind(enum.Enum):
         "when it ran stays done")
     FUTURE_IMPORT_CHANGED = _Entry(
         "RL3004", "error",
-        "a `from __future__` import changed; it changes how the whole module compiles: "
-        "restart to apply")
+        "a `from __future__` import that changes how the source parses ({detail}) was added "
+        "or removed: restart to apply (other `from __future__` imports, `annotations` "
+        "among them, are applied by updating every definition of the module)")
 
     LIVE_CLOSURES_SHAPE = _Entry(
         "RL4001", "error",

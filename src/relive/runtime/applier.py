@@ -58,6 +58,7 @@ from relive.runtime.live import (
     scope_object,
     why_none,
 )
+from relive.runtime.plan_scopes import NOT_RUN, ScopePlanning, unwraps_to
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
 from relive.runtime.transaction import MISSING, Transaction
@@ -195,7 +196,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         extra={"remap": schedule, "new_code": tuple(plan.new_codes)})
 
 
-class _Plan:
+class _Plan(ScopePlanning):
     """Works out every change one delta makes, as a transaction, without making it."""
 
     def __init__(self, tracked: TrackedModule, delta: Delta,
@@ -228,6 +229,7 @@ class _Plan:
         self._key_counts: dict[tuple[str, int], int] | None = None
         self._may_run: Callable[[CodeType], bool] | None = None
         self._annotated: dict[str, Any] = {}  # scope path: live owner, annotations to rebuild
+        self.init_scopes()
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -357,7 +359,8 @@ class _Plan:
         if code is None:
             return
         if not fns:
-            if not needs_heap(self.old.index, old_d) and not old_d.conditional:
+            if (not needs_heap(self.old.index, old_d) and not old_d.conditional
+                    and not self._in_branch_not_taken(new_d)):
                 self.warnings.append(why_none(e.path))
             return
         scoped = not needs_heap(self.new.index, new_d)
@@ -375,10 +378,14 @@ class _Plan:
                 continue
             self.set_code(fn, code, e.path, old_d, new_d)
             if isinstance(fresh, FunctionType):
+                annotations = scope_annotations.function_annotations(fresh)
+                self._copied_by_wrappers(old_d, fn, {annotations[0]: annotations[1],
+                                                     "__doc__": fresh.__doc__})
                 for attr in ("__defaults__", "__kwdefaults__", "__doc__"):
                     self.txn.set(fn, attr, getattr(fresh, attr))
                 self.txn.set(fn, *scope_annotations.function_annotations(fresh))
             elif "docstring" in e.reasons:
+                self._copied_by_wrappers(old_d, fn, {"__doc__": docstring_of(code)})
                 self.txn.set(fn, "__doc__", docstring_of(code))
         if mismatched:  # a method that starts or stops using super(): rebuild it
             self._rebuild(e, old_d, new_d)
@@ -443,11 +450,17 @@ class _Plan:
     _replace_class = _replace_function
 
     def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
-        obj = self.ev.run_definition(new_d)
+        if self._in_branch_not_taken(new_d):
+            return
+        obj = self._run_definition(new_d)
+        if obj is NOT_RUN:
+            return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
-        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        if not self._rebound_later(new_d):
+            self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+            self._rebuild_dependents(new_d)
         self.new_objects.append(obj)
         self.replaced.append(e.path)
         self.warnings.append(f"{e.path} was rebuilt: references to the old object held "
@@ -457,12 +470,17 @@ class _Plan:
         new_d = self.new_def(e)
         if needs_heap(self.new.index, new_d):
             return  # nested: made by the enclosing function, whose code is updated
-        obj = self.ev.run_definition(new_d)
+        if self._in_branch_not_taken(new_d):
+            return
+        obj = self._run_definition(new_d)
+        if obj is NOT_RUN:
+            return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise _Refused(f"{e.path}: its class is not in the running program")
         obj = self._revive(e, obj)
-        self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
+        if not self._rebound_later(new_d):
+            self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
         self.new_objects.append(obj)
         self.inserted.append(e.path)
 
@@ -493,9 +511,9 @@ class _Plan:
             graves.append((fn, tomb))
         if graves:
             _TOMBSTONES.setdefault((self.tracked.name, e.path), []).extend(graves)
-        self._unbind(old_d, lambda obj: obj in fns or _unwraps_to(obj, fns))
+        self._unbind(old_d, lambda obj: obj in fns or unwraps_to(obj, fns))
         self._held_elsewhere(old_d, old_d.name, old_d.header_line,
-                             lambda obj: _unwraps_to(obj, fns))
+                             lambda obj: unwraps_to(obj, fns))
         self.deleted.append(e.path)
 
     _delete_lambda = _delete_function
@@ -593,11 +611,20 @@ class _Plan:
         scope = self.new.index[e.scope or MODULE_PATH]
         owner = self.ev.live_scope(scope)
         if owner is None:
+            if scope.kind == "class" and self._in_branch_not_taken(scope, itself=True):
+                return  # the class is only made while type checking, say
             raise _Refused(f"{e.path}: its class is not in the running program")
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
             raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
-        bound = self.ev.run_statement(scope, *e.new_span)
+        stmt = next((s for s in scope.body if scope.first + s.first == e.new_span[0]), None)
+        if stmt is not None and stmt.kind == "bindings":
+            self._run_guard(scope, *e.new_span, shared=True)
+            bound = {}
+        elif e.kind == "update" and e.reasons == ("annotations",):
+            bound = self.ev.run_annotations(scope, *e.new_span)
+        else:
+            bound = self.ev.run_statement(scope, *e.new_span)
         for name, value in bound.items():
             if name not in scope_annotations.SCOPE_NAMES:
                 self.txn.set(owner, name, value)
@@ -665,12 +692,3 @@ def _is(value: object) -> Callable[[object], bool]:
         return obj is value
     return is_it
 
-
-def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:
-    seen = 0
-    while obj is not None and seen < 8:
-        if any(obj is fn for fn in fns):
-            return True
-        obj = getattr(obj, "__wrapped__", None) or getattr(obj, "__func__", None)
-        seen += 1
-    return False

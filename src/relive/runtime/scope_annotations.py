@@ -101,8 +101,12 @@ def merge_eager(txn: Transaction, owner: object, bound: Mapping[str, Any]) -> No
     live = txn.pending(target, "__annotations__")
     if live is partial:  # a class run works on the live dict itself
         return
+    # ``partial`` may be a copy of the live annotations the statement ran against: take only
+    # what it changed, so that a name an earlier edit of the same delta deleted stays deleted
+    before = vars(owner).get("__annotations__")
+    before = before if isinstance(before, dict) else {}
     merged = dict(live) if isinstance(live, dict) else {}
-    merged.update(partial)
+    merged.update((k, v) for k, v in partial.items() if k not in before or before[k] is not v)
     txn.set(target, "__annotations__", merged)
 
 
