@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.conftest import RunningProgram
+from tests.runtime.test_enc_safety import BLOCK_LIMIT
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +48,12 @@ def test_a_program_with_hard_shapes_runs_and_the_plain_unit_is_reported(
         program: Start) -> None:
     p = program({"app.py": APP, "groups.py": GROUPS, "deepmod.py": DEEP}, ["app.py"])
     assert p.wait_line(lambda line: "deep" in line) == "[[1, 2], [4]] deep"
-    event = p.wait_event("rude_edit", code="RL5002")
-    assert event["path"] == "deep" and event["at"] == "import"
-    assert event["file"].endswith("deepmod.py")
-    p.wait_stderr(lambda line: "deepmod.py:1: RL5002 warning: deep could not be compiled in "
-                               "EnC mode" in line)
+    if BLOCK_LIMIT is not None:  # the remap `try` would be one block too many
+        event = p.wait_event("rude_edit", code="RL5002")
+        assert event["path"] == "deep" and event["at"] == "import"
+        assert event["file"].endswith("deepmod.py")
+        p.wait_stderr(lambda line: "deepmod.py:1: RL5002 warning: deep could not be compiled "
+                                   "in EnC mode" in line)
     assert not [e for e in p.events() if e.get("code") == "RL5002" and e.get("path") != "deep"]
     # both modules take edits
     p.edit("groups.py", "yield map(itemgetter(1), g)", "yield map(str, map(itemgetter(1), g))")
