@@ -301,3 +301,69 @@ def test_a_wrapper_that_copied_annotations_and_docstring_gets_the_new_ones(
     assert wrapper.__doc__ == "New doc."
     with wrapper("x") as value:
         assert value == "x"
+
+
+def test_functions_run_by_an_edit_see_the_module_names_the_same_edit_adds(live: Live) -> None:
+    m = live("""
+        VALUE = 0
+    """)
+    result = m.edit("""
+        TABLE = {"a": 1}
+
+        def lookup(key):
+            return TABLE[key]
+
+        VALUE = lookup("a")
+    """)
+    assert result.applied, result.errors
+    assert m.module.VALUE == 1
+
+
+def test_a_new_descriptor_in_a_live_class_is_named_by_the_new_set_name(live: Live) -> None:
+    # __set_name__ reads a module name that is new in the same edit (packaging 23.1 -> 23.2,
+    # metadata.py)
+    m = live("""
+        class Field:
+            def __set_name__(self, owner, name):
+                self.key = name
+
+        class Metadata:
+            name = Field()
+    """)
+    metadata = m.module.Metadata
+    result = m.edit("""
+        EMAIL_NAMES = {"name": "Name", "author": "Author"}
+
+        class Field:
+            def __set_name__(self, owner, name):
+                self.key = EMAIL_NAMES[name]
+
+        class Metadata:
+            name = Field()
+            author = Field()
+    """)
+    assert result.applied, result.errors
+    assert m.module.Metadata is metadata
+    # the new attribute's descriptor is named by the new __set_name__; the one that was
+    # there keeps the state the old code gave it, as any live object does
+    assert (metadata.name.key, metadata.author.key) == ("name", "Author")
+
+
+def test_a_refused_edit_takes_back_the_new_module_names_functions_needed(live: Live) -> None:
+    m = live("""
+        def helper():
+            return 1
+    """)
+    before = dict(vars(m.module))
+    result = m.edit("""
+        TABLE = {"a": 1}
+
+        def lookup(key):
+            return TABLE[key]
+
+        VALUE = lookup("a")
+        BROKEN = 1 / 0
+    """)
+    assert not result.applied
+    assert "ZeroDivisionError" in result.errors[0]
+    assert dict(vars(m.module)) == before

@@ -158,9 +158,14 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
     try:
         plan.build()
     except _Refused as exc:
+        plan.ev.withdraw()
         return _refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
     except EvaluationError as exc:
+        plan.ev.withdraw()
         return _refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
+    except BaseException:
+        plan.ev.withdraw()
+        raise
     rude += plan.rude
     if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
         rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
@@ -168,6 +173,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
     try:
         plan.txn.commit()
     except Exception as exc:
+        plan.ev.withdraw()
         return _refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"], rude,
                         start)
     old_baseline = tracked.baseline
@@ -625,6 +631,10 @@ class _Plan(ScopePlanning):
             bound = self.ev.run_annotations(scope, *e.new_span)
         else:
             bound = self.ev.run_statement(scope, *e.new_span)
+        if isinstance(owner, type) and any(
+                hasattr(type(v), "__set_name__") for v in bound.values()):
+            # after the commit: a fresh import's class creation runs the new __set_name__
+            self.txn.after.append(_set_names(owner, dict(bound)))
         for name, value in bound.items():
             if name not in scope_annotations.SCOPE_NAMES:
                 self.txn.set(owner, name, value)
@@ -679,6 +689,17 @@ class _Plan(ScopePlanning):
             self.live.rekey(fn, old_key)
         if self.new_objects:
             self.live.walk(self.new_objects)
+
+
+def _set_names(owner: type, bound: dict[str, Any]) -> Callable[[], None]:
+    """An action that calls ``__set_name__`` of the new values of a live class's attributes,
+    as creating the class calls it for every value of its body (an assignment does not)."""
+    def set_names() -> None:
+        for name, value in bound.items():
+            set_name = getattr(type(value), "__set_name__", None)
+            if set_name is not None and name not in scope_annotations.SCOPE_NAMES:
+                set_name(value, owner, name)
+    return set_names
 
 
 def _migrator(cls: type) -> Callable[[], None]:

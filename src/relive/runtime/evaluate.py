@@ -13,6 +13,15 @@ earlier ones bound (the scratch module namespace) before the live module's. Clas
 see them too (their namespace falls back on the scratch module namespace, then on the
 module's globals), and ``__annotations__`` is copied, never filled in place, so that the
 live module and classes are untouched until the commit.
+
+One exception, for code that runs *functions* while the apply is planned (a class body's
+``__set_name__``, a decorator, a call in a new assignment): a function reads the module's
+globals, not the scratch namespace, so a name the same delta adds to the module must be there
+when it runs, as it would be in a fresh import. A name that is *new to the module* (the live
+module has no such name) is therefore bound in the live module as soon as the statement that
+binds it has run (:attr:`Evaluator.prebound`), and taken out again if the apply does not commit
+(:meth:`Evaluator.withdraw`). Code that runs meanwhile cannot tell: the old code never had that
+name to read, and no existing name changes before the commit.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from relive.delta import MODULE_PATH, Baseline, Definition
 from relive.delta.index import first_line
 from relive.delta.units import Compiler, compile_unit, region_unit, statement_unit
 from relive.runtime.live import scope_object
+
+_ABSENT = object()
 
 # names a class body sets for itself; never copied onto the live class
 _CLASS_BODY_NAMES = frozenset({"__module__", "__qualname__", "__firstlineno__",
@@ -71,6 +82,8 @@ class Evaluator:
     baseline: Baseline
     compiler: Compiler | None = None
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # names new to the module, bound in it ahead of the commit (see the module docstring)
+    prebound: dict[str, Any] = field(default_factory=dict)
 
     @property
     def index(self) -> dict[str, Definition]:
@@ -283,7 +296,26 @@ class Evaluator:
         cell = ns.pop("__classcell__", None)
         if cell is not None:
             cell.cell_contents = self.live_scope(scope)
+        if scope.kind == "module" and not fresh:
+            self._prebind(ns)
         return ns
+
+    def _prebind(self, ns: dict[str, Any]) -> None:
+        live = self.module.__dict__
+        for name, value in ns.items():
+            if name not in live and not name.startswith("__"):
+                live[name] = self.prebound[name] = value
+            elif name in self.prebound and live.get(name) is not value:
+                live[name] = self.prebound[name] = value  # rebound by a later statement
+
+    def withdraw(self) -> None:
+        """Take the names bound ahead of the commit out of the live module again (the apply
+        did not commit)."""
+        live = self.module.__dict__
+        for name, value in self.prebound.items():
+            if live.get(name, _ABSENT) is value:
+                del live[name]
+        self.prebound.clear()
 
     def _class_body(self, unit: CodeType, scope: Definition) -> CodeType:
         code: CodeType
