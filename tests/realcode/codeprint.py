@@ -29,6 +29,8 @@ def normal_repr(value: object) -> str:
         return f"<code {value.co_qualname}>"
     if isinstance(value, tuple):
         return "(" + ", ".join(normal_repr(v) for v in value) + ")"
+    if isinstance(value, frozenset):  # equal sets may iterate in another order
+        return "frozenset({" + ", ".join(sorted(normal_repr(v) for v in value)) + "})"
     try:
         text = repr(value)
     except Exception as exc:  # a repr that fails is still a value to compare
