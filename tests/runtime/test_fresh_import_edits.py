@@ -367,3 +367,34 @@ def test_a_refused_edit_takes_back_the_new_module_names_functions_needed(live: L
     assert not result.applied
     assert "ZeroDivisionError" in result.errors[0]
     assert dict(vars(m.module)) == before
+
+
+def test_a_block_that_deletes_its_helper_class_leaves_only_what_a_fresh_import_keeps(
+        live: Live) -> None:
+    # typing_extensions 4.11 -> 4.12: a sentinel made by a helper class the block deletes,
+    # read by a function that the same edit's later code calls
+    m = live("""
+        import sys
+    """)
+    result = m.edit("""
+        import sys
+
+        if sys.version_info >= (9,):
+            Sentinel = None
+        else:
+            class _SentinelType:
+                def __repr__(self):
+                    return "Sentinel"
+
+            Sentinel = _SentinelType()
+            del _SentinelType
+
+
+        def describe():
+            return repr(Sentinel)
+
+        DESCRIPTION = describe()
+    """)
+    assert result.applied, result.errors
+    assert m.module.DESCRIPTION == "Sentinel"
+    assert not hasattr(m.module, "_SentinelType")

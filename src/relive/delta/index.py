@@ -260,8 +260,8 @@ _GUARD_TYPES: tuple[type[ast.stmt], ...] = (
 
 def _only_bindings(node: ast.stmt, out: list[str]) -> bool:
     """Is ``node`` an ``if``/``try`` block that only binds names (imports, assignments to
-    names, definitions, nested blocks of the same) or raises? Running it again does what
-    running its assignments and imports again does, and nothing else. ``out`` gets the names
+    names, definitions, ``del`` of names, nested blocks of the same) or raises? Running it
+    names, definitions, ``del`` of names, nested blocks of the same) or raises? Running it
     its imports and assignments bind (a definition in it is a definition of its own)."""
     for suite in _suites(node):
         for stmt in suite:
@@ -269,6 +269,9 @@ def _only_bindings(node: ast.stmt, out: list[str]) -> bool:
                 continue
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                 continue
+            if isinstance(stmt, ast.Delete) and all(
+                    isinstance(t, ast.Name) for t in stmt.targets):
+                continue  # a helper name taken away again (``del _Meta``)
             if isinstance(stmt, _GUARD_TYPES):
                 if not _only_bindings(stmt, out):
                     return False

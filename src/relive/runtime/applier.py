@@ -176,6 +176,9 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         plan.ev.withdraw()
         return _refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"], rude,
                         start)
+    if plan.ev.prebound:
+        module_sets = {n for o, n, _ in plan.txn.sets if o is plan.module}
+        plan.ev.settle(module_sets.__contains__)
     old_baseline = tracked.baseline
     tracked.baseline = delta.next_baseline
     _note_replaced(code for code, _path in plan.old_codes.values())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType, ModuleType
 from typing import Any
@@ -74,6 +75,28 @@ class EvaluationError(Exception):
         self.exc = exc
 
 
+class _ModuleScratch(dict[str, Any]):
+    """The scratch namespace of module code: a name new to the module is also bound in the
+    live module the moment the code binds it (see the module docstring), so that functions
+    run meanwhile -- even by the same block -- find it in their globals."""
+
+    def __init__(self, live: dict[str, Any], prebound: dict[str, Any]) -> None:
+        super().__init__()
+        self.live = live
+        self.prebound = prebound
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        super().__setitem__(name, value)
+        if not name.startswith("__") and (name not in self.live or name in self.prebound):
+            self.live[name] = self.prebound[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        if name in self.prebound:  # ``del`` of a name the same code bound
+            del self.prebound[name]
+            self.live.pop(name, None)
+
+
 @dataclass
 class Evaluator:
     """Runs units of the next baseline against one live module."""
@@ -103,7 +126,7 @@ class Evaluator:
         ns = self.namespaces.get(scope.path)
         if ns is None:
             if scope.kind == "module":
-                ns = {}
+                ns = _ModuleScratch(self.module.__dict__, self.prebound)
                 live_annotations = vars(self.module).get("__annotations__")
             else:
                 live = self.live_scope(scope)
@@ -296,17 +319,16 @@ class Evaluator:
         cell = ns.pop("__classcell__", None)
         if cell is not None:
             cell.cell_contents = self.live_scope(scope)
-        if scope.kind == "module" and not fresh:
-            self._prebind(ns)
         return ns
 
-    def _prebind(self, ns: dict[str, Any]) -> None:
+    def settle(self, committed: Callable[[str], bool]) -> None:
+        """After the commit: take out of the live module the names bound ahead of it that the
+        commit did not keep (a branch the apply decided not to take)."""
         live = self.module.__dict__
-        for name, value in ns.items():
-            if name not in live and not name.startswith("__"):
-                live[name] = self.prebound[name] = value
-            elif name in self.prebound and live.get(name) is not value:
-                live[name] = self.prebound[name] = value  # rebound by a later statement
+        for name, value in self.prebound.items():
+            if not committed(name) and live.get(name, _ABSENT) is value:
+                del live[name]
+        self.prebound.clear()
 
     def withdraw(self) -> None:
         """Take the names bound ahead of the commit out of the live module again (the apply

@@ -38,7 +38,9 @@ class ScopePlanning:
     new_objects: list[object]
     # blocks that only bind names, run once: (run in the shared namespace?, objects bound by
     # their definitions by first line), by (scope path, first line)
-    _guards: dict[tuple[str, int], tuple[bool, dict[int, Any]]]
+    # by (scope path, first line) of a block: shared?, what its definitions made by line,
+    # the names still bound when it ended
+    _guards: dict[tuple[str, int], tuple[bool, dict[int, Any], frozenset[str]]]
     _edit_kinds: dict[str, SemanticEdit] | None
     _dependents: set[str]  # definitions rebuilt for a rebuilt decorator
     # the first line of the last unconditional def/class of each (scope path, name)
@@ -119,6 +121,9 @@ class ScopePlanning:
         if guard is None:
             return self.ev.run_definition(d)
         ran = self._run_guard(*guard, shared=False)
+        scope, first, _last = guard
+        if mangle(scope, d.name) not in self._guards[(scope.path, first)][2]:
+            return NOT_RUN  # the block takes it away again (``del _Meta``)
         return ran.get(d.first, NOT_RUN)
 
     def _in_branch_not_taken(self, d: Definition, itself: bool = False) -> bool:
@@ -158,11 +163,11 @@ class ScopePlanning:
             return done[1]
         bound, ran = self.ev.run_block(scope, first, last, self._kept(scope, first, last),
                                        fresh=not shared)
-        self._guards[key] = (shared, ran)
+        self._guards[key] = (shared, ran, frozenset(bound))
         if shared:
             owner = self.ev.live_scope(scope)
             for name, value in bound.items():
-                if vars(owner).get(name, MISSING) is not value:
+                if vars(owner).get(name, MISSING) is not value or name in self.ev.prebound:
                     self.txn.set(owner, name, value)
         return ran
 
