@@ -103,6 +103,11 @@ class RudeEditKind(enum.Enum):
         "RL3004", "error",
         "a `from __future__` import changed; it changes how the whole module compiles: "
         "restart to apply")
+    CONDITIONAL_BRANCH_UNKNOWN = _Entry(
+        "RL3005", "warning",
+        "{path} is in a branch of a conditional block ({detail}) and relive cannot tell "
+        "whether that branch ran when the module was imported; the edit is applied as if it "
+        "did: restart if it did not")
 
     LIVE_CLOSURES_SHAPE = _Entry(
         "RL4001", "error",

@@ -44,6 +44,7 @@ from relive.delta.units import (
     find_code,
 )
 from relive.runtime import events, remapping
+from relive.runtime.branches import Branch, branch_state
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -323,11 +324,40 @@ class _Plan:
             if e.kind == "line_shift" and e.target in ("function", "lambda"):
                 moved.append(e)  # most of a delta, often: done in one pass below
                 continue
+            if not self._branch_ran(e):
+                continue  # code that never ran: a fresh import would not run it either
             handler = getattr(self, f"_{e.kind}_{e.target}", None)
             if handler is not None:
                 handler(e)
         if moved:
             self._line_shift_functions(moved)
+
+    def _branch_ran(self, e: SemanticEdit) -> bool:
+        """Did the conditional branch that holds the edited definition (or the class of an
+        edited name) run in the live process? An edit of code that did not run changes
+        nothing live; where it cannot be told, the edit is applied and RL3005 says so
+        (see :mod:`relive.runtime.branches`). Functions are found by their code, so their
+        updates need no answer."""
+        old_side = e.kind == "delete"
+        index = (self.old if old_side else self.new).index
+        if e.target in ("function", "class", "lambda"):
+            d = index.get(e.old_path or e.path if old_side else e.path)
+        else:
+            d = index.get(e.scope or MODULE_PATH)
+        if d is None or not _in_block(index, d):
+            return True
+        state = branch_state(self.module, self.old if old_side else self.new, d,
+                             self.tracked.filename,
+                             (lambda line: line) if old_side else self.delta.map_line,
+                             self.ev.live_scope)
+        if state is Branch.NOT_RAN:
+            return False
+        if state is Branch.UNKNOWN and not (
+                e.kind == "update" and e.target in ("function", "lambda")):
+            self.rude.append(RudeEdit.make(
+                RudeEditKind.CONDITIONAL_BRANCH_UNKNOWN, d.header_line, e.path,
+                f"line {d.header_line}"))
+        return True
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -598,6 +628,16 @@ class _Plan:
             self.live.rekey(fn, old_key)
         if self.new_objects:
             self.live.walk(self.new_objects)
+
+
+def _in_block(index: dict[str, Definition], d: Definition) -> bool:
+    """Is ``d``, or a class around it, defined in a block of a module or class body?"""
+    x: Definition | None = d
+    while x is not None and x.parent is not None:
+        if x.blocks:
+            return True
+        x = index.get(x.parent)
+    return False
 
 
 def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:

@@ -1,0 +1,283 @@
+"""Edits of definitions in conditional blocks follow the branch that ran in the live process
+(see :mod:`relive.runtime.branches`)."""
+
+from __future__ import annotations
+
+import ast
+import collections
+import sys
+from collections.abc import Callable
+
+import relive
+from relive.runtime.branches import _UNKNOWN, evaluate
+from tests.runtime.conftest import LiveModule
+
+Live = Callable[[str], LiveModule]
+
+
+def _codes(result: relive.ApplyResult) -> list[str]:
+    return [r.code for r in result.rude_edits]
+
+
+def test_a_method_added_to_a_class_under_type_checking_changes_nothing_live(
+        live: Live) -> None:
+    m = live("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            class B:
+                x: int
+    """)
+    result = m.edit("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            class B:
+                x: int
+
+                def f(self) -> int: ...
+
+        def g():
+            return 2
+    """)
+    assert result.applied, result.errors
+    assert _codes(result) == [] and result.warnings == ()
+    assert not hasattr(m.module, "B")
+    assert m.module.g() == 2
+    # the baseline moved on: the next edit of the same class is taken too
+    result = m.edit("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            class B:
+                x: int
+
+                def f(self) -> int:
+                    return 1
+
+        def g():
+            return 3
+    """)
+    assert result.applied, result.errors
+    assert m.module.g() == 3 and not hasattr(m.module, "B")
+
+
+def test_functions_under_type_checking_are_not_inserted_and_their_deletes_unbind_nothing(
+        live: Live) -> None:
+    m = live("""
+        from typing import TYPE_CHECKING
+
+        def helper():
+            return "live"
+
+        if TYPE_CHECKING:
+            def helper(): ...
+    """)
+    result = m.edit("""
+        from typing import TYPE_CHECKING
+
+        def helper():
+            return "live"
+
+        if TYPE_CHECKING:
+            def extra(): ...
+    """)
+    assert result.applied, result.errors
+    assert m.module.helper() == "live", "the delete of the unrun stub unbinds nothing"
+    assert not hasattr(m.module, "extra")
+
+
+def test_a_class_added_to_the_untaken_branch_does_not_shadow_the_taken_import(
+        live: Live) -> None:
+    m = live("""
+        import sys
+
+        if sys.version_info >= (3, 0):
+            from collections import OrderedDict
+        else:
+            pass
+    """)
+    result = m.edit("""
+        import sys
+
+        if sys.version_info >= (3, 0):
+            from collections import OrderedDict
+        else:
+            class OrderedDict(dict):
+                pass
+    """)
+    assert result.applied, result.errors
+    assert m.module.OrderedDict is collections.OrderedDict
+
+
+def test_a_class_removed_from_the_untaken_branch_leaves_the_taken_import_bound(
+        live: Live) -> None:
+    m = live("""
+        import sys
+
+        if sys.version_info < (3, 0):
+            class OrderedDict(dict):
+                pass
+        else:
+            from collections import OrderedDict
+    """)
+    result = m.edit("""
+        import sys
+
+        if sys.version_info < (3, 0):
+            pass
+        else:
+            from collections import OrderedDict
+    """)
+    assert result.applied, result.errors
+    assert m.module.OrderedDict is collections.OrderedDict
+
+
+def test_a_method_added_to_the_class_of_the_branch_that_ran_is_inserted(live: Live) -> None:
+    m = live("""
+        import sys
+
+        if sys.platform == "no-such-platform":
+            class C:
+                def a(self):
+                    return 0
+        else:
+            class C:
+                def a(self):
+                    return 1
+    """)
+    result = m.edit("""
+        import sys
+
+        if sys.platform == "no-such-platform":
+            class C:
+                def a(self):
+                    return 0
+
+                def b(self):
+                    return "wrong"
+        else:
+            class C:
+                def a(self):
+                    return 1
+
+                def b(self):
+                    return 2
+    """)
+    assert result.applied, result.errors
+    assert _codes(result) == []
+    assert m.module.C().b() == 2
+
+
+def test_a_function_added_to_the_handler_of_an_import_that_worked_is_not_bound(
+        live: Live) -> None:
+    m = live("""
+        try:
+            import json
+        except ImportError:
+            json = None
+        else:
+            def dumps(x):
+                return json.dumps(x)
+    """)
+    result = m.edit("""
+        try:
+            import json
+        except ImportError:
+            json = None
+
+            def dumps(x):
+                return repr(x)
+        else:
+            def dumps(x):
+                return json.dumps(x)
+    """)
+    assert result.applied, result.errors
+    assert m.module.dumps("a") == '"a"', "the else: function keeps the name"
+
+
+def test_a_fallback_added_where_the_import_failed_is_bound(live: Live) -> None:
+    m = live("""
+        try:
+            from no_such_module_for_relive import fast
+        except ImportError:
+            def fast():
+                return "slow"
+    """)
+    result = m.edit("""
+        try:
+            from no_such_module_for_relive import fast
+        except ImportError:
+            def fast():
+                return "slow"
+
+            def other():
+                return "fallback"
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" not in _codes(result), "the live fast() witnesses the handler ran"
+    assert m.module.other() == "fallback"
+
+
+def test_a_branch_that_cannot_be_told_is_applied_with_a_warning(live: Live) -> None:
+    m = live("""
+        import os
+
+        if os.environ.get("RELIVE_NO_SUCH_VARIABLE"):
+            X = 1
+    """)
+    result = m.edit("""
+        import os
+
+        if os.environ.get("RELIVE_NO_SUCH_VARIABLE"):
+            X = 1
+
+            def f():
+                return 1
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" in _codes(result)
+    assert m.module.f() == 1
+
+
+def _eval(text: str, ns: dict[str, object]) -> object:
+    return evaluate(ast.parse(text, mode="eval").body, ns)
+
+
+def test_the_branch_evaluator_reads_versions_platforms_and_flags() -> None:
+    import typing
+
+    ns: dict[str, object] = {"sys": sys, "typing": typing, "TYPE_CHECKING": False}
+    assert _eval("typing.TYPE_CHECKING", ns) is False
+    assert _eval("not TYPE_CHECKING", ns) is True
+    assert _eval("sys.version_info >= (3, 8)", ns) is True
+    assert _eval("sys.version_info[:2] < (3, 0)", ns) is False
+    assert _eval("sys.version_info.major == 3 and sys.version_info.minor >= 0", ns) is True
+    assert _eval("sys.platform.startswith(('win', 'cygwin'))", ns) == \
+        sys.platform.startswith(("win", "cygwin"))
+    assert _eval("TYPE_CHECKING or sys.version_info < (3,)", ns) is False
+    assert _eval("unknown_name or True", ns) is True
+    assert _eval("unknown_name and True", ns) is _UNKNOWN
+
+
+def test_the_branch_evaluator_never_runs_program_code() -> None:
+    calls = []
+
+    class Flag:
+        @property
+        def on(self) -> bool:
+            calls.append("property")
+            return True
+
+        def __eq__(self, other: object) -> bool:
+            calls.append("eq")
+            return True
+
+        __hash__ = object.__hash__
+
+    ns: dict[str, object] = {"flag": Flag(), "check": lambda: calls.append("call")}
+    assert _eval("flag.on", ns) is _UNKNOWN
+    assert _eval("flag == 1", ns) is _UNKNOWN
+    assert _eval("check()", ns) is _UNKNOWN
+    assert _eval("flag.startswith('x')", ns) is _UNKNOWN
+    assert calls == []
