@@ -281,3 +281,40 @@ def test_the_branch_evaluator_never_runs_program_code() -> None:
     assert _eval("check()", ns) is _UNKNOWN
     assert _eval("flag.startswith('x')", ns) is _UNKNOWN
     assert calls == []
+
+
+def test_edits_in_a_class_whose_import_guard_failed_change_nothing_live(live: Live) -> None:
+    m = live("""
+        try:
+            import no_such_module_for_relive
+        except ImportError:
+            HAVE = False
+        else:
+            HAVE = True
+
+            class Fast:
+                LIMIT = 1
+
+                def run(self):
+                    return 1
+    """)
+    result = m.edit("""
+        try:
+            import no_such_module_for_relive
+        except ImportError:
+            HAVE = False
+        else:
+            HAVE = True
+
+            class Fast:
+                LIMIT = 2
+
+                def run(self):
+                    return 2
+
+                def stop(self):
+                    return 0
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" not in [r.code for r in result.rude_edits]
+    assert not hasattr(m.module, "Fast")

@@ -337,7 +337,7 @@ class _Plan:
         edited name) run in the live process? An edit of code that did not run changes
         nothing live; where it cannot be told, the edit is applied and RL3005 says so
         (see :mod:`relive.runtime.branches`). Functions are found by their code, so their
-        updates need no answer."""
+        updates and moves need no answer, nor does a class that only moved."""
         old_side = e.kind == "delete"
         index = (self.old if old_side else self.new).index
         if e.target in ("function", "class", "lambda"):
@@ -349,10 +349,11 @@ class _Plan:
         state = branch_state(self.module, self.old if old_side else self.new, d,
                              self.tracked.filename,
                              (lambda line: line) if old_side else self.delta.map_line,
-                             self.ev.live_scope)
+                             self.ev.live_scope,
+                             inside=e.target not in ("function", "class", "lambda"))
         if state is Branch.NOT_RAN:
             return False
-        if state is Branch.UNKNOWN and not (
+        if state is Branch.UNKNOWN and e.kind != "line_shift" and not (
                 e.kind == "update" and e.target in ("function", "lambda")):
             self.rude.append(RudeEdit.make(
                 RudeEditKind.CONDITIONAL_BRANCH_UNKNOWN, d.header_line, e.path,
@@ -440,7 +441,8 @@ class _Plan:
 
     def _line_shift_class(self, e: SemanticEdit) -> None:
         cls = self._live_class(self.old.index, self.old_def(e))
-        if cls is not None and "__firstlineno__" in vars(cls) and e.new_span:
+        if cls is not None and "__firstlineno__" in vars(cls) and e.new_span \
+                and vars(cls).get("__module__") == self.module.__name__:  # not a foreign one
             self.txn.set(cls, "__firstlineno__", e.new_span[0])
 
     def _replace_function(self, e: SemanticEdit) -> None:

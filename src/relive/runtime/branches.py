@@ -29,7 +29,9 @@ usual. So before an edit of a definition in such a block is applied, the runtime
    ``try: ... except ImportError: ...`` whose branches define functions or classes.
 
 Lines of the live code are those of the old baseline; for a definition of the new source
-they are first mapped through the delta (``to_current``). What neither settles is
+they are first mapped through the delta (``to_current``). A conditional class
+around the edited definition that is not bound, as a class of this module, in the live
+scope did not run either (nothing live to change). What none of these settles is
 :attr:`Branch.UNKNOWN`: the caller applies the edit as if the branch ran and says so with
 RL3005. A ``with`` block and the ``finally:`` of a ``try`` always run. Blocks inside
 functions are not judged: a function's code is found by its code object, whichever branch
@@ -286,10 +288,16 @@ def live_line(obj: object, module: ModuleType, filename: str) -> int | None:
 
 def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename: str,
                  to_current: Callable[[int], int | None] = lambda line: line,
-                 live_scope: Callable[[Definition], Any] | None = None) -> Branch:
+                 live_scope: Callable[[Definition], Any] | None = None,
+                 inside: bool = False) -> Branch:
     """Did the branches around ``d`` (a definition of ``baseline``) and around each class
     that encloses it run in the live process? ``to_current`` maps a line of the live code to
-    ``baseline``'s numbering; ``live_scope`` gives the live module or class of a scope."""
+    ``baseline``'s numbering; ``live_scope`` gives the live module or class of a scope;
+    ``inside``: the edit is of a name in ``d``'s own body (``d`` is its class).
+
+    A conditional class around ``d`` that the live scope does not bind as a class of this
+    module did not run (or is gone): there is nothing live to change inside it, and a foreign
+    class bound under its name must not be changed."""
     index = baseline.index
     state = Branch.RAN
     x: Definition | None = d
@@ -299,8 +307,11 @@ def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename
             return Branch.UNKNOWN
         if scope.kind not in ("module", "class"):
             # made at run time by a function: found by its code, whichever branch made it
-            x, state = scope, Branch.RAN
+            x = scope
             continue
+        if (x.conditional and (x is not d or inside) and x.kind == "class"
+                and live_scope is not None and not _own_class(live_scope(x), module)):
+            return Branch.NOT_RAN  # no class of this module to change: its branch never ran
         if x.conditional:
             here = _judge(module, baseline, scope, x, filename, to_current, live_scope)
             if here is Branch.NOT_RAN:
@@ -309,6 +320,10 @@ def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename
                 state = here
         x = scope if scope.kind != "module" else None
     return state
+
+
+def _own_class(obj: object, module: ModuleType) -> bool:
+    return isinstance(obj, type) and vars(obj).get("__module__") == module.__name__
 
 
 def _judge(module: ModuleType, baseline: Baseline, scope: Definition, d: Definition,
