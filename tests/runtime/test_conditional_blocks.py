@@ -6,10 +6,13 @@ from __future__ import annotations
 import ast
 import collections
 import sys
+import textwrap
+import types
 from collections.abc import Callable
 
 import relive
-from relive.runtime.branches import _UNKNOWN, evaluate
+from relive.delta import Baseline
+from relive.runtime.branches import _UNKNOWN, Branch, branch_state, evaluate
 from tests.runtime.conftest import LiveModule
 
 Live = Callable[[str], LiveModule]
@@ -319,3 +322,87 @@ def test_edits_in_a_class_whose_import_guard_failed_change_nothing_live(live: Li
     assert result.applied, result.errors
     assert "RL3005" not in [r.code for r in result.rude_edits]
     assert not hasattr(m.module, "Fast")
+
+
+def _state(source: str, path: str, live_source: str | None = None) -> Branch:
+    """The branch state of definition ``path`` of ``source``, against a module that ran
+    ``live_source`` (the same source by default)."""
+    filename = "/relive/branches_case.py"
+    module = types.ModuleType("branches_case")
+    module.__dict__["some_call"] = lambda: False
+    exec(compile(textwrap.dedent(live_source or source), filename, "exec"), module.__dict__)
+    baseline = Baseline.from_source(textwrap.dedent(source), filename)
+    return branch_state(module, baseline, baseline.index[path], filename)
+
+
+def test_each_branch_of_an_elif_chain_is_judged_by_its_tests() -> None:
+    source = """
+        import sys
+
+        if sys.version_info < (3,):
+            def f(): return 2
+        elif sys.version_info < (3, 1):
+            def f(): return 30
+        else:
+            def f(): return 3
+    """
+    assert _state(source, "f") is Branch.NOT_RAN
+    assert _state(source, "f#2") is Branch.NOT_RAN
+    assert _state(source, "f#3") is Branch.RAN
+
+
+def test_a_live_definition_witnesses_its_branch_where_the_test_cannot_be_evaluated() -> None:
+    source = """
+        if some_call():
+            def f(): return 1
+
+            class C:
+                def m(self): return 1
+        else:
+            def f(): return 2
+
+            class C:
+                def m(self): return 2
+    """
+    assert _state(source, "f") is Branch.NOT_RAN
+    assert _state(source, "f#2") is Branch.RAN
+    assert _state(source, "C.m") is Branch.NOT_RAN
+    assert _state(source, "C#2.m") is Branch.RAN
+
+
+def test_a_match_case_is_witnessed_by_its_definitions() -> None:
+    source = """
+        import sys
+
+        match sys.platform:
+            case "no-such-platform":
+                def f(): return 1
+            case _:
+                def f(): return 2
+    """
+    assert _state(source, "f") is Branch.NOT_RAN
+    assert _state(source, "f#2") is Branch.RAN
+
+
+def test_without_a_test_or_a_witness_the_branch_is_unknown() -> None:
+    source = """
+        if some_call():
+            X = 1
+        else:
+            def g(): return 2
+    """
+    # g is defined in the source judged, but the live module ran a version without it
+    live = """
+        if some_call():
+            X = 1
+        else:
+            Y = 2
+    """
+    assert _state(source, "g", live) is Branch.UNKNOWN
+    with_block = """
+        import contextlib
+
+        with contextlib.suppress(ImportError):
+            def h(): return 1
+    """
+    assert _state(with_block, "h") is Branch.RAN

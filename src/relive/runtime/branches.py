@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from types import FunctionType, ModuleType
 from typing import Any
@@ -322,6 +323,15 @@ def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename
     return state
 
 
+@functools.lru_cache(maxsize=16)
+def _parse(text: str) -> ast.Module | None:
+    """A block's tree, parsed once for all the edits of one apply that lie in it."""
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
 def _own_class(obj: object, module: ModuleType) -> bool:
     return isinstance(obj, type) and vars(obj).get("__module__") == module.__name__
 
@@ -336,9 +346,8 @@ def _judge(module: ModuleType, baseline: Baseline, scope: Definition, d: Definit
     first, last = scope.first + stmt.first, scope.first + stmt.last
     text = "\n" * (first - 1) + "\n".join(
         line[stmt.col:] for line in baseline.lines[first - 1:last])
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = _parse(text)
+    if tree is None:
         return Branch.UNKNOWN
     live = module if live_scope is None or scope.kind == "module" else live_scope(scope)
     bound: Mapping[str, Any] = vars(live) if live is not None else {}
