@@ -406,3 +406,32 @@ def test_without_a_test_or_a_witness_the_branch_is_unknown() -> None:
             def h(): return 1
     """
     assert _state(with_block, "h") is Branch.RAN
+
+
+def test_a_stub_added_under_type_checking_in_a_class_body_leaves_the_live_method(
+        live: Live) -> None:
+    m = live("""
+        from typing import TYPE_CHECKING
+
+        class A:
+            def size(self):
+                return 1
+
+            if TYPE_CHECKING:
+                LIMIT: int
+    """)
+    result = m.edit("""
+        from typing import TYPE_CHECKING
+
+        class A:
+            def size(self):
+                return 1
+
+            if TYPE_CHECKING:
+                LIMIT: int
+
+                def size(self) -> int: ...
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" not in [r.code for r in result.rude_edits]
+    assert m.module.A().size() == 1
