@@ -44,7 +44,7 @@ from relive.delta.units import (
     find_code,
 )
 from relive.runtime import events, remapping
-from relive.runtime.branches import Branch, branch_state
+from relive.runtime.branches import Branch, branch_state, in_block
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances
 from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
@@ -344,7 +344,7 @@ class _Plan:
             d = index.get(e.old_path or e.path if old_side else e.path)
         else:
             d = index.get(e.scope or MODULE_PATH)
-        if d is None or not _in_block(index, d):
+        if d is None or not in_block(index, d):
             return True
         state = branch_state(self.module, self.old if old_side else self.new, d,
                              self.tracked.filename,
@@ -630,16 +630,6 @@ class _Plan:
             self.live.rekey(fn, old_key)
         if self.new_objects:
             self.live.walk(self.new_objects)
-
-
-def _in_block(index: dict[str, Definition], d: Definition) -> bool:
-    """Is ``d``, or a class around it, defined in a block of a module or class body?"""
-    x: Definition | None = d
-    while x is not None and x.parent is not None:
-        if x.blocks:
-            return True
-        x = index.get(x.parent)
-    return False
 
 
 def _unwraps_to(obj: object, fns: list[FunctionType]) -> bool:

@@ -287,6 +287,17 @@ def live_line(obj: object, module: ModuleType, filename: str) -> int | None:
 # -- the verdict ----------------------------------------------------------------------------
 
 
+def in_block(index: dict[str, Definition], d: Definition) -> bool:
+    """Is ``d``, or a definition around it, defined in a block of its scope's body? (The
+    cheap test before :func:`branch_state`: most edits are of code in no block.)"""
+    x: Definition | None = d
+    while x is not None and x.parent is not None:
+        if x.blocks:
+            return True
+        x = index.get(x.parent)
+    return False
+
+
 def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename: str,
                  to_current: Callable[[int], int | None] = lambda line: line,
                  live_scope: Callable[[Definition], Any] | None = None,
