@@ -435,3 +435,83 @@ def test_a_stub_added_under_type_checking_in_a_class_body_leaves_the_live_method
     assert result.applied, result.errors
     assert "RL3005" not in [r.code for r in result.rude_edits]
     assert m.module.A().size() == 1
+
+
+def test_a_test_reading_a_name_the_same_edit_binds_is_evaluated_with_it(live: Live) -> None:
+    m = live("""
+        import sys
+    """)
+    result = m.edit("""
+        import sys
+
+        OLD_PYTHON = sys.version_info < (3,)
+
+        if OLD_PYTHON:
+            def f():
+                return "old"
+        else:
+            def f():
+                return "new"
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" not in [r.code for r in result.rude_edits]
+    assert m.module.f() == "new"
+
+
+def test_hasattr_of_a_module_settles_a_branch(live: Live) -> None:
+    m = live("""
+        import sys
+
+        if not hasattr(sys, "no_such_attribute_for_relive"):
+            def f():
+                return 1
+        else:
+            def f():
+                return 2
+    """)
+    result = m.edit("""
+        import sys
+
+        if not hasattr(sys, "no_such_attribute_for_relive"):
+            def f():
+                return 1
+        else:
+            def f():
+                return 2
+
+            def g():
+                return 2
+    """)
+    assert result.applied, result.errors
+    assert "RL3005" not in [r.code for r in result.rude_edits]
+    assert not hasattr(m.module, "g")
+
+
+def test_a_live_witness_outweighs_a_test_the_block_itself_made_false(live: Live) -> None:
+    m = live("""
+        import types
+
+        box = types.ModuleType("box")
+
+        if not hasattr(box, "patched"):
+            box.patched = True
+
+            def f():
+                return 1
+    """)
+    result = m.edit("""
+        import types
+
+        box = types.ModuleType("box")
+
+        if not hasattr(box, "patched"):
+            box.patched = True
+
+            def f():
+                return 1
+
+            def g():
+                return 2
+    """)
+    assert result.applied, result.errors
+    assert m.module.g() == 2, "the branch ran at import: f, defined there, is live"

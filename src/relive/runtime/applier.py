@@ -21,6 +21,7 @@ import ast
 import enum
 import time
 import weakref
+from collections import ChainMap
 from collections.abc import Callable, Iterable
 from types import CodeType, FunctionType
 from typing import Any
@@ -338,6 +339,8 @@ class _Plan:
         nothing live; where it cannot be told, the edit is applied and RL3005 says so
         (see :mod:`relive.runtime.branches`). Functions are found by their code, so their
         updates and moves need no answer, nor does a class that only moved."""
+        if e.kind == "update" and e.target in ("function", "lambda"):
+            return True
         old_side = e.kind == "delete"
         index = (self.old if old_side else self.new).index
         if e.target in ("function", "class", "lambda"):
@@ -350,11 +353,13 @@ class _Plan:
                              self.tracked.filename,
                              (lambda line: line) if old_side else self.delta.map_line,
                              self.ev.live_scope,
-                             inside=e.target not in ("function", "class", "lambda"))
+                             inside=e.target not in ("function", "class", "lambda"),
+                             # a test may read a name this apply binds above the block
+                             names=ChainMap(self.ev.namespaces.get(MODULE_PATH, {}),
+                                            vars(self.module)))
         if state is Branch.NOT_RAN:
             return False
-        if state is Branch.UNKNOWN and e.kind != "line_shift" and not (
-                e.kind == "update" and e.target in ("function", "lambda")):
+        if state is Branch.UNKNOWN and e.kind != "line_shift":
             self.rude.append(RudeEdit.make(
                 RudeEditKind.CONDITIONAL_BRANCH_UNKNOWN, d.header_line, e.path,
                 f"line {d.header_line}"))

@@ -16,9 +16,11 @@ usual. So before an edit of a definition in such a block is applied, the runtime
    comparisons, ``not``, ``and``/``or``, and ``str.startswith``/``endswith`` on a string with
    constant arguments (``sys.platform.startswith("win")``). Only values of plain types
    (``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes`` and tuples of them) are ever
-   compared or tested for truth, so no user code runs. This settles ``TYPE_CHECKING``,
-   ``typing.TYPE_CHECKING``, ``sys.version_info`` and ``sys.platform`` tests. It reads the
-   module as it is now, not as it was at import: a flag the program rebinds after import
+   compared or tested for truth, so no user code runs; ``hasattr(module, "name")`` is read
+   from the module's ``__dict__`` when the module has no ``__getattr__``. This settles
+   ``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``sys.version_info``, ``sys.platform`` and
+   ``hasattr(typing, "X")`` tests. It reads the module as it is now (with the names the same
+   apply binds above the block), not as it was at import: a flag the program rebinds after import
    misleads it (rare; say so if it happens).
 2. **Live definitions as witnesses.** A function or class of this module's file, bound in the
    scope under the name a ``def``/``class`` of some branch binds and defined at that
@@ -31,7 +33,8 @@ usual. So before an edit of a definition in such a block is applied, the runtime
 Lines of the live code are those of the old baseline; for a definition of the new source
 they are first mapped through the delta (``to_current``). A conditional class
 around the edited definition that is not bound, as a class of this module, in the live
-scope did not run either (nothing live to change). What none of these settles is
+scope did not run either (nothing live to change). A witness
+outweighs the test. What none of these settles is
 :attr:`Branch.UNKNOWN`: the caller applies the edit as if the branch ran and says so with
 RL3005. A ``with`` block and the ``finally:`` of a ``try`` always run. Blocks inside
 functions are not judged: a function's code is found by its code object, whichever branch
@@ -117,6 +120,22 @@ def _evaluate(node: ast.expr, ns: Mapping[str, Any]) -> Any:
     return _UNKNOWN
 
 
+def _module_has(node: ast.Call, ns: Mapping[str, Any]) -> Any:
+    """``hasattr(module, "name")``, read from the module's ``__dict__``: a module without a
+    ``__getattr__`` of its own has exactly those attributes and those of its type."""
+    if len(node.args) != 2 or node.keywords:
+        return _UNKNOWN
+    module, name = _evaluate(node.args[0], ns), _evaluate(node.args[1], ns)
+    if not isinstance(module, ModuleType) or type(name) is not str:
+        return _UNKNOWN
+    namespace = vars(module)
+    if name in namespace:
+        return True
+    if "__getattr__" in namespace:
+        return _UNKNOWN
+    return hasattr(type(module), name)  # the attributes of the module type itself (C)
+
+
 def _subscript(node: ast.Subscript, ns: Mapping[str, Any]) -> Any:
     base = _evaluate(node.value, ns)
     if not isinstance(base, (tuple, str)) or not _plain(base):
@@ -169,6 +188,8 @@ def _compare(node: ast.Compare, ns: Mapping[str, Any]) -> Any:
 
 def _string_test(node: ast.Call, ns: Mapping[str, Any]) -> Any:
     func = node.func
+    if isinstance(func, ast.Name) and func.id == "hasattr" and "hasattr" not in ns:
+        return _module_has(node, ns)
     if (not isinstance(func, ast.Attribute) or func.attr not in ("startswith", "endswith")
             or node.keywords or len(node.args) != 1):
         return _UNKNOWN
@@ -301,11 +322,12 @@ def in_block(index: dict[str, Definition], d: Definition) -> bool:
 def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename: str,
                  to_current: Callable[[int], int | None] = lambda line: line,
                  live_scope: Callable[[Definition], Any] | None = None,
-                 inside: bool = False) -> Branch:
+                 inside: bool = False, names: Mapping[str, Any] | None = None) -> Branch:
     """Did the branches around ``d`` (a definition of ``baseline``) and around each class
     that encloses it run in the live process? ``to_current`` maps a line of the live code to
     ``baseline``'s numbering; ``live_scope`` gives the live module or class of a scope;
-    ``inside``: the edit is of a name in ``d``'s own body (``d`` is its class).
+    ``inside``: the edit is of a name in ``d``'s own body (``d`` is its class); ``names``:
+    the module's names that tests read (its globals by default).
 
     A conditional class around ``d`` that the live scope does not bind as a class of this
     module did not run (or is gone): there is nothing live to change inside it, and a foreign
@@ -325,7 +347,8 @@ def branch_state(module: ModuleType, baseline: Baseline, d: Definition, filename
                 and live_scope is not None and not _own_class(live_scope(x), module)):
             return Branch.NOT_RAN  # no class of this module to change: its branch never ran
         if x.conditional:
-            here = _judge(module, baseline, scope, x, filename, to_current, live_scope)
+            here = _judge(module, baseline, scope, x, filename, to_current, live_scope,
+                          vars(module) if names is None else names)
             if here is Branch.NOT_RAN:
                 return here
             if here is Branch.UNKNOWN:
@@ -349,7 +372,8 @@ def _own_class(obj: object, module: ModuleType) -> bool:
 
 def _judge(module: ModuleType, baseline: Baseline, scope: Definition, d: Definition,
            filename: str, to_current: Callable[[int], int | None],
-           live_scope: Callable[[Definition], Any] | None) -> Branch:
+           live_scope: Callable[[Definition], Any] | None,
+           names: Mapping[str, Any]) -> Branch:
     stmt = next((s for s in scope.body if scope.first + s.first <= d.first
                  <= scope.first + s.last), None)
     if stmt is None:
@@ -364,7 +388,7 @@ def _judge(module: ModuleType, baseline: Baseline, scope: Definition, d: Definit
     bound: Mapping[str, Any] = vars(live) if live is not None else {}
     state = Branch.RAN
     for node, branch in _path_to(tree.body, d.header_line):
-        verdict = _verdict(node, branch, vars(module), bound, module, filename, to_current)
+        verdict = _verdict(node, branch, names, bound, module, filename, to_current)
         if verdict is Branch.NOT_RAN:
             return verdict
         if verdict is Branch.UNKNOWN:
@@ -379,10 +403,8 @@ def _verdict(node: ast.stmt, branch: int, globals_: Mapping[str, Any],
     if isinstance(node, (ast.With, ast.AsyncWith)) or (
             isinstance(node, _TRY) and branch == len(branches) - 1):
         return Branch.RAN
-    if isinstance(node, ast.If):
-        value = evaluate(node.test, globals_)
-        if value is not _UNKNOWN:
-            return Branch.RAN if bool(value) is (branch == 0) else Branch.NOT_RAN
+    # a witness first: it is what happened, where a test reads the module as it is now (a
+    # block may change what its own test reads: `if not hasattr(m, "x"): m.x = ...`)
     for i, stmts in enumerate(branches):
         for definition in _definitions_in(stmts):
             name = getattr(definition, "name", "")
@@ -394,4 +416,8 @@ def _verdict(node: ast.stmt, branch: int, globals_: Mapping[str, Any],
                 return Branch.RAN
             if _exclusive(node, i, branch):
                 return Branch.NOT_RAN
+    if isinstance(node, ast.If):
+        value = evaluate(node.test, globals_)
+        if value is not _UNKNOWN:
+            return Branch.RAN if bool(value) is (branch == 0) else Branch.NOT_RAN
     return Branch.UNKNOWN
