@@ -515,3 +515,24 @@ def test_a_live_witness_outweighs_a_test_the_block_itself_made_false(live: Live)
     """)
     assert result.applied, result.errors
     assert m.module.g() == 2, "the branch ran at import: f, defined there, is live"
+
+
+def test_editing_a_method_of_a_class_that_never_ran_warns_nothing(live: Live) -> None:
+    m = live("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            class B:
+                def f(self) -> int:
+                    return 1
+    """)
+    result = m.edit("""
+        import typing
+
+        if typing.TYPE_CHECKING:
+            class B:
+                def f(self) -> int:
+                    return 2
+    """)
+    assert result.applied, result.errors
+    assert result.warnings == () and result.rude_edits == ()

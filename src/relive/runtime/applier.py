@@ -380,7 +380,8 @@ class _Plan:
         if code is None:
             return
         if not fns:
-            if not needs_heap(self.old.index, old_d) and not old_d.conditional:
+            # in a conditional block (or a class of one) its branch may never have run
+            if not needs_heap(self.old.index, old_d) and not in_block(self.old.index, old_d):
                 self.warnings.append(why_none(e.path))
             return
         scoped = not needs_heap(self.new.index, new_d)
