@@ -109,6 +109,11 @@ class RudeEditKind(enum.Enum):
         "a `from __future__` import that changes how the source parses ({detail}) was added "
         "or removed: restart to apply (other `from __future__` imports, `annotations` "
         "among them, are applied by updating every definition of the module)")
+    CONDITIONAL_BRANCH_UNKNOWN = _Entry(
+        "RL3005", "warning",
+        "{path} is in a branch of a conditional block ({detail}) and relive cannot tell "
+        "whether that branch ran when the module was imported; the edit is applied as if it "
+        "did: restart if it did not")
 
     LIVE_CLOSURES_SHAPE = _Entry(
         "RL4001", "error",

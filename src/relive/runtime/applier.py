@@ -21,6 +21,7 @@ import ast
 import enum
 import time
 import weakref
+from collections import ChainMap
 from collections.abc import Callable, Iterable
 from types import CodeType, FunctionType
 from typing import Any
@@ -44,6 +45,7 @@ from relive.delta.units import (
     find_code,
 )
 from relive.runtime import events, module_frames, remapping, scope_annotations
+from relive.runtime.branches import Branch, branch_state, in_block
 from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.dataclass_migration import migrate_instances, migrate_plain_instances
 from relive.runtime.enc_safety import definition_paths, fallback_rude_edits
@@ -341,6 +343,8 @@ class _Plan(ScopePlanning):
             if e.kind == "line_shift" and e.target in ("function", "lambda"):
                 moved.append(e)  # most of a delta, often: done in one pass below
                 continue
+            if not self._branch_ran(e):
+                continue  # code that never ran: a fresh import would not run it either
             handler = getattr(self, f"_{e.kind}_{e.target}", None)
             if handler is not None:
                 handler(e)
@@ -352,6 +356,39 @@ class _Plan(ScopePlanning):
             if code is not None:
                 scope_annotations.rebuild_deferred(self.txn, owner, code)
         self._migrate_plain_instances()
+
+    def _branch_ran(self, e: SemanticEdit) -> bool:
+        """Did the conditional branch that holds the edited definition (or the class of an
+        edited name) run in the live process? An edit of code that did not run changes
+        nothing live; where it cannot be told, the edit is applied and RL3005 says so
+        (see :mod:`relive.runtime.branches`). Functions are found by their code, so their
+        updates and moves need no answer, nor does a class that only moved."""
+        if e.kind == "update" and e.target in ("function", "lambda"):
+            return True
+        old_side = e.kind == "delete"
+        index = (self.old if old_side else self.new).index
+        if e.target in ("function", "class", "lambda"):
+            d = index.get(e.old_path or e.path if old_side else e.path)
+        else:
+            d = index.get(e.scope or MODULE_PATH)
+        if d is None or not in_block(index, d):
+            return True
+        state = branch_state(self.module, self.old if old_side else self.new, d,
+                             self.tracked.filename,
+                             (lambda line: line) if old_side else self.delta.map_line,
+                             self.ev.live_scope,
+                             inside=e.target not in ("function", "class", "lambda"),
+                             # a test may read a name this apply binds above the block
+                             names=ChainMap(self.ev.namespaces.get(MODULE_PATH, {}),
+                                            vars(self.module)))
+        if state is Branch.NOT_RAN:
+            return False
+        if state is Branch.UNKNOWN and e.kind != "line_shift" and self._guard_of(d) is None:
+            # (a block that only binds names is run by the apply itself: its branch is known)
+            self.rude.append(RudeEdit.make(
+                RudeEditKind.CONDITIONAL_BRANCH_UNKNOWN, d.header_line, e.path,
+                f"line {d.header_line}"))
+        return True
 
     def old_def(self, e: SemanticEdit) -> Definition:
         return self.old.index[e.old_path or e.path]
@@ -368,7 +405,8 @@ class _Plan(ScopePlanning):
         if code is None:
             return
         if not fns:
-            if (not needs_heap(self.old.index, old_d) and not old_d.conditional
+            # in a conditional block (or a class of one) its branch may never have run
+            if (not needs_heap(self.old.index, old_d) and not in_block(self.old.index, old_d)
                     and not self._in_branch_not_taken(new_d)):
                 self.warnings.append(why_none(e.path))
             return
@@ -440,7 +478,8 @@ class _Plan(ScopePlanning):
 
     def _line_shift_class(self, e: SemanticEdit) -> None:
         cls = self._live_class(self.old.index, self.old_def(e))
-        if cls is not None and "__firstlineno__" in vars(cls) and e.new_span:
+        if cls is not None and "__firstlineno__" in vars(cls) and e.new_span \
+                and vars(cls).get("__module__") == self.module.__name__:  # not a foreign one
             self.txn.set(cls, "__firstlineno__", e.new_span[0])
         if cls is not None and e.new_span and e.old_span:
             scope_annotations.shift_deferred(self.txn, cls, e.new_span[0] - e.old_span[0])

@@ -359,25 +359,26 @@ _DEF_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 def _mark_definitions(stmts: list[ast.stmt], first: int, last: int,
                       keep: dict[int, Any]) -> list[ast.stmt]:
-    """The statements with each definition on lines ``first..last`` either replaced by
-    ``name = __relive_keep__[line]`` (kept) or followed by ``__relive_ran__[line] = name``."""
+    """The statements with each definition on lines ``first..last`` replaced by
+    ``name = __relive_keep__[line]`` if it is kept, and followed by
+    ``__relive_ran__[line] = name`` (its branch ran)."""
     out: list[ast.stmt] = []
     for node in stmts:
         if isinstance(node, _DEF_NODES):
             line = first_line(node)
             if first <= line <= last:
+                note = ast.Assign(
+                    [ast.Subscript(ast.Name(_RAN, ast.Load()), ast.Constant(line),
+                                   ast.Store())],
+                    ast.Name(node.name, ast.Load()))
                 if line in keep:
                     bind: ast.stmt = ast.Assign(
                         [ast.Name(node.name, ast.Store())],
                         ast.Subscript(ast.Name(_KEEP, ast.Load()), ast.Constant(line),
                                       ast.Load()))
-                    out.append(ast.copy_location(bind, node))
-                    continue
-                note = ast.Assign(
-                    [ast.Subscript(ast.Name(_RAN, ast.Load()), ast.Constant(line),
-                                   ast.Store())],
-                    ast.Name(node.name, ast.Load()))
-                out += [node, ast.copy_location(note, node)]
+                    out += [ast.copy_location(bind, node), ast.copy_location(note, node)]
+                else:
+                    out += [node, ast.copy_location(note, node)]
                 continue
         for attr in ("body", "orelse", "finalbody"):
             suite = getattr(node, attr, None)
