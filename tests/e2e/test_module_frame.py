@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import RunningProgram
+from tests.runtime.test_linetable import RELOCATES_ONLY
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +37,7 @@ SCRIPT = """
 """
 
 
+@RELOCATES_ONLY
 def test_an_uncaught_exception_after_lines_moved_shows_the_new_line_of_the_script_body(
         program: Start, tmp_path: Path) -> None:
     p = program({"app.py": SCRIPT}, ["app.py"])

@@ -30,13 +30,22 @@ PROBE = """
             return f"{handler.__module__}.{handler.__qualname__}"
         return repr(handler)
 
+    def _target(fd):
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return ""
+
     spec = __main__.__spec__
     json.dump({
         "modules": sorted(sys.modules),
         "filters": [repr(f) for f in warnings.filters],
         "signals": {str(int(s)): name(signal.getsignal(s)) for s in signal.valid_signals()},
         "mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
-        "fds": len(os.listdir("/proc/self/fd")),
+        # descriptors other than shared libraries: some builds keep libffi open once ctypes
+        # (part of relive's runtime, like its other standard-library modules) is imported
+        "fds": len([fd for fd in os.listdir("/proc/self/fd")
+                    if ".so" not in os.path.basename(_target(fd))]),
         "path": sys.path,
         "argv": sys.argv,
         "orig_argv": sys.orig_argv,

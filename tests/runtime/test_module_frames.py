@@ -14,6 +14,7 @@ import pytest
 
 import relive
 from tests.runtime.conftest import LiveModule
+from tests.runtime.test_linetable import RELOCATES_ONLY
 
 Live = Callable[[str], LiveModule]
 
@@ -68,6 +69,7 @@ def _clean() -> None:
     _RESULTS.clear()
 
 
+@RELOCATES_ONLY
 def test_lines_inserted_above_a_waiting_module_body_show_in_its_traceback(
         live: Live) -> None:
     _EDITS.append(("def helper():\n", "def helper():\n    # one\n    # two\n    # three\n"))

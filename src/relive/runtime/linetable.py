@@ -109,6 +109,8 @@ def _probe() -> int | None:
 
 
 _SLOT: int | None = _probe() if (3, 11) <= sys.version_info < (3, 14) else None
+# Can a running code object be given new lines here? (3.11-3.13: the layout is known)
+RELOCATES = _SLOT is not None
 
 
 def relocate(code: CodeType, new_line: Callable[[int], int],
