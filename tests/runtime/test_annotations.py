@@ -204,3 +204,43 @@ def test_a_function_edit_leaves_its_deferred_annotations_unevaluated(live: Live)
 
     hints = annotationlib.get_annotations(fn, format=annotationlib.Format.STRING)
     assert hints == {"price": "Decimal", "return": "Price"}
+
+
+def test_scope_annotations_stay_apart_from_those_of_the_functions_it_defines(
+        live: Live) -> None:
+    # on 3.14 a module or class body holds the deferred annotations of each function it
+    # defines next to its own, in the same shape: the scope's own are rebuilt, never a
+    # function's
+    m = live("""
+        def helper(n: int) -> str:
+            return str(n)
+
+        limit: int = 1
+
+        class Box:
+            def size(self, items: list) -> int:
+                return len(items)
+
+            width: int = 2
+    """)
+    result = m.edit(m.source.replace("limit: int", "limit: float")
+                    .replace("width: int", "width: float"))
+    assert result.applied, result.errors
+    assert m.module.__annotations__ == {"limit": float}
+    assert m.module.Box.__annotations__ == {"width": float}
+    assert m.module.helper.__annotations__ == {"n": int, "return": str}
+    assert m.module.Box.size.__annotations__ == {"items": list, "return": int}
+
+
+@deferred_only
+def test_the_annotate_code_of_a_scope_is_its_own_not_a_function_s() -> None:
+    from relive.runtime.scope_annotations import annotate_code
+
+    source = ("def f(a: int) -> str: ...\nx: float\n"
+              "class C:\n    def g(self) -> int: ...\n    y: str\n")
+    module = compile(source, "m", "exec", dont_inherit=True)  # not this file's future import
+    own = annotate_code(module)
+    assert own is not None and "float" in own.co_names and "int" not in own.co_names
+    body = next(c for c in module.co_consts if getattr(c, "co_name", "") == "C")
+    own = annotate_code(body)
+    assert own is not None and "str" in own.co_names and "int" not in own.co_names

@@ -38,13 +38,24 @@ from relive.runtime.transaction import MISSING, Transaction
 SCOPE_NAMES = frozenset({"__annotations__", "__annotate__", "__annotate_func__",
                          "__conditional_annotations__", "__annotations_cache__"})
 _CONDITIONAL = "__conditional_annotations__"
+_SCOPE_ANNOTATE = frozenset({"__annotate__", "__annotate_func__"})
 
 
 def annotate_code(scope_code: CodeType) -> CodeType | None:
-    """The ``__annotate__`` code of a module or class body (None: none, or eager)."""
-    for const in scope_code.co_consts:
-        if isinstance(const, CodeType) and const.co_name == "__annotate__":
-            return const
+    """The ``__annotate__`` code of a module or class body (None: none, or eager).
+
+    The body's constants also hold the ``__annotate__`` code of each function it defines
+    (same name, same qualified name): the scope's own is the one the body stores as its
+    ``__annotate__`` (a module) or ``__annotate_func__`` (a class)."""
+    if not any(isinstance(c, CodeType) and c.co_name == "__annotate__"
+               for c in scope_code.co_consts):
+        return None  # most bodies, and every one before 3.14: no need to read the bytecode
+    loaded: CodeType | None = None
+    for instr in dis.get_instructions(scope_code):
+        if instr.opname == "LOAD_CONST" and isinstance(instr.argval, CodeType):
+            loaded = instr.argval if instr.argval.co_name == "__annotate__" else None
+        elif instr.opname in ("STORE_NAME", "STORE_GLOBAL") and instr.argval in _SCOPE_ANNOTATE:
+            return loaded
     return None
 
 
