@@ -39,7 +39,10 @@ def _copy_sources(directory: str) -> list[tuple[str, str]]:
     for index, name in enumerate(SOURCES):
         module = f"relive_bench_{index}_{os.path.basename(name)[:-3]}"
         path = os.path.join(directory, module + ".py")
-        shutil.copyfile(os.path.join(library, name), path)
+        source = os.path.join(library, name)
+        if not os.path.exists(source):  # string.py became string/__init__.py in 3.14
+            source = os.path.join(library, name[:-3], "__init__.py")
+        shutil.copyfile(source, path)
         modules.append((module, path))
     return modules
 
