@@ -97,6 +97,18 @@ def test_lambdas_held_in_containers_are_updated_in_place(live: Live) -> None:
     assert m.module.handlers["neg"](5) == -5
 
 
+def test_of_two_identical_lambdas_on_one_line_only_the_edited_one_changes(
+        live: Live) -> None:
+    m = live("""
+        pair = (lambda: "x", lambda: "x")
+    """)
+    first, second = m.module.pair
+    result = m.replace('lambda: "x")', 'lambda: "y")')
+    assert result.applied, result.errors
+    assert (first(), second()) == ("x", "y")
+    assert m.module.pair == (first, second)
+
+
 def test_decorated_functions_wraps_lru_cache_and_singledispatch(live: Live) -> None:
     m = live("""
         import functools

@@ -38,6 +38,7 @@ from relive.delta import (
 from relive.delta.units import (
     Compiler,
     UnitError,
+    body_positions,
     compile_definition,
     compile_unit,
     deep_key,
@@ -308,7 +309,12 @@ class _Plan(ScopePlanning):
         except (UnitError, SyntaxError, ValueError):
             return []
         wanted = deep_key(old_code)
-        return [fn for fn in fns if deep_key(fn.__code__) == wanted]
+        same = [fn for fn in fns if deep_key(fn.__code__) == wanted]
+        if len(same) > 1:  # identical code (``(lambda: 'x', lambda: 'x')``): their columns
+            where = body_positions(old_code)
+            at = [fn for fn in same if body_positions(fn.__code__) == where]
+            return at or same
+        return same
 
     def owner(self, index: dict[str, Definition], d: Definition) -> Any:
         """The live module or class that binds ``d``'s name (None inside a function)."""
