@@ -161,16 +161,21 @@ FORCED = """
 """
 
 
-@pytest.fixture
-def transformation_fails_for_fragile(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fail_transformation_of(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, EnC mode's transformation of functions called ``name`` raises."""
     original = enc.transform_function
 
     def failing(fn: Any, *args: Any, **kwargs: Any) -> None:
-        if fn.name == "fragile":
+        if fn.name == name:
             raise AssertionError("forced failure")
         original(fn, *args, **kwargs)
 
     monkeypatch.setattr(enc, "transform_function", failing)
+
+
+@pytest.fixture
+def transformation_fails_for_fragile(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fail_transformation_of("fragile", monkeypatch)
 
 
 @pytest.mark.usefixtures("transformation_fails_for_fragile")
@@ -291,14 +296,7 @@ def test_a_suspended_frame_of_a_plain_unit_stays_on_its_code_and_nothing_raises(
     m = live(GENERATOR)
     running = m.module.fragile(4)
     assert next(running) == ("old", 0)
-    original = enc.transform_function
-
-    def failing(fn: Any, *args: Any, **kwargs: Any) -> None:
-        if fn.name == "fragile":
-            raise AssertionError("forced failure")
-        original(fn, *args, **kwargs)
-
-    monkeypatch.setattr(enc, "transform_function", failing)
+    _fail_transformation_of("fragile", monkeypatch)
     # the new code of an EnC function falls back: its frame cannot move onto it
     result = m.replace('("old", i)', '("new", i)')
     assert result.applied, result.errors
