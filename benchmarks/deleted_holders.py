@@ -1,7 +1,7 @@
 """Benchmark: what RL4004 costs an apply that deletes a module-level definition.
 
 Finding the other tracked modules that still hold a deleted name is one dictionary lookup per
-tracked module and deleted name (``relive.runtime.imported.holders``): the cost must grow with
+tracked module and deleted name (``relive.runtime.apply.holders.holders``): the cost must grow with
 the number of tracked modules, not with their size. Registers N fake tracked modules of
 ``--names`` names each (every seventh holds the deleted function) and prints the time of one
 look-up for each N.
@@ -13,7 +13,7 @@ import argparse
 import time
 import types
 
-from relive.runtime.imported import holders
+from relive.runtime.apply.holders import holders
 from relive.runtime.registry import REGISTRY
 
 

@@ -3,7 +3,7 @@
 A set of real modules (copies of stdlib sources, under new names in a temporary directory) is
 imported over and over, each time from scratch (``sys.modules`` entry removed, module body
 executed again), once with the interpreter's own source loader reading its ``.pyc`` and once
-with :class:`relive.runtime.enc_cache.EncLoader` reading the EnC cache. A first, untimed
+with :class:`relive.runtime.enc.cache.EncLoader` reading the EnC cache. A first, untimed
 import fills both caches; the cold figures (no cache at all) are printed for information.
 The EnC loader reads and hashes the source on each import (its cache is keyed by the source,
 not by a time stamp), then unmarshals somewhat larger code objects.
@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from relive.runtime.enc_cache import EncLoader
+from relive.runtime.enc.cache import EncLoader
 
 SOURCES = [
     "textwrap.py", "json/decoder.py", "json/encoder.py", "difflib.py", "argparse.py",

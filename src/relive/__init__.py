@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "compute_delta": "relive.delta",
     "ApplyResult": "relive.runtime",
     "DeletedDefinitionError": "relive.runtime",
-    "apply": "relive.runtime",
+    "apply": "relive.runtime.api",
     "install": "relive.runtime",
     "on_update": "relive.runtime",
     "reload": "relive.runtime",
@@ -73,12 +73,12 @@ if TYPE_CHECKING:
     from relive.runtime import (
         ApplyResult,
         DeletedDefinitionError,
-        apply,
         install,
         on_update,
         reload,
         run_code,
     )
+    from relive.runtime.api import apply
 
 
 def __getattr__(name: str) -> Any:

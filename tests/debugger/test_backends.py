@@ -91,7 +91,7 @@ def _trace_of_thread(s, fn):  # type: ignore[no-untyped-def]
 
 @tracing_only
 def test_tracing_installs_no_trace_function_while_there_are_no_breakpoints() -> None:
-    from relive.debugger import threadstate
+    from relive._cpython import threadstate
 
     assert threadstate.available()
     with session() as s:
@@ -177,7 +177,7 @@ def test_stop_one_thread_mode_lets_the_other_threads_run() -> None:
 
 @tracing_only
 def test_unhooked_maps_an_entry_hooked_copy_back_to_its_original() -> None:
-    from relive.debugger.entryhook import unhooked
+    from relive.debugger.backends.entry_hooks import unhooked
 
     original = prog.add.__code__
     with session() as s:
@@ -189,9 +189,9 @@ def test_unhooked_maps_an_entry_hooked_copy_back_to_its_original() -> None:
 def test_a_function_compiled_in_enc_mode_gets_an_enc_mode_entry_hook(tmp_path: Path) -> None:
     # Modules tracked by relive run EnC code: their breakpoints must not fall back to
     # tracing every call (3.11's backend), so the hooked copy is compiled the same way.
-    from relive.debugger.entryhook import EntryHooks, unhooked
+    from relive.debugger.backends.entry_hooks import EntryHooks, unhooked
     from relive.runtime.enc import enc_compile, is_enc_code
-    from relive.runtime.remap_continuation import unalias
+    from relive.runtime.remap.continuation import unalias
 
     path = tmp_path / "encmod.py"
     path.write_text("def twice(x):\n    y = x * 2\n    return y\n", encoding="utf-8")

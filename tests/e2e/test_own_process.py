@@ -86,7 +86,8 @@ def _compare(plain: dict[str, Any], relive: dict[str, Any]) -> None:
     extra = set(relive.pop("modules")) - set(plain.pop("modules"))
     foreign = sorted(m for m in extra if m.split(".")[0] not in sys.stdlib_module_names
                      and not m.startswith("_sysconfigdata_")  # the standard library's own
-                     and not (m in CORE or m.startswith(("relive.runtime.", "relive.delta."))))
+                     and not (m in CORE or m.startswith(("relive.runtime.", "relive.delta.",
+                                                         "relive._cpython"))))
     assert foreign == []
     assert not [m for m in extra if m.startswith("relive.cli")]
     # the two ends of the channel to the front end (close-on-exec), nothing else

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from relive.runtime.enc import enc_compile, iter_code_objects
-from relive.runtime.remap import (
+from relive.runtime.remap.tracker import (
     LeftStale,
     RemapDeferred,
     RemapEvent,
@@ -138,8 +138,8 @@ def _only(codes: Iterator[CodeType]) -> CodeType:
 def _no_leftover_instrumentation() -> Iterator[None]:
     """Every test must leave no tracked frame and no instrumentation behind."""
     yield
-    from relive.runtime import remap
+    from relive.runtime.remap import tracker
 
-    tracker = remap._TRACKER
+    tracker = tracker._TRACKER
     tracker.prune()
     assert not tracker.frames, f"frames still tracked: {list(tracker.frames.values())}"

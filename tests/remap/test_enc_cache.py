@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from relive.runtime import enc_cache
+from relive.runtime.enc import cache as enc_cache
 from relive.runtime.enc import is_enc_code
-from relive.runtime.enc_cache import EncLoader, cache_path, load_enc_code
+from relive.runtime.enc.cache import EncLoader, cache_path, load_enc_code
 
 SOURCE = "def double(x):\n    for _ in range(1):\n        x *= 2\n    return x\n"
 

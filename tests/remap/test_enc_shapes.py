@@ -20,10 +20,11 @@ from relive.runtime.enc import (
     EncPredictionError,
     enc_compile_checked,
     enc_compile_with_trees,
+    function_table,
     is_enc_code,
     iter_code_objects,
 )
-from relive.runtime.enc_safety import function_table, is_def_code, shape_problems
+from relive.runtime.enc.safety import is_def_code, shape_problems
 
 SHAPES = {
     "lambda_default_and_closure": (
@@ -158,12 +159,12 @@ def test_real_packages_compile_in_enc_mode_without_a_fallback() -> None:
 
 def test_a_failure_anywhere_in_enc_mode_leaves_the_plain_code(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from relive.runtime import enc
+    from relive.runtime.enc import transform
 
     def broken(_fn: object) -> None:
         raise IndexError("forced")
 
-    monkeypatch.setattr(enc, "annotate_function", broken)
+    monkeypatch.setattr(transform, "annotate_function", broken)
     source = "def f(x):\n    return x + 1\nresult = f(1)\n"
     compiled = enc_compile_checked(source, "<s>")
     [fallback] = compiled.fallbacks

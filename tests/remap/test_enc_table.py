@@ -15,8 +15,8 @@ from relive.runtime.enc import (
     iter_code_objects,
     remap_handler_offset,
 )
-from relive.runtime.enc_table import Entry, decode, encode, narrow_handler
-from relive.runtime.remap_layout import compute_layout
+from relive.runtime.enc.table import Entry, decode, encode, narrow_handler
+from relive.runtime.remap.layout import compute_layout
 
 MODULES = ["json/decoder.py", "asyncio/tasks.py", "contextlib.py", "argparse.py"]
 
@@ -67,7 +67,8 @@ def test_the_remap_handler_covers_every_remap_point_and_little_else(name: str) -
 
 @pytest.mark.parametrize("name", MODULES)
 def test_jump_targets_are_the_labels_dis_finds(name: str) -> None:
-    from relive.runtime.enc import enc_compile, jump_targets
+    from relive.runtime.enc import enc_compile
+    from relive.runtime.enc.bytecode import jump_targets
 
     source, path = _source(name)
     # long jumps need EXTENDED_ARG prefixes

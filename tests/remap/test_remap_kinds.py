@@ -300,9 +300,9 @@ def test_suspended_generators_are_found_and_traced_on_3_11() -> None:
     gen = prog.function("numbers")([])
     next(gen)
     prog.edit(GEN.replace('"old"', '"new"'), "numbers")
-    from relive.runtime import remap
+    from relive.runtime.remap import tracker
 
-    assert gen.gi_frame in remap._TRACKER.frames
+    assert gen.gi_frame in tracker._TRACKER.frames
     gen.send(None)
     assert prog.remapped() == [(6, 6)]
     gen.close()

@@ -10,7 +10,7 @@ from types import CodeType
 import pytest
 
 from relive.runtime.enc import enc_compile_with_trees, is_enc_code, iter_code_objects
-from relive.runtime.remap_layout import Layout, compute_layout
+from relive.runtime.remap.layout import Layout, compute_layout
 
 
 def _layout(source: str, name: str) -> tuple[CodeType, Layout]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from relive.runtime.enc import enc_compile, iter_code_objects
-from relive.runtime.remap import (
+from relive.runtime.remap.tracker import (
     LeftStale,
     RemapDeferred,
     RemapItem,
@@ -294,9 +294,9 @@ def test_a_frame_that_leaves_by_an_exception_is_reported_stale() -> None:
     with pytest.raises(KeyError):
         prog.function("run")(_once(lambda: prog.edit(source.replace('"finally"', '"F"'), "run")),
                              log)
-    from relive.runtime import remap
+    from relive.runtime.remap import tracker
 
-    remap._TRACKER.prune()  # 3.12+ has no local event for unwinding: the prune notices
+    tracker._TRACKER.prune()  # 3.12+ has no local event for unwinding: the prune notices
     assert log == ["finally"]
     assert prog.stale() == ["the frame finished before a remap point"]
 
@@ -310,20 +310,20 @@ def test_a_failing_event_sink_never_breaks_the_program() -> None:
 
     hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run", on_event=sink))
     assert prog.function("run")(3, hook, log) == ("new", 4)
-    from relive.runtime import remap
+    from relive.runtime.remap import tracker
 
-    assert any(isinstance(exc, ValueError) for _event, exc in remap._TRACKER.sink_errors)
+    assert any(isinstance(exc, ValueError) for _event, exc in tracker._TRACKER.sink_errors)
 
 
 def test_an_internal_error_leaves_the_frame_stale_instead_of_raising_in_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from relive.runtime import remap
+    from relive.runtime.remap import tracker
 
     def broken(*args: object) -> object:
         raise RuntimeError("relive bug")
 
-    monkeypatch.setattr(remap.Plan, "decide", broken)
+    monkeypatch.setattr(tracker.Plan, "decide", broken)
     prog = Program(LOOP)
     log: list[Any] = []
     hook = _once(lambda: prog.edit(LOOP.replace('"old"', '"new"'), "run"))

@@ -234,7 +234,7 @@ def test_scope_annotations_stay_apart_from_those_of_the_functions_it_defines(
 
 @deferred_only
 def test_the_annotate_code_of_a_scope_is_its_own_not_a_function_s() -> None:
-    from relive.runtime.scope_annotations import annotate_code
+    from relive.runtime.apply.scope_annotations import annotate_code
 
     source = ("def f(a: int) -> str: ...\nx: float\n"
               "class C:\n    def g(self) -> int: ...\n    y: str\n")

@@ -1,5 +1,5 @@
 """Edits of definitions in conditional blocks follow the branch that ran in the live process
-(see :mod:`relive.runtime.branches`)."""
+(see :mod:`relive.runtime.apply.branches`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import relive
 from relive.delta import Baseline
-from relive.runtime.branches import _UNKNOWN, Branch, branch_state, evaluate
+from relive.runtime.apply.branches import _UNKNOWN, Branch, branch_state, evaluate
 from tests.runtime.conftest import LiveModule
 
 Live = Callable[[str], LiveModule]

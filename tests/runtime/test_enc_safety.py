@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from relive.runtime import enc, events
-from relive.runtime.enc import is_enc_code
-from relive.runtime.enc_safety import EncFallbackNotice
+from relive.runtime import events
+from relive.runtime.enc import EncFallbackNotice, is_enc_code
+from relive.runtime.enc import compile as enc
 from tests.runtime.conftest import LiveModule
 
 Live = Callable[[str], LiveModule]

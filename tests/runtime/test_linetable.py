@@ -10,7 +10,7 @@ from types import CodeType
 
 import pytest
 
-from relive.runtime import linetable
+from relive._cpython import linetable
 
 RELOCATES_ONLY = pytest.mark.skipif(
     not linetable.RELOCATES,

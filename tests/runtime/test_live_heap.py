@@ -8,8 +8,8 @@ from types import FunctionType
 
 import pytest
 
-from relive.runtime import live_heap
-from relive.runtime.live_heap import HeapScan
+from relive.runtime.apply import heap
+from relive.runtime.apply.heap import HeapScan
 from relive.runtime.registry import REGISTRY, _norm
 
 
@@ -35,7 +35,7 @@ def test_the_first_scan_finds_functions_held_anywhere(program_file: Path) -> Non
     assert heap.functions(_norm(str(program_file)), ("job", 1)) == [holder["deep"][0][0]]
 
 
-@pytest.mark.skipif(live_heap._young_generations() is None,
+@pytest.mark.skipif(heap._young_generations() is None,
                     reason="3.14's incremental collector: every scan looks at the whole heap")
 def test_later_scans_look_at_the_young_generations_only(program_file: Path) -> None:
     heap = HeapScan()

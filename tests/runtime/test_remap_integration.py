@@ -76,7 +76,7 @@ def test_the_stale_policy_leaves_running_frames_on_the_old_code(live: Live) -> N
 
 
 def test_an_unknown_remap_policy_is_refused_before_anything_changes() -> None:
-    from relive.runtime import remapping
+    from relive.runtime.remap import schedule
 
     with pytest.raises(ValueError, match="remap policy"):
-        remapping.set_default_policy("sometimes")
+        schedule.set_default_policy("sometimes")

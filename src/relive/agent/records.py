@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from relive.delta import RudeEdit
-from relive.runtime.enc_safety import EncFallbackNotice
+from relive.runtime.enc import EncFallbackNotice
 from relive.runtime.events import HandlerError
 from relive.runtime.result import ApplyResult
 from relive.runtime.watch import FileNotice
@@ -58,7 +58,7 @@ def result_record(result: ApplyResult) -> Record:
 
 
 def remap_record(event: object) -> Record:
-    from relive.runtime.remap_events import describe_event
+    from relive.runtime.remap.events import describe_event
 
     kind = type(event).__name__
     record: Record = {"t": "remap", "what": _REMAP_WHAT.get(kind, kind.lower()),
@@ -84,7 +84,7 @@ def record(item: object) -> Record | None:
     if isinstance(item, FileNotice):
         return {"t": "notice", "file": item.filename, "module": item.module,
                 "message": item.message}
-    if type(item).__module__ == "relive.runtime.remap_events":
+    if type(item).__module__ == "relive.runtime.remap.events":
         return remap_record(item)
     if isinstance(item, HandlerError):
         return {"t": "handler_error", "handler": item.handler, "error": repr(item.error),

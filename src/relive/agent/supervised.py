@@ -102,9 +102,9 @@ def main() -> None:
     _restore_orig_argv(config["module"], args)
     channel = Channel(config["read"], config["write"])
     install(config["paths"], enc=config["enc"])
-    from relive.runtime import remapping
+    from relive.runtime.remap import schedule
 
-    remapping.set_default_policy(config["remap"])
+    schedule.set_default_policy(config["remap"])
     target = (Target(module=config["module"], args=args) if config["module"] is not None
               else Target(path=args[0], args=args[1:]))
     events.observe(channel.observe)

@@ -1,7 +1,7 @@
 """The debugging engine: breakpoints, stops, stepping, pausing, threads, evaluation.
 
 The engine lives in the program's process. Backends call it on the program's threads
-(:class:`~relive.debugger.backend.EngineHooks`); a front end (the agent) calls its control
+(:class:`~relive.debugger.backends.base.EngineHooks`); a front end (the agent) calls its control
 methods from its own thread; the engine answers with values and reports with events through
 the ``emit`` callable. It never prints.
 
@@ -29,19 +29,19 @@ from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 from relive.debugger import evaluate as ev
-from relive.debugger.backend import Backend, make_backend
+from relive.debugger.backends.base import Backend, make_backend
+from relive.debugger.backends.import_watch import watch_imports
+from relive.debugger.breakpoint_control import BreakpointsMixin, _best_match
 from relive.debugger.breakpoints import (
     Breakpoint,
     BreakpointTable,
     CodeIndex,
 )
-from relive.debugger.control_breakpoints import BreakpointsMixin, _best_match
+from relive.debugger.editing import EditAndContinueMixin
 from relive.debugger.edits import (
     EditService,
 )
-from relive.debugger.enc import EditAndContinueMixin
 from relive.debugger.held import EngineError, HeldThread, Job, Step
-from relive.debugger.imports import watch_imports
 from relive.debugger.inspection import InspectionMixin
 from relive.debugger.model import (
     BreakpointChanged,

@@ -25,8 +25,9 @@ from relive.debugger.edits import (
     RemapResult,
     RudeEditInfo,
 )
-from relive.runtime import REGISTRY, events, reload, remapping
-from relive.runtime.applier import is_replaced
+from relive.runtime import REGISTRY, events, reload
+from relive.runtime.apply.plan import is_replaced
+from relive.runtime.remap import schedule
 from relive.runtime.result import ApplyResult
 
 
@@ -43,7 +44,7 @@ class RuntimeEditService:
 
     def attach(self, host: EncHost | None) -> None:
         self.host = host
-        remapping.set_chooser(self._choose if host is not None else None)
+        schedule.set_chooser(self._choose if host is not None else None)
 
     def pending_paths(self) -> Sequence[str]:
         out = []

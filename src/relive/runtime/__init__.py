@@ -1,22 +1,17 @@
 """The runtime side of Edit and Continue: apply deltas to the live process.
 
-``install()`` tracks the program's modules from the moment they are imported; ``reload()``
-reads a module's file, computes the delta from its baseline and applies it; ``apply()``
-applies a delta computed elsewhere. An apply is all or nothing and never raises for a refused
-edit: it returns an :class:`ApplyResult` that says what happened and why.
+The public functions are in :mod:`relive.runtime.api` (``install``, ``tracked``, ``reload``,
+``apply``, ``run_code``); the apply pipeline is :mod:`relive.runtime.apply`, moving running
+frames is :mod:`relive.runtime.remap`, and EnC mode is :mod:`relive.runtime.enc`. An apply is
+all or nothing and never raises for a refused edit: it returns an :class:`ApplyResult` that says
+what happened and why.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from types import ModuleType
-
-from relive.delta import Delta, compute_delta
-from relive.runtime.applier import apply_delta, enc_recompile
+from relive.runtime.api import install, reload, run_code, tracked
 from relive.runtime.errors import DeletedDefinitionError
 from relive.runtime.events import on_update
-from relive.runtime.importhook import install as _install
 from relive.runtime.importhook import installed, uninstall
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult, StaleFrame
@@ -27,7 +22,6 @@ __all__ = [
     "DeletedDefinitionError",
     "StaleFrame",
     "TrackedModule",
-    "apply",
     "install",
     "installed",
     "on_update",
@@ -36,103 +30,3 @@ __all__ = [
     "tracked",
     "uninstall",
 ]
-
-
-def install(paths: Iterable[str | os.PathLike[str]] | None = None, enc: bool = True) -> None:
-    """Track the program's own modules from now on (idempotent).
-
-    By default every module imported from a ``.py`` file outside the standard library,
-    site-packages and relive itself is tracked: its source is kept at import, and its
-    baseline is made from it on first use. ``paths`` narrows tracking to files under those
-    directories. Modules imported before the call are tracked from their current file.
-
-    ``enc`` (the default) compiles tracked modules in EnC mode, so that frames running their
-    code — a ``while True:`` loop in ``main()``, a suspended generator — move onto new code at
-    their next statement. It costs nothing measurable at run time.
-    """
-    _install(None if paths is None else [os.fspath(p) for p in paths], enc)
-
-
-def tracked(module: ModuleType | str) -> TrackedModule:
-    """The tracked module for a module object, name or file; tracks it now if need be."""
-    found = REGISTRY.get(module)
-    if found is not None:
-        return found
-    if isinstance(module, str):
-        import sys
-
-        obj = sys.modules.get(module)
-        if obj is None:
-            raise ValueError(f"{module!r} is not a tracked module or an imported module name")
-        module = obj
-    filename = getattr(module, "__file__", None)
-    if not isinstance(filename, str) or not filename.endswith(".py"):
-        raise ValueError(f"module {module.__name__!r} has no Python source file to follow")
-    found = REGISTRY.register(module, filename, None)
-    found.verified = False
-    return found
-
-
-def reload(module: ModuleType | str, source: str | bytes | None = None,
-           remap: str | None = None) -> ApplyResult:
-    """Apply the module's file (or ``source``) to the live module.
-
-    Reads the file, computes the delta from the module's baseline and applies it. Never
-    raises for a refused edit (syntax error, rude edit, unreadable file): the result says why.
-    ``remap`` is the policy for frames running replaced code: ``"next-statement"`` (move at
-    their next statement), ``"restart"`` (run the function again from its first line with its
-    current arguments) or ``"stale"`` (only new calls get the new code).
-    """
-    t = tracked(module)
-    if source is None:
-        try:
-            with open(t.filename, "rb") as f:
-                source = f.read()
-        except OSError as exc:
-            from relive.runtime.applier import _refusal
-
-            return _refusal(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"], (),
-                            0.0)
-    delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
-    result = apply_delta(t, delta, remap)
-    if result.applied:
-        t.source_bytes = source if isinstance(source, bytes) else source.encode("utf-8")
-    return result
-
-
-def apply(module: ModuleType | str, delta: Delta, remap: str | None = None) -> ApplyResult:
-    """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`)."""
-    return apply_delta(tracked(module), delta, remap)
-
-
-def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
-    """Run, once, the module-level statement at ``line`` of the module's current source.
-
-    An apply never runs changed module-level code by itself (rude edit RL3001): running a
-    call or a loop again would repeat its side effects, so that is the user's decision, and
-    this is how to take it. The statement (a whole ``for`` or ``with`` block, say) runs in the
-    module's namespace as it did at import, at its real lines, compiled the way the module
-    is. Returns the module names it bound or rebound. Raises ValueError when ``line`` is not
-    in a module-level statement, or is in a ``def`` or ``class`` (an apply updates those in
-    place; running them again would make new objects), and whatever the statement raises.
-    """
-    from relive.delta import MODULE_PATH
-    from relive.delta.units import compile_unit, region_unit, statement_at
-    from relive.runtime.applier import _enc_compiler
-
-    t = tracked(module)
-    base = t.baseline
-    scope = base.index[MODULE_PATH]
-    found = statement_at(scope, line)
-    if found is None or found.kind in ("def", "docstring", "future"):
-        what = "no module-level statement" if found is None else f"a {found.kind} statement"
-        raise ValueError(f"{t.filename}:{line}: {what}; run_code runs module-level code "
-                         f"such as calls, loops, `with` blocks and assignments")
-    first, last = scope.first + found.first, scope.first + found.last
-    code = compile_unit(region_unit(base.lines, base.index, scope, first, last), base.filename,
-                        base.future_flags, _enc_compiler if t.enc else None)
-    namespace = t.module.__dict__
-    before = dict(namespace)
-    exec(code, namespace)
-    return {name: value for name, value in namespace.items()
-            if name not in before or before[name] is not value}

@@ -97,7 +97,7 @@ _install_lock = threading.Lock()
 
 
 def _enc_load(source: bytes, path: str) -> CodeType:
-    from relive.runtime.enc_cache import load_enc_code
+    from relive.runtime.enc.cache import load_enc_code
 
     return load_enc_code(path, source)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from relive.delta import Baseline
 
 if TYPE_CHECKING:
-    from relive.runtime.live import LiveIndex
+    from relive.runtime.apply.live import LiveIndex
 
 
 def _norm(path: str | os.PathLike[str]) -> str:
@@ -115,7 +115,7 @@ class TrackedModule:
     @property
     def live(self) -> LiveIndex:
         if self._live is None:
-            from relive.runtime.live import LiveIndex
+            from relive.runtime.apply.live import LiveIndex
 
             self._live = LiveIndex(self)
         return self._live
@@ -128,7 +128,7 @@ def _seed_compare_codes(baseline: Baseline, source: bytes) -> None:
     """Give a module's first baseline the plain code of its import, when the EnC cache kept
     it: the delta engine then need not compile the old side of an edit."""
     from relive.delta.units import pick_codes
-    from relive.runtime.enc_cache import load_plain_code
+    from relive.runtime.enc.cache import load_plain_code
 
     try:
         plain = load_plain_code(baseline.filename, source)

@@ -10,9 +10,9 @@ file's code, so that what runs and the baseline agree from then on.
 from __future__ import annotations
 
 from relive.delta.units import deep_key, pick_codes
-from relive.runtime.live import definition_key, needs_heap
+from relive.runtime.apply.live import definition_key, needs_heap
+from relive.runtime.apply.transaction import Transaction
 from relive.runtime.registry import TrackedModule
-from relive.runtime.transaction import Transaction
 
 
 def verify(tracked: TrackedModule) -> list[str]:

@@ -17,8 +17,8 @@ code depends on:
 After the header come the lengths of three marshalled objects and the objects: the EnC
 code an import runs, the plain code of the same source, and the units the safety net compiled
 plainly (a tuple of ``(qualname, first line, reason)``; see
-:func:`relive.runtime.enc.enc_compile_checked`). An import unmarshals the first and the last,
-and reports each such unit again (an :class:`~relive.runtime.enc_safety.EncFallbackNotice`
+:func:`relive.runtime.enc.transform.enc_compile_checked`). An import unmarshals the first and
+the last, and reports each such unit again (an :class:`~relive.runtime.enc.safety.EncFallbackNotice`
 event): the file still cannot be compiled in EnC mode. The plain code is read on the module's
 first reload, where the delta engine compares old code with new (see
 :func:`load_plain_code`) and would otherwise compile the old side.
@@ -41,8 +41,8 @@ import sys
 from types import CodeType
 
 from relive.runtime import events
-from relive.runtime.enc import Fallback, enc_compile, enc_compile_checked
-from relive.runtime.enc_safety import EncFallbackNotice
+from relive.runtime.enc.compile import enc_compile, enc_compile_checked
+from relive.runtime.enc.safety import EncFallbackNotice, Fallback
 
 __all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "load_plain_code",
            "relive_cache_key"]

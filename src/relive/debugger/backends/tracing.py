@@ -8,7 +8,7 @@ exceptions.
 
 On 3.11 the mere presence of a trace function in a thread slows every instruction of that
 thread, so the global trace is installed in the program's threads only while something
-needs it (see :mod:`relive.debugger.threadstate`), and removed when the last breakpoint
+needs it (see :mod:`relive._cpython.threadstate`), and removed when the last breakpoint
 goes and nobody steps. Frames already running when tracing starts get ``f_trace`` set
 directly, so a breakpoint in a loop that is running already is hit.
 """
@@ -21,9 +21,9 @@ import threading
 from types import CodeType, FrameType
 from typing import Any
 
-from relive.debugger import threadstate
-from relive.debugger.backend import EngineHooks
-from relive.debugger.entryhook import EntryHooks
+from relive._cpython import threadstate
+from relive.debugger.backends.base import EngineHooks
+from relive.debugger.backends.entry_hooks import EntryHooks
 
 # 3.11 reports a ``yield`` as a 'return' event; the instruction at f_lasti tells them apart.
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
@@ -190,7 +190,7 @@ class TracingBackend:
         return None
 
     def _on_enter(self, frame: FrameType) -> None:
-        """A hooked function starts (see :mod:`relive.debugger.entryhook`): trace it."""
+        """A hooked function starts (see :mod:`relive.debugger.backends.entry_hooks`): trace it."""
         if self._hooks.is_ignored_thread(threading.get_ident()):
             return
         frame.f_trace = self._local

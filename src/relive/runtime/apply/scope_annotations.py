@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping
 from types import CellType, CodeType, FunctionType, ModuleType
 from typing import Any
 
-from relive.runtime.codetools import shift_code
-from relive.runtime.transaction import MISSING, Transaction
+from relive.runtime.apply.codetools import shift_code
+from relive.runtime.apply.transaction import MISSING, Transaction
 
 # names a scope's body binds to keep its annotations: never copied from a partial run
 SCOPE_NAMES = frozenset({"__annotations__", "__annotate__", "__annotate_func__",

@@ -30,7 +30,7 @@ from relive.debugger.model import (
 from relive.debugger.paths import canonical
 
 if TYPE_CHECKING:
-    from relive.debugger.backend import Backend
+    from relive.debugger.backends.base import Backend
 
 
 class EditAndContinueMixin:

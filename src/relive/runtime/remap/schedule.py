@@ -56,9 +56,9 @@ class Candidate:
 
 def frames_waiting() -> bool:
     """Are frames of an earlier schedule still waiting to move?"""
-    if "relive.runtime.remap" not in sys.modules:
+    if "relive.runtime.remap.tracker" not in sys.modules:
         return False
-    from relive.runtime.remap import has_stale_code
+    from relive.runtime.remap.tracker import has_stale_code
 
     return has_stale_code()
 
@@ -73,11 +73,11 @@ def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]
     def generator_like(code: CodeType) -> bool:
         return id(code) in stacks or bool(code.co_flags & CO_KIND_FLAGS)
 
-    if "relive.runtime.remap" not in sys.modules:
+    if "relive.runtime.remap.tracker" not in sys.modules:
         return generator_like
     if frames_waiting():
         return _always
-    from relive.runtime.remap_continuation import any_derived, has_derived
+    from relive.runtime.remap.continuation import any_derived, has_derived
 
     if not any_derived():
         return generator_like
@@ -94,7 +94,7 @@ def _always(code: CodeType) -> bool:
 
 def unaliaser() -> Callable[[CodeType], CodeType]:
     """:func:`unalias`, or the identity while no alias exists (for loops over many)."""
-    module = sys.modules.get("relive.runtime.remap_continuation")
+    module = sys.modules.get("relive.runtime.remap.continuation")
     if module is None or not module.has_aliases():
         return _same
     found: Callable[[CodeType], CodeType] = module.unalias
@@ -130,7 +130,7 @@ def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delt
     if policy == "stale" or not candidates:
         return None
     from relive.runtime.enc import is_enc_code
-    from relive.runtime.remap import RemapItem, schedule_remap
+    from relive.runtime.remap.tracker import RemapItem, schedule_remap
 
     may_move = frames_test(codes_on_stacks())
     items = []

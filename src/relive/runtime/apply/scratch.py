@@ -36,7 +36,7 @@ from typing import Any
 from relive.delta import MODULE_PATH, Baseline, Definition
 from relive.delta.index import first_line
 from relive.delta.units import Compiler, compile_unit, region_unit, statement_unit
-from relive.runtime.live import scope_object
+from relive.runtime.apply.live import scope_object
 
 _ABSENT = object()
 

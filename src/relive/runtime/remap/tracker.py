@@ -13,12 +13,12 @@ nesting; the module's whole source will do), and the delta's line map (old line 
    exists). On 3.12+ suspended ones need no search: their code is instrumented, and they take
    their opportunity when they resume. Frames of continuations built by earlier remaps of the
    old version are found too (they run the old version).
-2. The old code objects get line events (:mod:`relive.runtime.remap_hooks`).
+2. The old code objects get line events (:mod:`relive.runtime.remap.hooks`).
 3. At each line event of a stale frame that is a remap point of its code
-   (:mod:`relive.runtime.remap_layout`), the frame's current statement is mapped to the new
-   version (:mod:`relive.runtime.remap_continuation`). If the frame can move, a
-   :class:`~relive.runtime.enc.RemapSignal` is raised into it; its own remap handler catches
-   it and hands over to the continuation. Otherwise it waits for the next point.
+   (:mod:`relive.runtime.remap.layout`), the frame's current statement is mapped to the new
+   version (:mod:`relive.runtime.remap.continuation`). If the frame can move, a
+   :class:`~relive.runtime.enc.signal.RemapSignal` is raised into it; its own remap handler
+   catches it and hands over to the continuation. Otherwise it waits for the next point.
 4. Events report what happened to each frame, from the frame's own thread:
    :class:`RemapOpportunity` (first statement boundary reached), :class:`RemapDeferred` (a
    boundary where it cannot move, and why; once per reason), :class:`Remapped`, and
@@ -46,22 +46,15 @@ from dataclasses import dataclass, field
 from types import CellType, CodeType, FrameType
 from typing import Any
 
-from relive.runtime.enc import (
-    RemapSignal,
-    code_kind,
-    set_pending,
-)
-from relive.runtime.enc_tree import (
-    FunctionNode,
-)
-from relive.runtime.remap_continuation import (
+from relive.runtime.enc import FunctionNode, RemapSignal, code_kind, set_pending
+from relive.runtime.remap.continuation import (
     FunctionVersion,
     UnitMismatchError,
     derived_codes,
     load_version,
     make_runner,
 )
-from relive.runtime.remap_events import (
+from relive.runtime.remap.events import (
     EventSink,
     FrameInfo,
     LeftStale,
@@ -73,9 +66,9 @@ from relive.runtime.remap_events import (
     RemapPolicy,
     describe_event,
 )
-from relive.runtime.remap_hooks import Hooks, make_hooks
-from relive.runtime.remap_layout import Layout, compute_layout
-from relive.runtime.remap_plan import Chooser, Go, Plan
+from relive.runtime.remap.hooks import Hooks, make_hooks
+from relive.runtime.remap.layout import Layout, compute_layout
+from relive.runtime.remap.plan import Chooser, Go, Plan
 
 __all__ = [
     "FrameInfo",

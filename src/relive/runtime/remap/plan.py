@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from relive.runtime.enc_tree import FunctionNode
-from relive.runtime.remap_continuation import (
+from relive.runtime.enc import FunctionNode
+from relive.runtime.remap.continuation import (
     Continuation,
     FunctionVersion,
     Target,
@@ -22,8 +22,8 @@ from relive.runtime.remap_continuation import (
     restart_target,
     target_reads,
 )
-from relive.runtime.remap_events import EventSink, RemapPolicy
-from relive.runtime.remap_layout import Layout, Point
+from relive.runtime.remap.events import EventSink, RemapPolicy
+from relive.runtime.remap.layout import Layout, Point
 
 __all__ = ["Go", "Plan"]
 

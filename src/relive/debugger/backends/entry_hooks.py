@@ -26,14 +26,14 @@ from types import CodeType, FrameType, FunctionType
 
 from relive.debugger.breakpoints import walk_code
 from relive.runtime.enc import enc_compile, enc_compile_with_trees, is_enc_code
-from relive.runtime.remap_continuation import register_alias
+from relive.runtime.remap.continuation import register_alias
 
 _NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
-_HOOK_SOURCE = '__import__("relive.debugger.entryhook", fromlist=["enter"]).enter()'
+_HOOK_SOURCE = '__import__("relive.debugger.backends.entry_hooks", fromlist=["enter"]).enter()'
 
 _on_enter: Callable[[FrameType], None] | None = None
 # id(hooked copy) -> (hooked copy, original): see unhooked()

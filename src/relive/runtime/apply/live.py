@@ -8,7 +8,7 @@ router's routes, ``atexit``), closures and lambdas created at run time. Updating
 in place is what keeps identities and references intact.
 
 Functions are found by their code, not by the name they were bound to: the process-wide index
-of :mod:`relive.runtime.live_heap` holds every function object of the program's files, found
+of :mod:`relive.runtime.apply.heap` holds every function object of the program's files, found
 through the garbage collector (the whole heap once, then only the young generations), by
 (qualname, first line) within a file. The module's namespace is walked too, once on first use
 and then from each edited name, for what the collector's lists do not say: which
@@ -23,7 +23,7 @@ from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from relive.delta import MODULE_PATH, Definition
-from relive.runtime.live_heap import HEAP, LRU_TYPE, Key, why_none
+from relive.runtime.apply.heap import HEAP, LRU_TYPE, Key, why_none
 
 if TYPE_CHECKING:
     from relive.runtime.registry import TrackedModule

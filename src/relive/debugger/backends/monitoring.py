@@ -18,7 +18,7 @@ import threading
 from types import CodeType
 from typing import Any
 
-from relive.debugger.backend import EngineHooks
+from relive.debugger.backends.base import EngineHooks
 
 # Typed loosely so that the module type-checks for 3.11 too, where it is never used.
 _mon: Any = getattr(sys, "monitoring", None)

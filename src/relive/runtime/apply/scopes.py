@@ -15,9 +15,9 @@ from types import FunctionType, ModuleType
 from typing import Any
 
 from relive.delta import MODULE_PATH, Baseline, Definition, Delta, SemanticEdit
-from relive.runtime.evaluate import Evaluator, mangle
-from relive.runtime.live import LiveIndex
-from relive.runtime.transaction import MISSING, Transaction
+from relive.runtime.apply.live import LiveIndex
+from relive.runtime.apply.scratch import Evaluator, mangle
+from relive.runtime.apply.transaction import MISSING, Transaction
 
 # what a definition in a branch that a fresh import would not take binds: nothing
 NOT_RUN = object()

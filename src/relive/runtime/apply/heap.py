@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from types import FunctionType
 from typing import Any
 
-from relive.runtime.codetools import is_continuation
+from relive.runtime.apply.codetools import is_continuation
 from relive.runtime.registry import REGISTRY, _norm
 
 Key = tuple[str, int]  # (co_qualname, co_firstlineno)

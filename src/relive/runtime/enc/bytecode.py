@@ -1,10 +1,10 @@
 """The bytecode side of EnC mode: what marks EnC code, and the rewrites made after compiling.
 
 Two rewrites run on the code the compiler makes from a transformed tree (see
-:mod:`relive.runtime.enc` for why): the hidden loop local is made to receive the iterator
+:mod:`relive.runtime.enc.transform` for why): the hidden loop local is made to receive the iterator
 rather than the iterable (:func:`store_iterators_after_get_iter`), and each remap handler is
 narrowed to the offsets where a line event can fire (:func:`narrow_handlers`, with
-:mod:`relive.runtime.enc_table`).
+:mod:`relive.runtime.enc.table`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 from collections.abc import Container
 from types import CodeType
 
-from relive.runtime.enc_table import decode, narrow_handler
-from relive.runtime.enc_tree import FOR_PREFIX, SIGNAL_NAME
+from relive.runtime.enc.table import decode, narrow_handler
+from relive.runtime.enc.tree import FOR_PREFIX, SIGNAL_NAME
 
 __all__ = [
     "in_remap_machinery",
@@ -122,7 +122,7 @@ def store_iterators_after_get_iter(code: CodeType) -> CodeType:
 
 def narrow_handlers(code: CodeType, trees: Container[tuple[int, str]]) -> CodeType:
     """Cut each function's remap handler down to where the signal can be raised (see
-    :mod:`relive.runtime.enc_table`)."""
+    :mod:`relive.runtime.enc.table`)."""
     consts = tuple(narrow_handlers(c, trees) if isinstance(c, CodeType) else c
                    for c in code.co_consts)
     if any(a is not b for a, b in zip(consts, code.co_consts, strict=True)):

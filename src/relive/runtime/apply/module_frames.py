@@ -5,7 +5,7 @@ at the bottom of the script, a module still being imported. That frame cannot be
 (module code runs once, and it waits in a call), yet when lines are inserted or removed above
 the statement it waits in, its tracebacks must show the new line. Its statements did not
 change, they only moved, so the code object it runs is given the new lines in place
-(:func:`relive.runtime.linetable.relocate`). Where that cannot be done exactly — a statement
+(:func:`relive._cpython.linetable.relocate`). Where that cannot be done exactly — a statement
 of the module body was added, removed or changed, the running statement itself changed, or
 the interpreter does not allow it — the frame is reported stale, as any frame left on old
 code is (RL5001), with the reason.
@@ -20,8 +20,8 @@ import weakref
 from collections.abc import Callable
 from types import CodeType, FrameType
 
+from relive._cpython.linetable import relocate
 from relive.delta import MODULE_PATH, Baseline
-from relive.runtime.linetable import relocate
 from relive.runtime.registry import TrackedModule
 from relive.runtime.result import StaleFrame
 

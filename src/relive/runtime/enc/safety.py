@@ -3,7 +3,7 @@ unit that cannot be compiled in EnC mode is compiled plainly and reported (rude 
 
 A compile makes a tree of code objects (each nested one in its parent's ``co_consts``). The
 EnC compile of a tree must make the same tree as the plain compile, plus one ``<lambda>`` in
-each function that passes its closure cells to a continuation (:mod:`relive.runtime.enc`),
+each function that passes its closure cells to a continuation (:mod:`relive.runtime.enc.transform`),
 with the same shape for every code object: kind, arguments, closure cells and locals (hidden
 ones aside). Code objects are paired by *position*: the children of two paired code objects
 are paired by name, first line and rank among the siblings with that name and first line.
@@ -28,7 +28,7 @@ from types import CodeType, FunctionType
 
 from relive.delta import Definition
 from relive.delta.rude import RudeEdit, RudeEditKind
-from relive.runtime.enc_tree import HIDDEN_PREFIX, SIGNAL_NAME, FunctionKind
+from relive.runtime.enc.tree import HIDDEN_PREFIX, SIGNAL_NAME, FunctionKind
 
 __all__ = [
     "DefKey",
@@ -96,7 +96,7 @@ def is_def_code(code: CodeType) -> bool:
 
 def function_table(code: CodeType) -> dict[DefKey, tuple[FunctionKind, tuple[str, ...]]]:
     """Kind and closure cells of every ``def`` compiled in ``code``, by :data:`DefKey` (what
-    :func:`relive.runtime.enc.transform_module` needs to know of each function)."""
+    :func:`relive.runtime.enc.transform.transform_module` needs to know of each function)."""
     return {
         (item.co_firstlineno, item.co_name): (
             code_kind(item),

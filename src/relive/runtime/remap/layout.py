@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Literal, Protocol
 
-from relive.runtime.enc_tree import (
+from relive.runtime.enc import (
     SIGNAL_NAME,
     FunctionNode,
     Path,

@@ -23,7 +23,7 @@ from relive.debugger.stack import format_log_message
 if TYPE_CHECKING:
     import threading
 
-    from relive.debugger.backend import Backend
+    from relive.debugger.backends.base import Backend
 
 
 class BreakpointsMixin:

@@ -2,8 +2,8 @@
 
 A backend turns interpreter events into calls on :class:`EngineHooks` and asks the engine,
 through the same object, which code needs events. It never decides to stop: that is the
-engine's job. Two backends exist: :mod:`relive.debugger.monitoring` (``sys.monitoring``,
-3.12+) and :mod:`relive.debugger.tracing` (a trace function, 3.11).
+engine's job. Two backends exist: :mod:`relive.debugger.backends.monitoring` (``sys.monitoring``,
+3.12+) and :mod:`relive.debugger.backends.tracing` (a trace function, 3.11).
 
 Both follow the same rule, which is what keeps a program that has no breakpoints at full
 speed: events are requested only for code objects that own a breakpoint, and everywhere
@@ -69,9 +69,9 @@ class Backend(Protocol):
 def make_backend(hooks: EngineHooks) -> Backend:
     """The backend for this interpreter: ``sys.monitoring`` on 3.12+, tracing on 3.11."""
     if sys.version_info >= (3, 12):
-        from relive.debugger.monitoring import MonitoringBackend
+        from relive.debugger.backends.monitoring import MonitoringBackend
 
         return MonitoringBackend(hooks)
-    from relive.debugger.tracing import TracingBackend
+    from relive.debugger.backends.tracing import TracingBackend
 
     return TracingBackend(hooks)

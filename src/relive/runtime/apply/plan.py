@@ -5,10 +5,10 @@ An apply has three steps, and only the last one is visible to the program:
 1. *check*: the delta must be for this module's current baseline, without source errors or
    error-severity rude edits;
 2. *plan*: compile the new code (compile units of the next baseline), find the live objects
-   of every edited definition (:mod:`relive.runtime.live`), run what must run — new
+   of every edited definition (:mod:`relive.runtime.apply.live`), run what must run — new
    definitions with their decorators, new values, new imports — in scratch namespaces
-   (:mod:`relive.runtime.evaluate`), and note each change as an attribute assignment;
-3. *commit*: make all the assignments at once (:mod:`relive.runtime.transaction`).
+   (:mod:`relive.runtime.apply.scratch`), and note each change as an attribute assignment;
+3. *commit*: make all the assignments at once (:mod:`relive.runtime.apply.transaction`).
 
 Anything that fails before the commit leaves the program exactly as it was; a failure during
 the commit restores every value. New module-level code runs during the plan, against the
@@ -45,15 +45,12 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events, module_frames, remapping, scope_annotations
-from relive.runtime.branches import Branch, branch_state, in_block
-from relive.runtime.codetools import docstring_of, shift_code, tombstone_code
-from relive.runtime.dataclass_migration import migrate_instances, migrate_plain_instances
-from relive.runtime.enc_safety import definition_paths, fallback_rude_edits
-from relive.runtime.evaluate import EvaluationError, Evaluator, mangle
-from relive.runtime.frames import stale_frames
-from relive.runtime.imported import holders
-from relive.runtime.live import (
+from relive.runtime import events
+from relive.runtime.apply import module_frames, scope_annotations
+from relive.runtime.apply.branches import Branch, branch_state, in_block
+from relive.runtime.apply.codetools import docstring_of, shift_code, tombstone_code
+from relive.runtime.apply.holders import holders
+from relive.runtime.apply.live import (
     code_key,
     definition_key,
     needs_heap,
@@ -61,10 +58,15 @@ from relive.runtime.live import (
     scope_object,
     why_none,
 )
-from relive.runtime.plan_scopes import NOT_RUN, ScopePlanning, unwraps_to
+from relive.runtime.apply.migration import migrate_instances, migrate_plain_instances
+from relive.runtime.apply.scopes import NOT_RUN, ScopePlanning, unwraps_to
+from relive.runtime.apply.scratch import EvaluationError, Evaluator, mangle
+from relive.runtime.apply.stale import stale_frames
+from relive.runtime.apply.transaction import MISSING, Transaction
+from relive.runtime.enc import definition_paths, fallback_rude_edits
 from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.remap import schedule
 from relive.runtime.result import ApplyResult
-from relive.runtime.transaction import MISSING, Transaction
 
 # what the dataclass machinery generates on a class, copied from a rebuilt one
 _DATACLASS_NAMES = ("__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__le__", "__gt__",
@@ -194,9 +196,9 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
     plan.reindex()
     stale = (*stale_frames(plan.old_codes),
              *module_frames.follow(tracked, old_baseline, delta.next_baseline))
-    schedule = None
+    scheduled = None
     try:
-        schedule = remapping.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
+        scheduled = schedule.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
                                       remap, events.notify_observers)
     except Exception as exc:  # the apply stands; the frames stay stale
         warnings.append(f"running frames could not be scheduled to move: {exc!r}")
@@ -205,7 +207,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         stale, tuple(dict.fromkeys(plan.updated)),
         tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
         tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
-        extra={"remap": schedule, "new_code": tuple(plan.new_codes)})
+        extra={"remap": scheduled, "new_code": tuple(plan.new_codes)})
 
 
 class _Plan(ScopePlanning):
@@ -233,7 +235,7 @@ class _Plan(ScopePlanning):
         self.old_codes: dict[int, tuple[CodeType, str]] = {}
         self.rekeys: list[tuple[FunctionType, tuple[str, int]]] = []
         self.new_objects: list[object] = []
-        self.remap: list[remapping.Candidate] = []
+        self.remap: list[schedule.Candidate] = []
         self.new_codes: list[CodeType] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
@@ -276,7 +278,7 @@ class _Plan(ScopePlanning):
     def refresh(self, closures: bool = False) -> None:
         """Bring the live index up to date, once per apply (twice if a definition made at run
         time comes after others): functions are found by their code wherever the program holds
-        them (see :mod:`relive.runtime.live_heap`)."""
+        them (see :mod:`relive.runtime.apply.heap`)."""
         if not self._heap_scanned or (closures and not self._closures_scanned):
             self._heap_scanned = True
             self._closures_scanned |= closures
@@ -325,14 +327,14 @@ class _Plan(ScopePlanning):
         are read once per apply."""
         test = self._may_run
         if test is None:
-            test = self._may_run = remapping.frames_test(remapping.codes_on_stacks())
+            test = self._may_run = schedule.frames_test(schedule.codes_on_stacks())
         return test
 
     def set_code(self, fn: FunctionType, code: CodeType, path: str,
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
-        old = remapping.unalias(fn.__code__)
+        old = schedule.unalias(fn.__code__)
         if old_d is not None and new_d is not None:
-            self.remap.append(remapping.Candidate(path, old, code, old_d, new_d))
+            self.remap.append(schedule.Candidate(path, old, code, old_d, new_d))
         self.old_codes.setdefault(id(old), (old, path))
         self.old_codes.setdefault(id(fn.__code__), (fn.__code__, path))
         self.rekeys.append((fn, code_key(fn.__code__)))
@@ -367,7 +369,7 @@ class _Plan(ScopePlanning):
         """Did the conditional branch that holds the edited definition (or the class of an
         edited name) run in the live process? An edit of code that did not run changes
         nothing live; where it cannot be told, the edit is applied and RL3005 says so
-        (see :mod:`relive.runtime.branches`). Functions are found by their code, so their
+        (see :mod:`relive.runtime.apply.branches`). Functions are found by their code, so their
         updates and moves need no answer, nor does a class that only moved."""
         if e.kind == "update" and e.target in ("function", "lambda"):
             return True
@@ -456,7 +458,7 @@ class _Plan(ScopePlanning):
         new_index = self.new.index
         self.refresh()
         functions = self.live.functions
-        unalias = remapping.unaliaser()
+        unalias = schedule.unaliaser()
         may_run = self.frames_test()
         set_attr = self.txn.set
         remap = self.remap
@@ -478,7 +480,7 @@ class _Plan(ScopePlanning):
                 shifted = shift_code(old_code, by)
                 # a frame runs it: move it to the right lines too
                 if may_run(old_code) or (old_code is not code and may_run(code)):
-                    remap.append(remapping.Candidate(e.path, old_code, shifted, old_d,
+                    remap.append(schedule.Candidate(e.path, old_code, shifted, old_d,
                                                      new_index[e.path], by))
                 set_attr(fn, "__code__", shifted)
 

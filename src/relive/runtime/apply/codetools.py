@@ -9,7 +9,7 @@ from relive.delta.units import code_docstring
 _CO_OPTIMIZED = 0x01
 
 # the hidden keyword-only parameter through which a continuation (the code a remapped frame
-# resumes in, :mod:`relive.runtime.remap_continuation`) receives the frame's locals
+# resumes in, :mod:`relive.runtime.remap.continuation`) receives the frame's locals
 CONTINUATION_VALUES = "__relive_v__"
 
 

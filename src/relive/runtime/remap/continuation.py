@@ -36,30 +36,28 @@ from dataclasses import dataclass
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
-from relive.runtime.codetools import CONTINUATION_VALUES
+from relive.runtime.apply.codetools import CONTINUATION_VALUES
 from relive.runtime.enc import (
-    FunctionTable,
-    TreeTable,
-    code_kind,
-    enc_compile_with_trees,
-    find_code,
-    future_flags,
-    iter_code_objects,
-)
-from relive.runtime.enc_tree import (
     HIDDEN_PREFIX,
     SIGNAL_NAME,
     FunctionKind,
     FunctionNode,
+    FunctionTable,
     Path,
+    TreeTable,
     annotate_function,
+    code_kind,
+    enc_compile_with_trees,
+    find_code,
     for_local,
+    future_flags,
+    iter_code_objects,
     iter_statements,
     loop_index,
     mark_synthetic,
 )
-from relive.runtime.remap_flow import reads_before_assignment
-from relive.runtime.remap_layout import Point, PointMode
+from relive.runtime.remap.layout import Point, PointMode
+from relive.runtime.remap.unbound import reads_before_assignment
 
 __all__ = [
     "Continuation",

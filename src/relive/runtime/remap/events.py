@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Literal
 
-from relive.runtime.enc_tree import FunctionKind
+from relive.runtime.enc import FunctionKind
 
 __all__ = [
     "EventSink",

@@ -3,7 +3,7 @@
 EnC code refers to them as builtins (``__relive_RemapSignal__``, ``__relive_resume__``,
 ``__relive_strip__``): a name the interpreter matches in an ``except`` clause costs nothing
 until an exception arrives, where a local to bind the exception to would cost every call.
-They are installed when this module is imported, which :mod:`relive.runtime.enc` does: EnC
+They are installed when this module is imported, which :mod:`relive.runtime.enc.transform` does: EnC
 code only exists where that module compiled or loaded it.
 """
 
@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from relive.runtime.enc_tree import RESUME_NAME, SIGNAL_NAME, STRIP_NAME
+from relive.runtime.enc.tree import RESUME_NAME, SIGNAL_NAME, STRIP_NAME
 
 __all__ = ["RemapSignal", "set_pending"]
 

@@ -1,0 +1,1 @@
+"""relive.debugger"""
