@@ -216,6 +216,29 @@ def test_insert_and_delete_functions_and_tombstones(live: Live) -> None:
     assert m.module.old is old and old() == "back"
 
 
+def test_a_refused_delete_leaves_nothing_to_revive(live: Live) -> None:
+    m = live("""
+        def old():
+            return "old"
+
+        LIMIT = 1
+    """)
+    old = m.module.old
+    # the delete is planned, then a new value fails: the apply is refused as a whole
+    result = m.edit("""
+        LIMIT = 1 // 0
+    """)
+    assert not result.applied
+    assert m.module.old is old and old() == "old"
+    assert relive.runtime.tracked(m.module).tombstones == {}
+    # deleted for real, then put back: the same object, now with the new code
+    assert m.edit("LIMIT = 2\n").applied
+    assert list(relive.runtime.tracked(m.module).tombstones) == ["old"]
+    assert m.edit("LIMIT = 2\n\ndef old():\n    return 'back'\n").applied
+    assert m.module.old is old and old() == "back"
+    assert relive.runtime.tracked(m.module).tombstones == {}
+
+
 def test_tracebacks_and_getsource_stay_exact_after_lines_move(live: Live) -> None:
     m = live("""
         def fail():

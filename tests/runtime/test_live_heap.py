@@ -10,7 +10,8 @@ import pytest
 
 from relive.runtime.apply import heap
 from relive.runtime.apply.heap import HeapScan
-from relive.runtime.registry import REGISTRY, _norm
+from relive.runtime.files import normalize
+from relive.runtime.registry import REGISTRY
 
 
 def _functions_from(path: Path, source: str) -> dict[str, FunctionType]:
@@ -32,7 +33,7 @@ def test_the_first_scan_finds_functions_held_anywhere(program_file: Path) -> Non
     gc.collect()  # old: only a pass over the whole heap sees it
     heap = HeapScan()
     heap.scan()
-    assert heap.functions(_norm(str(program_file)), ("job", 1)) == [holder["deep"][0][0]]
+    assert heap.functions(normalize(str(program_file)), ("job", 1)) == [holder["deep"][0][0]]
 
 
 @pytest.mark.skipif(heap._young_generations() is None,
@@ -40,7 +41,7 @@ def test_the_first_scan_finds_functions_held_anywhere(program_file: Path) -> Non
 def test_later_scans_look_at_the_young_generations_only(program_file: Path) -> None:
     heap = HeapScan()
     heap.scan()
-    file = _norm(str(program_file))
+    file = normalize(str(program_file))
     young = _functions_from(program_file, "def young():\n    return 1\n")["young"]
     heap.scan()
     assert heap.functions(file, ("young", 1)) == [young]
@@ -56,8 +57,8 @@ def test_a_file_not_covered_by_the_last_pass_gets_a_whole_pass(program_file: Pat
     heap.scan()
     old = _functions_from(program_file, "def old():\n    return 1\n")["old"]
     gc.collect()
-    heap.scan(_norm(str(program_file)))  # as for a module imported after the first pass
-    assert heap.functions(_norm(str(program_file)), ("old", 1)) == [old]
+    heap.scan(normalize(str(program_file)))  # as for a module imported after the first pass
+    assert heap.functions(normalize(str(program_file)), ("old", 1)) == [old]
 
 
 def test_functions_of_other_files_are_not_indexed(program_file: Path) -> None:
@@ -68,14 +69,14 @@ def test_functions_of_other_files_are_not_indexed(program_file: Path) -> None:
     assert heap.file_of(gc.__name__) is None
     assert heap.file_of(pytest.__file__) is None  # site-packages is not the program's
     heap.scan()
-    assert heap.functions(_norm(str(program_file)), ("job", 1)) == []
+    assert heap.functions(normalize(str(program_file)), ("job", 1)) == []
 
 
 def test_closures_that_died_are_forgotten(program_file: Path) -> None:
     make = _functions_from(program_file, "def make(i):\n    return lambda: i\n")["make"]
     heap = HeapScan()
     heap.scan()
-    file = _norm(str(program_file))
+    file = normalize(str(program_file))
     for _ in range(20):
         gc.collect()  # the scans below see only what is made now, and young
         batch = [make(i) for i in range(200)]
@@ -92,7 +93,7 @@ def test_the_first_scan_for_closures_searches_the_whole_heap_again(program_file:
     heap.scan()  # an apply that updates no closure
     early = make(1)
     gc.collect()  # old before any apply needed closures: a pass still finds it
-    file = _norm(str(program_file))
+    file = normalize(str(program_file))
     heap.scan(closures=True)
     assert heap.functions(file, ("make.<locals>.<lambda>", 2)) == [early]
 

@@ -2,17 +2,18 @@
 
 Code objects carry the file name they were compiled with, which may be relative or go
 through a symbolic link; breakpoints name files the way the user typed them. Both go through
-:func:`canonical` before they are compared. The answers are cached because the engine asks on
-hot paths (every traced call on 3.11).
+:func:`canonical` before they are compared. Which files are the user's is the runtime's notion
+of the program's own files (:mod:`relive.runtime.files`), so that the code the debugger steps
+through is the code whose edits the runtime applies. The answers are cached because the engine
+asks on hot paths (every traced call on 3.11).
 """
 
 from __future__ import annotations
 
 import os
-import sysconfig
 from functools import lru_cache
 
-_RELIVE_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+from relive.runtime.files import is_library_file, is_relive_file
 
 
 @lru_cache(maxsize=4096)
@@ -23,33 +24,18 @@ def canonical(path: str) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-def _library_roots() -> tuple[str, ...]:
-    roots = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            roots.add(canonical(sysconfig.get_path(key)) + os.sep)
-        except KeyError:
-            continue
-    return tuple(sorted(roots))
-
-
-_LIBRARY_ROOTS = _library_roots()
-
-
 @lru_cache(maxsize=4096)
 def is_internal(filename: str) -> bool:
     """True for relive's own code: the engine never stops or steps there."""
-    return canonical(filename).startswith(_RELIVE_ROOT + os.sep)
+    return is_relive_file(filename)
 
 
 @lru_cache(maxsize=4096)
 def is_user_code(filename: str) -> bool:
-    """True for code the user wrote: not relive, not the standard library, not installed
-    packages, not frozen or generated code. Stepping stops only in user code ("just my
-    code"); breakpoints work everywhere."""
+    """True for code the user wrote: the program's own files as the runtime tells them
+    (:mod:`relive.runtime.files`: not relive, not the standard library, not installed packages),
+    and not frozen or generated code. Stepping stops only in user code ("just my code");
+    breakpoints work everywhere."""
     if not filename or filename.startswith("<"):
         return False
-    path = canonical(filename)
-    if is_internal(path):
-        return False
-    return not path.startswith(_LIBRARY_ROOTS)
+    return not is_library_file(filename)

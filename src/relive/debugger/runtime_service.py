@@ -26,7 +26,6 @@ from relive.debugger.edits import (
     RudeEditInfo,
 )
 from relive.runtime import REGISTRY, events, reload
-from relive.runtime.apply.plan import is_replaced
 from relive.runtime.remap import schedule
 from relive.runtime.result import ApplyResult
 
@@ -78,7 +77,7 @@ class RuntimeEditService:
         tracked = REGISTRY.by_file(code.co_filename)
         if tracked is None:
             return None
-        return CodeStatus(tracked.generation, is_replaced(code))
+        return CodeStatus(tracked.generation, tracked.is_replaced(code))
 
     # -- remap opportunities -------------------------------------------------------------
 

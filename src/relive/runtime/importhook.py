@@ -8,6 +8,7 @@ accepts, swaps in a loader that keeps the exact source bytes the module was buil
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import sys
 import threading
@@ -16,7 +17,8 @@ from importlib.machinery import ModuleSpec
 from types import CodeType, ModuleType
 from typing import Any
 
-from relive.runtime.registry import REGISTRY, PathFilter, TrackedModule, _norm
+from relive.runtime.files import PathFilter, normalize
+from relive.runtime.registry import REGISTRY, TrackedModule
 
 
 class TrackingLoader(importlib.machinery.SourceFileLoader):
@@ -28,7 +30,7 @@ class TrackingLoader(importlib.machinery.SourceFileLoader):
         if code is None:  # pragma: no cover - SourceFileLoader always has code for .py
             raise ImportError(f"cannot load {self.path}", name=module.__name__)
         tracked = REGISTRY.register(module, self.path, source)
-        tracked.enc = _COMPILER is not None
+        compiled_by_hook(tracked)
         try:
             exec(code, module.__dict__)
         except BaseException:
@@ -96,6 +98,17 @@ _FINDER: TrackingFinder | None = None
 _install_lock = threading.Lock()
 
 
+def compiled_by_hook(tracked: TrackedModule) -> None:
+    """Note that ``tracked`` was compiled by this hook's compiler: in EnC mode when it is on,
+    with the plain code the EnC cache kept for the first baseline."""
+    tracked.enc = _COMPILER is not None
+    source = tracked.source_bytes
+    if tracked.enc and source is not None:
+        from relive.runtime.enc.cache import load_plain_code
+
+        tracked.plain_code = functools.partial(load_plain_code, tracked.filename, source)
+
+
 def _enc_load(source: bytes, path: str) -> CodeType:
     from relive.runtime.enc.cache import load_enc_code
 
@@ -113,7 +126,7 @@ def install(paths: Iterable[str] | None = None, enc: bool = True) -> list[Tracke
     with _install_lock:
         _COMPILER = _enc_load if enc else None
         if paths is not None:
-            REGISTRY.filter = PathFilter(include=tuple(_norm(p) for p in paths))
+            REGISTRY.filter = PathFilter(include=tuple(normalize(p) for p in paths))
         if _FINDER is None or _FINDER not in sys.meta_path:
             _FINDER = TrackingFinder()
             sys.meta_path.insert(0, _FINDER)

@@ -85,7 +85,7 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     code = _compile(source, filename)
     sys.modules["__main__"] = main
     if REGISTRY.filter.accepts(filename):
-        REGISTRY.register(main, filename, source).enc = importhook._COMPILER is not None
+        importhook.compiled_by_hook(REGISTRY.register(main, filename, source))
     return main, code
 
 
@@ -122,8 +122,7 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     code = (_compile(source, spec.origin) if source is not None else get_code(name))
     sys.modules["__main__"] = main
     if source is not None and REGISTRY.filter.accepts(spec.origin):
-        tracked = REGISTRY.register(main, spec.origin, source)
-        tracked.enc = importhook._COMPILER is not None
+        importhook.compiled_by_hook(REGISTRY.register(main, spec.origin, source))
     return main, code
 
 

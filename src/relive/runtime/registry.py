@@ -9,69 +9,20 @@ program that is never edited pays only for reading its sources once.
 
 from __future__ import annotations
 
+import functools
 import os
-import site
-import sys
-import sysconfig
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from types import ModuleType
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from types import CodeType, FunctionType, ModuleType
 from typing import TYPE_CHECKING
 
 from relive.delta import Baseline
+from relive.delta.units import pick_codes
+from relive.runtime.files import PathFilter, normalize
 
 if TYPE_CHECKING:
     from relive.runtime.apply.live import LiveIndex
-
-
-def _norm(path: str | os.PathLike[str]) -> str:
-    return os.path.normcase(os.path.realpath(os.fspath(path)))
-
-
-def _library_roots() -> list[str]:
-    roots: set[str] = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        value = sysconfig.get_paths().get(key)
-        if value:
-            roots.add(value)
-    for scheme_prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
-        vars_ = {"base": scheme_prefix, "platbase": scheme_prefix,
-                 "installed_base": scheme_prefix, "installed_platbase": scheme_prefix}
-        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-            try:
-                roots.add(sysconfig.get_path(key, vars=vars_))
-            except KeyError:
-                pass
-    try:
-        roots.update(site.getsitepackages())
-    except AttributeError:  # some virtualenv layouts
-        pass
-    user_site = getattr(site, "getusersitepackages", lambda: None)()
-    if user_site:
-        roots.add(user_site)
-    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # relive itself
-    return sorted({_norm(r) for r in roots if r})
-
-
-@dataclass
-class PathFilter:
-    """Decides which source files are the program's own (and so tracked)."""
-
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = field(default_factory=lambda: tuple(_library_roots()))
-
-    def accepts(self, filename: str | None) -> bool:
-        if not filename or not filename.endswith(".py"):
-            return False
-        path = _norm(filename)
-        if self.include:
-            return any(_is_under(path, root) for root in self.include)
-        return not any(_is_under(path, root) for root in self.exclude)
-
-
-def _is_under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 class TrackedModule:
@@ -85,9 +36,19 @@ class TrackedModule:
         # the bytes the current baseline was made from, when known (import, last apply)
         self.source_bytes: bytes | None = source
         self._baseline: Baseline | None = None
-        self._live: LiveIndex | None = None
         self.verified: bool | None = None  # None: imported under relive (nothing to verify)
         self.enc = False  # compiled in EnC mode: its frames can be remapped
+        # EnC mode: the plain code of the import-time source, when the EnC cache kept it; it
+        # seeds the first baseline, so that the delta engine need not compile the old side
+        self.plain_code: Callable[[], CodeType | None] | None = None
+        # what the apply keeps of this module between applies (see relive.runtime.apply)
+        self.live_index: LiveIndex | None = None
+        # deleted functions with their tombstone code, by definition path: an insert of the
+        # same definition revives the same objects
+        self.tombstones: dict[str, list[tuple[FunctionType, CodeType]]] = {}
+        # code objects of this module that an apply replaced (by id; the reference tells a
+        # reused id apart)
+        self.replaced: dict[int, weakref.ref[CodeType]] = {}
 
     @property
     def baseline(self) -> Baseline:
@@ -98,10 +59,11 @@ class TrackedModule:
                 with open(self.filename, "rb") as f:
                     source = f.read()
             baseline = Baseline.from_source(source, self.filename, self.name)
-            if self.enc and self._source is not None:
-                _seed_compare_codes(baseline, self._source)
+            if self.plain_code is not None and self._source is not None:
+                _seed_compare_codes(baseline, self.plain_code)
             self._baseline = baseline
             self._source = None
+            self.plain_code = None
         return self._baseline
 
     @baseline.setter
@@ -112,26 +74,29 @@ class TrackedModule:
     def generation(self) -> int:
         return self._baseline.generation if self._baseline is not None else 0
 
-    @property
-    def live(self) -> LiveIndex:
-        if self._live is None:
-            from relive.runtime.apply.live import LiveIndex
+    def note_replaced(self, codes: Iterable[CodeType]) -> None:
+        """An apply took ``codes`` out of service: a frame still running one is stale."""
+        for code in codes:
+            key = id(code)
+            self.replaced[key] = weakref.ref(code, functools.partial(self._forget_replaced, key))
 
-            self._live = LiveIndex(self)
-        return self._live
+    def _forget_replaced(self, key: int, _ref: object) -> None:
+        self.replaced.pop(key, None)
+
+    def is_replaced(self, code: CodeType) -> bool:
+        """Did an apply replace ``code`` (is a frame running it stale)?"""
+        ref = self.replaced.get(id(code))
+        return ref is not None and ref() is code
 
     def __repr__(self) -> str:
         return f"<TrackedModule {self.name} {self.filename} gen {self.generation}>"
 
 
-def _seed_compare_codes(baseline: Baseline, source: bytes) -> None:
+def _seed_compare_codes(baseline: Baseline, plain_code: Callable[[], CodeType | None]) -> None:
     """Give a module's first baseline the plain code of its import, when the EnC cache kept
     it: the delta engine then need not compile the old side of an edit."""
-    from relive.delta.units import pick_codes
-    from relive.runtime.enc.cache import load_plain_code
-
     try:
-        plain = load_plain_code(baseline.filename, source)
+        plain = plain_code()
         if plain is not None:
             baseline.cache_codes(pick_codes(plain, (d for d in baseline.index.values()
                                                     if d.kind != "module")), "compare")
@@ -159,9 +124,9 @@ class Registry:
             tracked = TrackedModule(module, os.path.abspath(filename), source)
             old = self._by_name.get(tracked.name)
             if old is not None:
-                self._by_file.pop(_norm(old.filename), None)
+                self._by_file.pop(normalize(old.filename), None)
                 self._by_module.pop(id(old.module), None)
-            self._by_file[_norm(filename)] = tracked
+            self._by_file[normalize(filename)] = tracked
             self._by_name[tracked.name] = tracked
             self._by_module[id(module)] = tracked
             return tracked
@@ -170,8 +135,8 @@ class Registry:
         with self._lock:
             if self._by_name.get(tracked.name) is tracked:
                 del self._by_name[tracked.name]
-            if self._by_file.get(_norm(tracked.filename)) is tracked:
-                del self._by_file[_norm(tracked.filename)]
+            if self._by_file.get(normalize(tracked.filename)) is tracked:
+                del self._by_file[normalize(tracked.filename)]
             if self._by_module.get(id(tracked.module)) is tracked:
                 del self._by_module[id(tracked.module)]
 
@@ -181,11 +146,11 @@ class Registry:
             if isinstance(module, ModuleType):
                 tracked = self._by_module.get(id(module))
                 return tracked if tracked is not None and tracked.module is module else None
-            return self._by_name.get(module) or self._by_file.get(_norm(module))
+            return self._by_name.get(module) or self._by_file.get(normalize(module))
 
     def by_file(self, filename: str) -> TrackedModule | None:
         with self._lock:
-            return self._by_file.get(_norm(filename))
+            return self._by_file.get(normalize(filename))
 
     def files(self) -> set[str]:
         with self._lock:

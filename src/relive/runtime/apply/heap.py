@@ -40,7 +40,8 @@ from types import FunctionType
 from typing import Any
 
 from relive.runtime.apply.codetools import is_continuation
-from relive.runtime.registry import REGISTRY, _norm
+from relive.runtime.files import normalize
+from relive.runtime.registry import REGISTRY
 
 Key = tuple[str, int]  # (co_qualname, co_firstlineno)
 
@@ -92,7 +93,7 @@ class HeapScan:
         if known is _UNSEEN:
             known = None
             if filename.endswith(".py"):
-                norm = _norm(filename)
+                norm = normalize(filename)
                 if norm in self._extra or REGISTRY.filter.accepts(filename):
                     known = norm
             self._files[filename] = known
@@ -102,7 +103,7 @@ class HeapScan:
         """Make sure functions of ``filename`` (a tracked module's file) are indexed; returns
         its normalised name. A file the path filter does not accept (a module tracked by
         name) is added, and then needs one more pass over the heap."""
-        norm = _norm(filename)
+        norm = normalize(filename)
         if norm not in self._extra and not REGISTRY.filter.accepts(filename):
             self._extra.add(norm)
             self._files = {}
@@ -227,7 +228,7 @@ class HeapScan:
 def _imported_files() -> set[str]:
     """The files of the tracked modules whose import has finished (one still running makes
     more functions after the pass)."""
-    return {_norm(t.filename) for t in REGISTRY
+    return {normalize(t.filename) for t in REGISTRY
             if not getattr(getattr(t.module, "__spec__", None), "_initializing", False)}
 
 

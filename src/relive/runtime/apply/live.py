@@ -28,8 +28,8 @@ from relive.runtime.apply.heap import HEAP, LRU_TYPE, Key, why_none
 if TYPE_CHECKING:
     from relive.runtime.registry import TrackedModule
 
-__all__ = ["HEAP", "Key", "LiveIndex", "code_key", "definition_key", "needs_heap",
-           "scope_in_heap", "scope_object", "why_none"]
+__all__ = ["HEAP", "Key", "LiveIndex", "code_key", "definition_key", "live_index",
+           "needs_heap", "scope_in_heap", "scope_object", "why_none"]
 
 _MAX_DEPTH = 4
 
@@ -40,6 +40,13 @@ def code_key(code: CodeType) -> Key:
 
 def definition_key(d: Definition) -> Key:
     return (d.qualname, d.first)
+
+
+def live_index(tracked: TrackedModule) -> LiveIndex:
+    """The live index of ``tracked``, made on first use and kept on the tracked module."""
+    if tracked.live_index is None:
+        tracked.live_index = LiveIndex(tracked)
+    return tracked.live_index
 
 
 class LiveIndex:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import time
-import weakref
 from collections import ChainMap
 from collections.abc import Callable, Iterable
 from types import CodeType, FunctionType
@@ -53,6 +53,7 @@ from relive.runtime.apply.holders import holders
 from relive.runtime.apply.live import (
     code_key,
     definition_key,
+    live_index,
     needs_heap,
     scope_in_heap,
     scope_object,
@@ -72,32 +73,6 @@ from relive.runtime.result import ApplyResult
 _DATACLASS_NAMES = ("__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__le__", "__gt__",
                     "__ge__", "__match_args__", "__dataclass_fields__", "__dataclass_params__",
                     "__setattr__", "__delattr__", "__replace__", "__annotations__")
-
-# tombstoned functions by (module name, definition path), so that undoing a delete revives them
-_TOMBSTONES: dict[tuple[str, str], list[tuple[FunctionType, CodeType]]] = {}
-
-# code objects an apply took out of service (a frame still running one is stale), by id;
-# code objects compare by value, so they are kept by identity, weakly
-_REPLACED: dict[int, weakref.ref[CodeType]] = {}
-
-
-def is_replaced(code: CodeType) -> bool:
-    """Did an apply replace ``code`` (is a frame running it stale)?"""
-    ref = _REPLACED.get(id(code))
-    return ref is not None and ref() is code
-
-
-def _note_replaced(codes: Iterable[CodeType]) -> None:
-    for code in codes:
-        key = id(code)
-        _REPLACED[key] = weakref.ref(code, _forget(key))
-
-
-def _forget(key: int) -> Callable[[object], None]:
-    def forget(_ref: object) -> None:
-        _REPLACED.pop(key, None)
-    return forget
-
 
 class _Refused(Exception):
     def __init__(self, reason: str, rude: Iterable[RudeEdit] = ()) -> None:
@@ -155,7 +130,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
                                          for r in blocking], rude, start)
     notes: list[str] = []
     if tracked.verified is False:
-        from relive.runtime.verify import verify
+        from relive.runtime.apply.verify import verify
 
         notes = verify(tracked)
     plan = _Plan(tracked, delta, compiler)
@@ -186,7 +161,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         plan.ev.settle(module_sets.__contains__)
     old_baseline = tracked.baseline
     tracked.baseline = delta.next_baseline
-    _note_replaced(code for code, _path in plan.old_codes.values())
+    tracked.note_replaced(code for code, _path in plan.old_codes.values())
     warnings = list(plan.warnings)
     for action in plan.txn.after:
         try:
@@ -220,7 +195,7 @@ class _Plan(ScopePlanning):
         self.delta = delta
         self.old = tracked.baseline
         self.new = delta.next_baseline
-        self.live = tracked.live
+        self.live = live_index(tracked)
         self.module = tracked.module
         self.compiler = compiler
         self.ev = Evaluator(self.module, self.new, compiler)
@@ -544,9 +519,10 @@ class _Plan(ScopePlanning):
 
     def _revive(self, e: SemanticEdit, obj: Any) -> Any:
         """An inserted plain function takes the place of its tombstone, if there is one."""
-        graves = _TOMBSTONES.pop((self.tracked.name, e.path), None)
+        graves = self.tracked.tombstones.get(e.path)
         if not graves or type(obj) is not FunctionType:
             return obj
+        self.txn.after.append(functools.partial(self._bury, e.path, None))
         for fn, _tomb in graves:
             if fn.__code__.co_freevars == obj.__code__.co_freevars:
                 self.rekeys.append((fn, code_key(fn.__code__)))
@@ -555,6 +531,13 @@ class _Plan(ScopePlanning):
                 self.txn.set(fn, *scope_annotations.function_annotations(obj))
                 return fn
         return obj
+
+    def _bury(self, path: str, graves: list[tuple[FunctionType, CodeType]] | None) -> None:
+        """After the commit: keep the tombstoned functions of ``path`` (None: they are revived)."""
+        if graves is None:
+            self.tracked.tombstones.pop(path, None)
+        else:
+            self.tracked.tombstones.setdefault(path, []).extend(graves)
 
     def _delete_function(self, e: SemanticEdit) -> None:
         old_d = self.old_def(e)
@@ -566,7 +549,7 @@ class _Plan(ScopePlanning):
             self.txn.set(fn, "__code__", tomb)
             graves.append((fn, tomb))
         if graves:
-            _TOMBSTONES.setdefault((self.tracked.name, e.path), []).extend(graves)
+            self.txn.after.append(functools.partial(self._bury, e.path, graves))
         self._unbind(old_d, lambda obj: obj in fns or unwraps_to(obj, fns))
         self._held_elsewhere(old_d, old_d.name, old_d.header_line,
                              lambda obj: unwraps_to(obj, fns))

@@ -10,7 +10,7 @@ file's code, so that what runs and the baseline agree from then on.
 from __future__ import annotations
 
 from relive.delta.units import deep_key, pick_codes
-from relive.runtime.apply.live import definition_key, needs_heap
+from relive.runtime.apply.live import definition_key, live_index, needs_heap
 from relive.runtime.apply.transaction import Transaction
 from relive.runtime.registry import TrackedModule
 
@@ -28,7 +28,7 @@ def verify(tracked: TrackedModule) -> list[str]:
     defs = [d for d in base.index.values()
             if d.kind == "function" and not needs_heap(base.index, d)]
     codes = pick_codes(unit, defs)
-    live = tracked.live
+    live = live_index(tracked)
     live.scan()  # functions held only by other objects (a click command) are synced too
     live.ensure_built()
     txn = Transaction()
