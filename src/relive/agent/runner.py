@@ -31,7 +31,7 @@ from relive.debugger.edits import EditService, default_edit_service
 from relive.debugger.engine import Engine
 from relive.debugger.model import Event, ProcessExited
 from relive.runtime import install
-from relive.runtime.program import ProgramError, Target, execute, prepare
+from relive.runtime.program import MainTarget, ProgramError, execute, prepare
 
 
 def _load_edit_service(spec: str | None) -> EditService | None:
@@ -81,9 +81,9 @@ def _prepare(args: argparse.Namespace) -> tuple[types.ModuleType, types.CodeType
     done before the engine watches this thread, so none of it can stop the debugger."""
     install()
     if args.module is not None:
-        target = Target(module=args.module, args=tuple(args.target))
+        target = MainTarget(module=args.module, args=tuple(args.target))
     else:
-        target = Target(path=args.target[0], args=tuple(args.target[1:]))
+        target = MainTarget(path=args.target[0], args=tuple(args.target[1:]))
     return prepare(target)
 
 

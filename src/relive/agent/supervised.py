@@ -42,7 +42,7 @@ from typing import Any
 
 from relive.agent.records import record
 from relive.runtime import events, install
-from relive.runtime.program import ProgramError, Target, execute, prepare, report_uncaught
+from relive.runtime.program import MainTarget, ProgramError, execute, prepare, report_uncaught
 from relive.runtime.watch import SavedFiles
 
 _POLL_S = 0.2  # how often the thread looks for directories of newly imported modules
@@ -105,8 +105,8 @@ def main() -> None:
     from relive.runtime.remap import schedule
 
     schedule.set_default_policy(config["remap"])
-    target = (Target(module=config["module"], args=args) if config["module"] is not None
-              else Target(path=args[0], args=args[1:]))
+    target = (MainTarget(module=config["module"], args=args) if config["module"] is not None
+              else MainTarget(path=args[0], args=args[1:]))
     events.observe(channel.observe)
     if config["module"] is not None:
         import runpy  # noqa: F401  (python -m has it imported when the module starts)

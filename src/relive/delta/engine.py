@@ -105,7 +105,7 @@ def _compile(tree: ast.Module, filename: str, flags: int) -> CodeType:
     return code
 
 
-def _compile_unit(tree: ast.Module, module: Definition, filename: str,
+def _compile_with_facts(tree: ast.Module, module: Definition, filename: str,
                   flags: int) -> tuple[CodeType, ast.Module]:
     """Compile a unit's tree with the module-wide facts of ``module`` appended; return the
     code and the tree that was compiled."""
@@ -313,7 +313,7 @@ class _Incremental:
         new_root = new_defs[0]
         module = index[MODULE_PATH]
         try:
-            new_unit, new_tree = _compile_unit(new_tree, module, self.base.filename,
+            new_unit, new_tree = _compile_with_facts(new_tree, module, self.base.filename,
                                                self.flags)
         except (SyntaxError, ValueError) as exc:
             return _source_error(self.base, exc, "compile")
@@ -361,7 +361,7 @@ class _Incremental:
 
     def _compile_old(self, tree: ast.Module) -> CodeType:
         try:
-            return _compile_unit(tree, self.index[MODULE_PATH], self.base.filename,
+            return _compile_with_facts(tree, self.index[MODULE_PATH], self.base.filename,
                                  self.flags)[0]
         except (SyntaxError, ValueError) as exc:  # the baseline compiled once; be safe
             raise _Retry from exc
@@ -432,7 +432,7 @@ class _Incremental:
         units: list[Compiled] = []
         if new_tree is not None:
             try:
-                new_unit, new_tree = _compile_unit(new_tree, new_module, self.base.filename,
+                new_unit, new_tree = _compile_with_facts(new_tree, new_module, self.base.filename,
                                                    self.flags)
             except (SyntaxError, ValueError) as exc:
                 return _source_error(self.base, exc, "compile")

@@ -23,7 +23,7 @@ from relive.runtime.registry import REGISTRY
 
 
 @dataclass(frozen=True)
-class Target:
+class MainTarget:
     """What to run: a script path, or a module name (``-m``), and its arguments."""
 
     path: str | None = None
@@ -38,7 +38,7 @@ class ProgramError(Exception):
     """The program cannot be started (no such file, no such module)."""
 
 
-def prepare(target: Target) -> tuple[types.ModuleType, CodeType]:
+def prepare(target: MainTarget) -> tuple[types.ModuleType, CodeType]:
     """Create ``__main__`` for ``target`` and compile it; sets ``sys.argv`` and ``sys.path``.
 
     The module is registered as tracked (when the filter accepts its file) before it runs.

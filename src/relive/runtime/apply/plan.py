@@ -210,7 +210,7 @@ class _Plan(ScopePlanning):
         self.old_codes: dict[int, tuple[CodeType, str]] = {}
         self.rekeys: list[tuple[FunctionType, tuple[str, int]]] = []
         self.new_objects: list[object] = []
-        self.remap: list[schedule.Candidate] = []
+        self.remap: list[schedule.ReplacedCode] = []
         self.new_codes: list[CodeType] = []
         self._units: dict[str, CodeType] = {}
         self._heap_scanned = False
@@ -309,7 +309,7 @@ class _Plan(ScopePlanning):
                  old_d: Definition | None = None, new_d: Definition | None = None) -> None:
         old = schedule.unalias(fn.__code__)
         if old_d is not None and new_d is not None:
-            self.remap.append(schedule.Candidate(path, old, code, old_d, new_d))
+            self.remap.append(schedule.ReplacedCode(path, old, code, old_d, new_d))
         self.old_codes.setdefault(id(old), (old, path))
         self.old_codes.setdefault(id(fn.__code__), (fn.__code__, path))
         self.rekeys.append((fn, code_key(fn.__code__)))
@@ -455,7 +455,7 @@ class _Plan(ScopePlanning):
                 shifted = shift_code(old_code, by)
                 # a frame runs it: move it to the right lines too
                 if may_run(old_code) or (old_code is not code and may_run(code)):
-                    remap.append(schedule.Candidate(e.path, old_code, shifted, old_d,
+                    remap.append(schedule.ReplacedCode(e.path, old_code, shifted, old_d,
                                                      new_index[e.path], by))
                 set_attr(fn, "__code__", shifted)
 

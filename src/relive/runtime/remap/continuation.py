@@ -62,7 +62,7 @@ from relive.runtime.remap.unbound import reads_before_assignment
 __all__ = [
     "Continuation",
     "FunctionVersion",
-    "Target",
+    "ResumePoint",
     "UnitMismatchError",
     "build_continuation",
     "derived_codes",
@@ -138,7 +138,7 @@ def _find_def(tree: ast.Module, code: CodeType) -> FunctionNode | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _compile_unit(unit: str, filename: str, flags: int) -> tuple[CodeType, TreeTable, ast.Module]:
+def _enc_unit(unit: str, filename: str, flags: int) -> tuple[CodeType, TreeTable, ast.Module]:
     """A unit compiled in EnC mode, its trees, and its plain tree. Cached: the runtime may
     give one unit (say, the whole module) for several functions of one apply. The trees are
     only read once made (annotating a function twice changes nothing)."""
@@ -160,7 +160,7 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
             f"move to other code")
     flags = future_flags(code)
     try:
-        module, trees, logical_module = _compile_unit(unit, code.co_filename, flags)
+        module, trees, logical_module = _enc_unit(unit, code.co_filename, flags)
     except SyntaxError as exc:
         raise UnitMismatchError(f"the compile unit does not compile: {exc}") from exc
     compiled = trees.get((code.co_firstlineno, code.co_name))
@@ -188,7 +188,7 @@ def load_version(code: CodeType, unit: str) -> FunctionVersion:
 # --- from a remap point of the old version to a statement of the new one ------------------------
 
 @dataclass(frozen=True)
-class Target:
+class ResumePoint:
     """Where, and with which loop iterators, a frame resumes in the new version."""
 
     path: Path | None  # None: the whole body (restart)
@@ -208,7 +208,7 @@ def _loops_of(stmt: ast.stmt, ancestors: tuple[ast.stmt, ...], mode: PointMode) 
 
 def resolve_target(
     old: FunctionVersion, point: Point, line_map: Mapping[int, int | None], new: FunctionVersion
-) -> Target | str:
+) -> ResumePoint | str:
     """The statement of ``new`` where a frame of ``old`` at ``point`` resumes, or why none."""
     found = old.statements.get(point.path)
     if found is None:
@@ -239,13 +239,14 @@ def resolve_target(
         pairs.append((for_local(new_index), for_local(old_index)))
         if isinstance(loop, ast.AsyncFor):
             async_loops.add(for_local(new_index))
-    return Target(path, point.mode, stmt.lineno, new_line, tuple(pairs), frozenset(async_loops))
+    return ResumePoint(path, point.mode, stmt.lineno, new_line, tuple(pairs),
+                       frozenset(async_loops))
 
 
-def restart_target(new: FunctionVersion, old_line: int | None) -> Target:
+def restart_target(new: FunctionVersion, old_line: int | None) -> ResumePoint:
     """Resuming at the top of the new body (the "restart" policy)."""
     first = new.logical.body[0]
-    return Target(None, "start", old_line, first.lineno, (), frozenset())
+    return ResumePoint(None, "start", old_line, first.lineno, (), frozenset())
 
 
 # --- the resumed body -----------------------------------------------------------------------
@@ -314,7 +315,8 @@ def _resume_block(
     raise AssertionError(f"cannot resume inside {type(stmt).__name__}")  # refused earlier
 
 
-def resumed_body(new: FunctionVersion, target: Target, copy_nodes: bool = True) -> list[ast.stmt]:
+def resumed_body(new: FunctionVersion, target: ResumePoint,
+                 copy_nodes: bool = True) -> list[ast.stmt]:
     """The statements the continuation runs (before its prologue). Without ``copy_nodes`` the
     result shares nodes with ``new``'s tree: fine for reading, not for compiling."""
     clone = _deep if copy_nodes else _same
@@ -323,7 +325,7 @@ def resumed_body(new: FunctionVersion, target: Target, copy_nodes: bool = True) 
     return _resume_block(new.logical.body, target.path, target.mode, clone)
 
 
-def target_reads(new: FunctionVersion, target: Target) -> frozenset[str]:
+def target_reads(new: FunctionVersion, target: ResumePoint) -> frozenset[str]:
     """Locals of the new version that the continuation may read before assigning them."""
     local_names = set(new.varnames) | set(new.cellvars)
     return reads_before_assignment(resumed_body(new, target, copy_nodes=False)) & local_names
@@ -392,7 +394,7 @@ def _first_positional(fn: FunctionNode) -> str | None:
     return params[0].arg if params else None
 
 
-def _plain_locals(new: FunctionVersion, target: Target, skip: set[str]) -> tuple[str, ...]:
+def _plain_locals(new: FunctionVersion, target: ResumePoint, skip: set[str]) -> tuple[str, ...]:
     loops = {new_name for new_name, _old in target.loops}
     return tuple(sorted(
         name for name in new.varnames
@@ -488,7 +490,7 @@ def _continuation_module(
     return module
 
 
-def build_continuation(new: FunctionVersion, target: Target) -> Continuation:
+def build_continuation(new: FunctionVersion, target: ResumePoint) -> Continuation:
     """Compile the continuation of ``new`` at ``target``.
 
     The first positional parameter is passed positionally when the function uses

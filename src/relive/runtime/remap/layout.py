@@ -114,7 +114,7 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class _Stmt:
+class _StatementSpan:
     node: ast.stmt
     path: Path | None
     depth: int  # nesting depth in the compiled tree, to find the innermost owner
@@ -122,12 +122,12 @@ class _Stmt:
     guarded: bool  # inside a try/with/except/finally of the compiled tree
 
 
-def _statements(fn: FunctionNode) -> list[_Stmt]:
-    found: list[_Stmt] = []
+def _statements(fn: FunctionNode) -> list[_StatementSpan]:
+    found: list[_StatementSpan] = []
 
     def visit(block: list[ast.stmt], depth: int, stack: int, guarded: bool) -> None:
         for stmt in block:
-            found.append(_Stmt(stmt, statement_path(stmt), depth, stack, guarded))
+            found.append(_StatementSpan(stmt, statement_path(stmt), depth, stack, guarded))
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             inner_guard = guarded or (isinstance(stmt, _GUARDED) and not is_remap_wrapper(stmt))
@@ -173,18 +173,18 @@ def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]
 
 
 def _owners(
-    instrs: list[dis.Instruction], statements: list[_Stmt]
-) -> dict[int, list[_Stmt]]:
+    instrs: list[dis.Instruction], statements: list[_StatementSpan]
+) -> dict[int, list[_StatementSpan]]:
     """Offset -> the innermost statements containing the instruction (several when copies of
     one statement share a span, as in a continuation)."""
-    by_line: dict[int, list[tuple[_Stmt, tuple[int, int, int, int]]]] = {}
+    by_line: dict[int, list[tuple[_StatementSpan, tuple[int, int, int, int]]]] = {}
     for stmt in statements:
         span = _span(stmt.node)
         if span is None:
             continue
         for line in range(span[0], span[1] + 1):
             by_line.setdefault(line, []).append((stmt, span))
-    owners: dict[int, list[_Stmt]] = {}
+    owners: dict[int, list[_StatementSpan]] = {}
     for instr in instrs:
         pos = instr.positions
         if pos is None or pos.lineno is None:
@@ -195,7 +195,7 @@ def _owners(
             pos.col_offset if pos.col_offset is not None else -1,
             pos.end_col_offset if pos.end_col_offset is not None else -1,
         )
-        best: list[_Stmt] = []
+        best: list[_StatementSpan] = []
         for stmt, span in by_line.get(pos.lineno, ()):
             if not _contains(span, ispan):
                 continue

@@ -16,7 +16,7 @@ from relive.runtime.enc import FunctionNode
 from relive.runtime.remap.continuation import (
     Continuation,
     FunctionVersion,
-    Target,
+    ResumePoint,
     build_continuation,
     resolve_target,
     restart_target,
@@ -32,7 +32,7 @@ __all__ = ["Go", "Plan"]
 class Go:
     """A decided move: where to, with which locals, and which of the old cells to share."""
 
-    target: Target
+    target: ResumePoint
     state: dict[str, object]
     continuation: Continuation
     share: frozenset[str]
@@ -72,9 +72,9 @@ class Plan:
     policy: RemapPolicy
     on_event: EventSink | None
     schedule: Any  # the RemapSchedule that asked for it
-    targets: dict[Point, Target | str] = field(default_factory=dict)
-    reads: dict[Target, frozenset[str]] = field(default_factory=dict)
-    continuations: dict[Target, Continuation | str] = field(default_factory=dict)
+    targets: dict[Point, ResumePoint | str] = field(default_factory=dict)
+    reads: dict[ResumePoint, frozenset[str]] = field(default_factory=dict)
+    continuations: dict[ResumePoint, Continuation | str] = field(default_factory=dict)
     chooser: Chooser | None = None
 
     def decide(self, point: Point, frame: FrameType, line: int | None = None) -> Go | str:
@@ -124,12 +124,12 @@ class Plan:
             share = frozenset(self.old.cellvars) | frozenset(self.old.freevars)
         return Go(target, state, continuation, share, frame.f_globals)
 
-    def target_at(self, point: Point, line: int) -> Target | str:
+    def target_at(self, point: Point, line: int) -> ResumePoint | str:
         """Where a frame at ``point`` resumes if it is sent to ``line`` of the new version."""
         old_line = self.old.statements[point.path][0].lineno
         return resolve_target(self.old, point, {**self.line_map, old_line: line}, self.new)
 
-    def target(self, point: Point) -> Target | str:
+    def target(self, point: Point) -> ResumePoint | str:
         """Where a frame at ``point`` resumes in the new version, or why it cannot."""
         if self.policy == "restart":
             return restart_target(self.new, self.old.statements[point.path][0].lineno)
@@ -138,7 +138,7 @@ class Plan:
             target = self.targets[point] = resolve_target(self.old, point, self.line_map, self.new)
         return target
 
-    def continuation(self, target: Target) -> Continuation | str:
+    def continuation(self, target: ResumePoint) -> Continuation | str:
         """The compiled continuation at ``target`` (compiled once, for every frame)."""
         continuation = self.continuations.get(target)
         if continuation is None:

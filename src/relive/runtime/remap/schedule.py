@@ -43,7 +43,7 @@ def default_policy() -> str:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class ReplacedCode:
     """Code an apply replaced in live functions, and what replaced it."""
 
     path: str
@@ -122,7 +122,7 @@ def codes_on_stacks() -> set[int]:
     return found
 
 
-def schedule(candidates: Sequence[Candidate], old: Baseline, new: Baseline, delta: Delta,
+def schedule(candidates: Sequence[ReplacedCode], old: Baseline, new: Baseline, delta: Delta,
              policy: str | None, sink: Callable[[object], None]) -> object | None:
     """Schedule the remap of the frames of ``candidates`` that may need it; the schedule or
     None (nothing to move, or the policy is ``stale``)."""

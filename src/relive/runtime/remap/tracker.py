@@ -143,7 +143,7 @@ class _FrameState:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class _Movable:
     code: CodeType
     tree: FunctionNode | None
     plan: Plan | None
@@ -187,14 +187,14 @@ class _Tracker:
         self.prune()
         events: list[tuple[EventSink | None, RemapEvent]] = []
         with self.lock:
-            candidates: dict[int, _Candidate] = {}
+            candidates: dict[int, _Movable] = {}
             schedule = RemapSchedule(self.condition)
             for item in items:
                 try:
                     old = self.version(item.old_code, item.old_unit)
                     new = self.version(item.new_code, item.new_unit)
                 except UnitMismatchError as exc:
-                    candidates[id(item.old_code)] = _Candidate(item.old_code, None, None, str(exc))
+                    candidates[id(item.old_code)] = _Movable(item.old_code, None, None, str(exc))
                     continue
                 problem: str | None = None
                 if old.kind != new.kind:
@@ -205,7 +205,7 @@ class _Tracker:
                             chooser=chooser if item.ask else None)
                 self._retarget(item, new)
                 for code, tree in [(item.old_code, old.compiled), *derived_codes(item.old_code)]:
-                    candidates[id(code)] = _Candidate(code, tree, plan, problem)
+                    candidates[id(code)] = _Movable(code, tree, plan, problem)
             infos: list[FrameInfo] = []
             for frame, thread_id, generator in self._find_frames(candidates):
                 candidate = candidates[id(frame.f_code)]
@@ -291,7 +291,7 @@ class _Tracker:
             self._maybe_idle()
 
     def _find_frames(
-        self, candidates: Mapping[int, _Candidate]
+        self, candidates: Mapping[int, _Movable]
     ) -> list[tuple[FrameType, int | None, object | None]]:
         found: list[tuple[FrameType, int | None, object | None]] = []
         seen: set[int] = set()
