@@ -23,7 +23,8 @@ from types import CodeType, FunctionType
 from typing import Any
 
 from relive.runtime.enc import enc_compile, iter_code_objects
-from relive.runtime.remap.tracker import RemapItem, schedule_remap
+from relive.runtime.remap.events import RemapItem
+from relive.runtime.remap.tracker import schedule_remap
 
 OLD = """
 def spin(box):

@@ -20,16 +20,15 @@ from typing import Any
 import pytest
 
 from relive.runtime.enc import enc_compile, iter_code_objects
-from relive.runtime.remap.tracker import (
+from relive.runtime.remap.events import (
     LeftStale,
     RemapDeferred,
     RemapEvent,
     RemapItem,
     Remapped,
     RemapPolicy,
-    RemapSchedule,
-    schedule_remap,
 )
+from relive.runtime.remap.tracker import RemapSchedule, schedule_remap
 
 _counter = itertools.count()
 TIMEOUT = 30.0  # generous: the suite must pass on a loaded 2-core machine

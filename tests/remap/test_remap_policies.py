@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from relive.runtime.enc import enc_compile, iter_code_objects
-from relive.runtime.remap.tracker import (
+from relive.runtime.remap.events import (
     LeftStale,
     RemapDeferred,
     RemapItem,
     RemapOpportunity,
     Remapped,
     describe_event,
-    schedule_remap,
 )
+from relive.runtime.remap.tracker import schedule_remap
 
 from .conftest import TIMEOUT, Program
 from .test_remap_loops import _once

@@ -90,6 +90,13 @@ def iter_statements(fn: FunctionNode) -> Iterator[tuple[ast.stmt, Path]]:
 
 def _walk_statement(stmt: ast.stmt, path: Path) -> Iterator[tuple[ast.stmt, Path]]:
     yield stmt, path
+    for child, child_path in _inner_statements(stmt, path):
+        yield from _walk_statement(child, child_path)
+
+
+def _inner_statements(stmt: ast.stmt, path: Path) -> Iterator[tuple[ast.stmt, Path]]:
+    """The statements directly inside ``stmt`` (at ``path``) with their paths, handlers' and
+    match cases' bodies included; none for a nested function or class (another scope)."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return
     for field, items in child_blocks(stmt):
@@ -97,9 +104,9 @@ def _walk_statement(stmt: ast.stmt, path: Path) -> Iterator[tuple[ast.stmt, Path
             step = (*path, (field, index))
             if isinstance(item, (ast.ExceptHandler, ast.match_case)):
                 for inner_index, inner in enumerate(item.body):
-                    yield from _walk_statement(inner, (*step, ("body", inner_index)))
+                    yield inner, (*step, ("body", inner_index))
             elif isinstance(item, ast.stmt):
-                yield from _walk_statement(item, step)
+                yield item, step
 
 
 def annotate_function(fn: FunctionNode) -> None:
@@ -127,16 +134,8 @@ def annotate_function(fn: FunctionNode) -> None:
             if is_loop and not hasattr(stmt, _LOOP_ATTR):
                 setattr(stmt, _LOOP_ATTR, depth)
             inner = depth + 1 if is_loop else depth
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return
-        for field, items in child_blocks(stmt):
-            for index, item in enumerate(items):
-                step = (*path, (field, index))
-                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
-                    for inner_index, child in enumerate(item.body):
-                        visit(child, (*step, ("body", inner_index)), inner)
-                elif isinstance(item, ast.stmt):
-                    visit(item, step, inner)
+        for child, child_path in _inner_statements(stmt, path):
+            visit(child, child_path, inner)
 
     for index, stmt in enumerate(fn.body):
         visit(stmt, (("body", index),), 0)

@@ -130,7 +130,8 @@ def schedule(candidates: Sequence[ReplacedCode], old: Baseline, new: Baseline, d
     if policy == "stale" or not candidates:
         return None
     from relive.runtime.enc import is_enc_code
-    from relive.runtime.remap.tracker import RemapItem, schedule_remap
+    from relive.runtime.remap.events import RemapItem
+    from relive.runtime.remap.tracker import schedule_remap
 
     may_move = frames_test(codes_on_stacks())
     items = []

@@ -64,25 +64,12 @@ from relive.runtime.remap.events import (
     RemapOpportunity,
     Remapped,
     RemapPolicy,
-    describe_event,
 )
 from relive.runtime.remap.hooks import Hooks, make_hooks
 from relive.runtime.remap.layout import Layout, compute_layout
 from relive.runtime.remap.plan import Chooser, Go, Plan
 
-__all__ = [
-    "FrameInfo",
-    "LeftStale",
-    "RemapDeferred",
-    "RemapEvent",
-    "RemapItem",
-    "RemapOpportunity",
-    "RemapPolicy",
-    "RemapSchedule",
-    "Remapped",
-    "describe_event",
-    "schedule_remap",
-]
+__all__ = ["RemapSchedule", "has_stale_code", "schedule_remap"]
 
 class RemapSchedule:
     """What :func:`schedule_remap` found, and a way to wait for it to settle."""
