@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import types
 from pathlib import Path
 
 import pytest
 from harness import line_of, load_program, session
 
 from relive.debugger import evaluate
+from relive.runtime.registry import REGISTRY
 
 prog = load_program("basic")
 L = lambda tag: line_of("basic", f"tag:{tag}")  # noqa: E731
@@ -194,21 +196,26 @@ def test_a_function_compiled_in_enc_mode_gets_an_enc_mode_entry_hook(tmp_path: P
     from relive.runtime.remap.continuation import unalias
 
     path = tmp_path / "encmod.py"
-    path.write_text("def twice(x):\n    y = x * 2\n    return y\n", encoding="utf-8")
-    namespace: dict[str, object] = {}
-    exec(enc_compile(path.read_text(encoding="utf-8"), str(path)), namespace)
-    twice = namespace["twice"]
-    original = twice.__code__  # type: ignore[attr-defined]
+    source = b"def twice(x):\n    y = x * 2\n    return y\n"
+    path.write_bytes(source)
+    module = types.ModuleType("encmod")
+    module.__file__ = str(path)
+    tracked = REGISTRY.register(module, str(path), source)
+    exec(enc_compile(source, str(path)), module.__dict__)
+    twice = module.twice
+    original = twice.__code__
     assert is_enc_code(original)
     entered: list[str] = []
     hooks = EntryHooks(lambda frame: entered.append(frame.f_code.co_name))
     try:
         assert hooks.sync([original]) == []  # hooked, not left to global tracing
-        hooked = twice.__code__  # type: ignore[attr-defined]
+        hooked = twice.__code__
         assert hooked is not original and is_enc_code(hooked)
         assert unhooked(hooked) is original
         assert unalias(hooked) is original  # an edit remaps its frames as frames of f
-        assert twice(21) == 42 and entered == ["twice"]  # type: ignore[operator]
+        assert list(tracked.aliases) == [id(hooked)]  # kept on the tracked module
+        assert twice(21) == 42 and entered == ["twice"]
     finally:
         hooks.restore_all()
-    assert twice.__code__ is original  # type: ignore[attr-defined]
+        REGISTRY.unregister(tracked)
+    assert twice.__code__ is original

@@ -49,6 +49,9 @@ class TrackedModule:
         # code objects of this module that an apply replaced (by id; the reference tells a
         # reused id apart)
         self.replaced: dict[int, weakref.ref[CodeType]] = {}
+        # copies of this module's code that stand for the original (a debugger's entry-hooked
+        # copy), by the copy's id: the copy's reference and the original
+        self.aliases: dict[int, tuple[weakref.ref[CodeType], CodeType]] = {}
 
     @property
     def baseline(self) -> Baseline:
@@ -113,6 +116,8 @@ class Registry:
         self._by_name: dict[str, TrackedModule] = {}
         # by module object: a module may rename itself (``__name__ = "decimal"``)
         self._by_module: dict[int, TrackedModule] = {}
+        # by a code object's file name as compiled in (memo of by_file, reset on any change)
+        self._by_code_file: dict[str, TrackedModule | None] = {}
         self._lock = threading.RLock()
         # applies are serialised: one delta at a time in the whole process
         self.apply_lock = threading.RLock()
@@ -129,6 +134,7 @@ class Registry:
             self._by_file[normalize(filename)] = tracked
             self._by_name[tracked.name] = tracked
             self._by_module[id(module)] = tracked
+            self._by_code_file.clear()
             return tracked
 
     def unregister(self, tracked: TrackedModule) -> None:
@@ -139,6 +145,7 @@ class Registry:
                 del self._by_file[normalize(tracked.filename)]
             if self._by_module.get(id(tracked.module)) is tracked:
                 del self._by_module[id(tracked.module)]
+            self._by_code_file.clear()
 
     def get(self, module: ModuleType | str) -> TrackedModule | None:
         """The tracked module for a module object, a module name or a file name."""
@@ -151,6 +158,19 @@ class Registry:
     def by_file(self, filename: str) -> TrackedModule | None:
         with self._lock:
             return self._by_file.get(normalize(filename))
+
+    def for_code(self, code: CodeType) -> TrackedModule | None:
+        """The tracked module ``code`` was compiled from (by its file), if any. Cheap: asked
+        for every frame on the stacks when an apply looks for running code."""
+        name = code.co_filename
+        try:
+            return self._by_code_file[name]
+        except KeyError:
+            pass
+        with self._lock:
+            found = self._by_file.get(normalize(name)) if not name.startswith("<") else None
+            self._by_code_file[name] = found
+            return found
 
     def files(self) -> set[str]:
         with self._lock:

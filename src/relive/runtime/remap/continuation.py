@@ -56,6 +56,7 @@ from relive.runtime.enc import (
     loop_index,
     mark_synthetic,
 )
+from relive.runtime.registry import REGISTRY
 from relive.runtime.remap.layout import Point, PointMode
 from relive.runtime.remap.unbound import reads_before_assignment
 
@@ -576,26 +577,28 @@ def _register(base: CodeType, derived: CodeType, tree: FunctionNode) -> None:
     entries.append((weakref.ref(derived), tree))
 
 
-_ALIASES: dict[int, tuple[weakref.ref[CodeType], CodeType]] = {}
-
-
 def register_alias(alias: CodeType, base: CodeType, tree: FunctionNode) -> None:
     """Declare that functions given ``alias`` still run ``base``'s version: a copy of
     ``base`` with something added outside the user's body (a debugger's entry hook), compiled
     from ``tree``. Its frames are remapped like frames of ``base``, and an apply treats a
-    function holding it as holding ``base`` (see :func:`unalias`)."""
+    function holding it as holding ``base`` (see :func:`unalias`). The alias is kept on the
+    tracked module of ``base`` (an apply only ever replaces code of tracked modules)."""
     _register(base, alias, tree)
-    _ALIASES[id(alias)] = (weakref.ref(alias), base)
-    weakref.finalize(alias, _ALIASES.pop, id(alias), None)
+    tracked = REGISTRY.for_code(base)
+    if tracked is None:
+        return
+    tracked.aliases[id(alias)] = (weakref.ref(alias), base)
+    weakref.finalize(alias, tracked.aliases.pop, id(alias), None)
 
 
 def has_aliases() -> bool:
-    return bool(_ALIASES)
+    return any(tracked.aliases for tracked in REGISTRY)
 
 
 def unalias(code: CodeType) -> CodeType:
     """The code ``code`` stands for: ``base`` if it is a registered alias, else itself."""
-    entry = _ALIASES.get(id(code))
+    tracked = REGISTRY.for_code(code)
+    entry = tracked.aliases.get(id(code)) if tracked is not None else None
     return entry[1] if entry is not None and entry[0]() is code else code
 
 
