@@ -83,11 +83,16 @@ def compute_delta(base: Baseline, source: str | bytes, *, incremental: bool = Tr
         # compile() warns about e.g. invalid escapes; the program shows those itself when
         # its code runs, the delta engine must stay silent
         warnings.simplefilter("ignore")
-        if incremental:
-            delta = _Incremental(base, text, ch, recompile).run()
-            if delta is not None:
-                return delta
-        return _full(base, text, ch, recompile)
+        try:
+            if incremental:
+                delta = _Incremental(base, text, ch, recompile).run()
+                if delta is not None:
+                    return delta
+            return _full(base, text, ch, recompile)
+        except RecursionError:  # Python refuses some of these too; none may escape
+            return _error_delta(base, SourceError(
+                "nesting", "the source is nested too deeply to be compared", ch.first,
+                0, base.filename))
 
 
 def _error_delta(base: Baseline, error: SourceError) -> Delta:

@@ -21,8 +21,9 @@ class SourceError:
 
     ``kind`` is ``"encoding"`` (the bytes do not decode), ``"syntax"`` (the parser refuses the
     text, indentation errors included) or ``"compile"`` (the parser accepts it but the compiler
-    does not, e.g. ``nonlocal`` with no binding). ``lineno`` and ``col`` are 1-based; ``col`` is
-    0 when unknown.
+    does not, e.g. ``nonlocal`` with no binding) or ``"nesting"`` (the text is nested too deeply
+    for relive to compare it: Python itself refuses most such texts). ``lineno`` and ``col``
+    are 1-based; ``col`` is 0 when unknown.
     """
 
     kind: str

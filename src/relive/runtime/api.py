@@ -11,11 +11,13 @@ which is the name of its subpackage :mod:`relive.runtime.apply`.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from types import ModuleType
 
 from relive.delta import Delta, compute_delta
-from relive.runtime.apply.plan import apply_delta, enc_recompile
+from relive.runtime import events
+from relive.runtime.apply.plan import apply_delta, enc_recompile, refusal
 from relive.runtime.importhook import install as _install
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
@@ -64,30 +66,66 @@ def reload(module: ModuleType | str, source: str | bytes | None = None,
 
     Reads the file, computes the delta from the module's baseline and applies it. Never
     raises for a refused edit (syntax error, rude edit, unreadable file): the result says why.
-    ``remap`` is the policy for frames running replaced code: ``"next-statement"`` (move at
-    their next statement), ``"restart"`` (run the function again from its first line with its
-    current arguments) or ``"stale"`` (only new calls get the new code).
+    A file that is empty while the module is not is refused, as ``relive run`` ignores it
+    (editors that truncate before they write show an empty file for a moment); to empty a
+    module, pass ``source=""``. ``remap`` is the policy for frames running replaced code:
+    ``"next-statement"`` (move at their next statement), ``"restart"`` (run the function again
+    from its first line with its current arguments) or ``"stale"`` (only new calls get the new
+    code). Raises TypeError when ``source`` is neither text, bytes nor None.
     """
+    if source is not None and not isinstance(source, (str, bytes)):
+        raise TypeError(f"source must be str, bytes or None, not {type(source).__name__}")
     t = tracked(module)
     if source is None:
-        try:
-            with open(t.filename, "rb") as f:
-                source = f.read()
-        except OSError as exc:
-            from relive.runtime.apply.plan import _refusal
+        read = _read_file(t)
+        if isinstance(read, ApplyResult):
+            return read
+        source = read
+    try:
+        delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
+        return apply_delta(t, delta, remap, source_bytes=(
+            source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")))
+    except RecursionError:
+        return _refused(t, None, ["the module is nested too deeply for relive to apply it "
+                                  "(RecursionError); nothing was changed"])
 
-            return _refusal(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"], (),
-                            0.0)
-    delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
-    result = apply_delta(t, delta, remap)
-    if result.applied:
-        t.source_bytes = source if isinstance(source, bytes) else source.encode("utf-8")
+
+def _read_file(t: TrackedModule) -> bytes | ApplyResult:
+    """The bytes of ``t``'s file, or the refusal that says why there are none to apply."""
+    try:
+        if not stat.S_ISREG(os.stat(t.filename).st_mode):
+            return _refused(t, None, [f"{t.filename} is not a regular file"])
+        with open(t.filename, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return _refused(t, None, [f"cannot read {t.filename}: {exc.strerror or exc}"])
+    if looks_truncated(t, data):
+        return _refused(t, None, [f"{t.filename} is empty; nothing was changed (to empty the "
+                                  f"module, reload it with source='')"])
+    return data
+
+
+def looks_truncated(t: TrackedModule, data: bytes) -> bool:
+    """Is ``data``, just read from ``t``'s file, an empty file where the module is not (an
+    editor that truncates before it writes shows one for a moment)? Such a read is not
+    applied, by :func:`reload` nor by ``relive run``."""
+    return not data.strip() and bool(t.baseline.source.strip())
+
+
+def _refused(t: TrackedModule, delta: Delta | None, errors: list[str]) -> ApplyResult:
+    result = refusal(t, delta, errors, (), 0.0)
+    events.emit(result)
     return result
 
 
 def apply(module: ModuleType | str, delta: Delta, remap: str | None = None) -> ApplyResult:
     """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`)."""
-    return apply_delta(tracked(module), delta, remap)
+    t = tracked(module)
+    try:
+        return apply_delta(t, delta, remap)
+    except RecursionError:
+        return _refused(t, delta, ["the module is nested too deeply for relive to apply it "
+                                   "(RecursionError); nothing was changed"])
 
 
 def run_code(module: ModuleType | str, line: int) -> dict[str, object]:

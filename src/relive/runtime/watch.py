@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 from relive.runtime import events
+from relive.runtime.api import looks_truncated, reload
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
 
@@ -73,8 +74,7 @@ class SavedFiles:
             events.notify_observers(FileNotice(tracked.filename, tracked.name,
                                                f"cannot read the file: {exc.strerror}"))
             return None
-        if not data.strip() and tracked.baseline.source.strip():
-            # editors that truncate before they write show an empty file for a moment
+        if looks_truncated(tracked, data):
             events.notify_observers(FileNotice(
                 tracked.filename, tracked.name,
                 "the file is empty; ignored until it has content again"))
@@ -85,8 +85,6 @@ class SavedFiles:
         return self.apply(tracked, data)
 
     def apply(self, tracked: TrackedModule, data: bytes) -> ApplyResult:
-        from relive.runtime import reload
-
         result = reload(tracked.module, data)
         if result.applied:
             self._refused.pop(tracked.filename, None)

@@ -94,39 +94,46 @@ def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) 
     return enc_compile_with_trees(tree, filename, flags, plain=plain)[0]
 
 
-def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None) -> ApplyResult:
+def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
+                source_bytes: bytes | None = None) -> ApplyResult:
     """Apply ``delta`` to ``tracked``; see :func:`relive.apply`.
 
     A module compiled in EnC mode gets its new code in EnC mode too, and the frames still
     running replaced code are scheduled to move to it (``remap``: the policy, by default the
-    session's).
+    session's). ``source_bytes``, the bytes the delta's new side was read from, become the
+    module's in the same commit as its code and baseline.
     """
     start = time.perf_counter()
     compiler = _enc_compiler if tracked.enc else None
     with REGISTRY.apply_lock:
-        result = _apply_locked(tracked, delta, compiler, start, remap)
+        result = _apply_locked(tracked, delta, compiler, start, remap, source_bytes)
     events.emit(result)
     return result
 
 
-def _refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
+def refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
              rude: Iterable[RudeEdit], start: float) -> ApplyResult:
     return ApplyResult(tracked.name, tracked.filename, False, tracked.generation, delta,
                        tuple(rude), tuple(errors), duration_s=time.perf_counter() - start)
 
 
+def _committed_names(plan: _Plan) -> Callable[[str], bool]:
+    """Is a name one the commit set in the live module?"""
+    return {n for o, n, _ in plan.txn.sets if o is plan.module}.__contains__
+
+
 def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | None,
-                  start: float, remap: str | None) -> ApplyResult:
+                  start: float, remap: str | None, source_bytes: bytes | None) -> ApplyResult:
     rude = list(delta.rude_edits)
     try:
         delta.check_base(tracked.baseline)
     except GenerationMismatchError as exc:
-        return _refusal(tracked, delta, [str(exc)], rude, start)
+        return refusal(tracked, delta, [str(exc)], rude, start)
     if delta.errors or delta.next_baseline is None:
-        return _refusal(tracked, delta, [str(e) for e in delta.errors], rude, start)
+        return refusal(tracked, delta, [str(e) for e in delta.errors], rude, start)
     blocking = [r for r in rude if r.is_error]
     if blocking:
-        return _refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
+        return refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
                                          for r in blocking], rude, start)
     notes: list[str] = []
     if tracked.verified is False:
@@ -135,32 +142,39 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         notes = verify(tracked)
     plan = _Plan(tracked, delta, compiler)
     plan.warnings.extend(notes)
+    # From the plan's first scratch binding to the end of the commit, any failure — a refusal,
+    # new code raising, a relive bug, a KeyboardInterrupt between two bytecodes — withdraws
+    # what the scratch evaluation bound in the live module, and the commit undoes itself.
     try:
         plan.build()
+        rude += plan.rude
+        if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
+            rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
+                                        definition_paths(plan.new.index))
+        # the module's baseline (and the bytes it was read from) change in the same commit as
+        # its live objects: nothing can leave one behind the other
+        old_baseline = tracked.baseline
+        plan.txn.set(tracked, "_baseline", delta.next_baseline)
+        if source_bytes is not None:
+            plan.txn.set(tracked, "source_bytes", source_bytes)
+        plan.txn.commit()
     except _Refused as exc:
         plan.ev.withdraw()
-        return _refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
+        return refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
     except EvaluationError as exc:
         plan.ev.withdraw()
-        return _refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
-    except BaseException:
+        return refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
+    except BaseException as exc:
+        if plan.txn.committed:  # interrupted just after the commit: the apply stands
+            plan.ev.settle(_committed_names(plan))
+            raise
         plan.ev.withdraw()
+        if isinstance(exc, Exception) and plan.txn.attempted:
+            return refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"],
+                           rude, start)
         raise
-    rude += plan.rude
-    if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
-        rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
-                                    definition_paths(plan.new.index))
-    try:
-        plan.txn.commit()
-    except Exception as exc:
-        plan.ev.withdraw()
-        return _refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"], rude,
-                        start)
     if plan.ev.prebound:
-        module_sets = {n for o, n, _ in plan.txn.sets if o is plan.module}
-        plan.ev.settle(module_sets.__contains__)
-    old_baseline = tracked.baseline
-    tracked.baseline = delta.next_baseline
+        plan.ev.settle(_committed_names(plan))
     tracked.note_replaced(code for code, _path in plan.old_codes.values())
     warnings = list(plan.warnings)
     for action in plan.txn.after:

@@ -45,6 +45,7 @@ class Transaction:
         self.caches: list[object] = []
         self.after: list[Callable[[], None]] = []
         self._undo: list[tuple[object, str, object]] = []
+        self.attempted = False  # commit was called (and has undone itself if it failed)
         self.committed = False
 
     def set(self, obj: object, name: str, value: object) -> None:
@@ -69,6 +70,7 @@ class Transaction:
 
     def commit(self) -> None:
         """Make every change; on any failure undo the ones made and re-raise."""
+        self.attempted = True
         self._undo = [(o, n, _own(o, n)) for o, n, _ in self.sets]
         self._undo += [(o, n, _own(o, n)) for o, n in self.deletes]
         set_objs, set_names, set_values = (zip(*self.sets, strict=True) if self.sets
@@ -84,10 +86,14 @@ class Transaction:
                 deque(chain(map(setattr, set_objs, set_names, set_values),
                             map(delattr, del_objs, del_names),
                             map(_clear_cache, self.caches)), maxlen=0)
+            # An exception raised from here on (a KeyboardInterrupt between two bytecodes)
+            # undoes the commit until this assignment, and leaves it standing after it: the
+            # caller reads ``committed`` to know which.
+            self.committed = True
         except BaseException:
-            self.rollback()
+            if not self.committed:
+                self.rollback()
             raise
-        self.committed = True
 
     def _changes_kind(self) -> bool:
         return any(

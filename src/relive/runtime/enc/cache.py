@@ -41,7 +41,7 @@ import sys
 from types import CodeType
 
 from relive.runtime import events
-from relive.runtime.enc.compile import enc_compile, enc_compile_checked
+from relive.runtime.enc.compile import enc_compile, enc_compile_checked, whole_unit_plain
 from relive.runtime.enc.safety import EncFallbackNotice, Fallback
 
 __all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "load_plain_code",
@@ -125,11 +125,14 @@ _KEPT: dict[str, tuple[bytes, bytes]] = {}
 
 def _write(path: str, header: bytes, code: CodeType, plain: CodeType,
            fallbacks: tuple[Fallback, ...] = ()) -> None:
-    plain_blob = marshal.dumps(plain)
-    if not sys.dont_write_bytecode:
-        tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        plain_blob = marshal.dumps(plain)
         blobs = [marshal.dumps(code), plain_blob,
                  marshal.dumps(tuple((f.qualname, f.firstlineno, f.detail) for f in fallbacks))]
+    except ValueError:  # too deeply nested to marshal: not cached, as Python's own .pyc
+        return
+    if not sys.dont_write_bytecode:
+        tmp = f"{path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(tmp, "wb") as f:
@@ -171,9 +174,16 @@ def compile_both(source: bytes, filename: str) -> tuple[CodeType, CodeType,
                                                         tuple[Fallback, ...]]:
     """The EnC code and the plain code of a module's source (one parse for both), and the
     units of it compiled plainly in the EnC code (see :func:`enc_compile_checked`)."""
-    tree = ast.parse(source, filename, "exec")
-    plain = compile(tree, filename, "exec", dont_inherit=True)
-    compiled = enc_compile_checked(tree, filename, plain=plain)
+    try:
+        tree = ast.parse(source, filename, "exec")
+        plain = compile(tree, filename, "exec", dont_inherit=True)
+    except RecursionError:
+        # Nested deeper than a tree handed back to the compiler may be (a thousand nested
+        # lambdas): the compiler takes the text itself deeper, as plain Python does.
+        plain = compile(source, filename, "exec", dont_inherit=True)
+        compiled = whole_unit_plain(plain, "it is nested too deeply to be transformed")
+    else:
+        compiled = enc_compile_checked(tree, filename, plain=plain)
     return compiled.code, plain, compiled.fallbacks
 
 

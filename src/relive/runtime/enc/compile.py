@@ -106,7 +106,7 @@ def enc_compile_checked(
     except Exception as exc:  # a relive bug anywhere in the net itself: plain code still runs
         if plain is None:
             raise EncPredictionError(f"{filename}: {type(exc).__name__}: {exc}") from exc
-        return _whole_unit_plain(plain, f"{type(exc).__name__}: {exc}")
+        return whole_unit_plain(plain, f"{type(exc).__name__}: {exc}")
 
 
 def _checked_rounds(
@@ -135,10 +135,11 @@ def _checked_rounds(
             break
         plain_units.update(blamed)
     assert plain is not None  # the loop raised otherwise
-    return _whole_unit_plain(plain, "; ".join(problems.values()) or "it kept failing")
+    return whole_unit_plain(plain, "; ".join(problems.values()) or "it kept failing")
 
 
-def _whole_unit_plain(plain: CodeType, detail: str) -> EncCompiled:
+def whole_unit_plain(plain: CodeType, detail: str) -> EncCompiled:
+    """``plain`` as the result of an EnC compile: the whole unit compiled plainly (RL5002)."""
     note_fallbacks(plain, {}, everything=detail)
     return EncCompiled(plain, {}, (Fallback("<module>", plain.co_firstlineno, detail),))
 

@@ -60,11 +60,13 @@ _CO_ASYNC_GENERATOR = 0x200
 
 
 def iter_code_objects(code: CodeType) -> Iterator[CodeType]:
-    """``code`` and every code object nested in its constants, depth first."""
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, CodeType):
-            yield from iter_code_objects(const)
+    """``code`` and every code object nested in its constants, depth first (without
+    recursion: code can nest deeper than the interpreter's recursion limit)."""
+    stack = [code]
+    while stack:
+        item = stack.pop()
+        yield item
+        stack.extend(c for c in reversed(item.co_consts) if isinstance(c, CodeType))
 
 
 def find_code(code: CodeType, qualname: str, firstlineno: int) -> CodeType | None:
