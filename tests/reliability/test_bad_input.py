@@ -3,6 +3,7 @@ wrong type, a file that is not a regular file, an empty file, text nested too de
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -86,3 +87,43 @@ def test_a_thousand_nested_lambdas_run_under_relive_and_take_edits(tmp_path: Pat
                          timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() in (["2", "True", "False"], ["1", "False", "True"])
+
+
+def _forged(m: LiveModule, **changes: object) -> relive.ApplyResult:
+    base = tracked(m.module).baseline
+    delta = relive.compute_delta(base, SOURCE.replace("return 1", "return 2"))
+    return relive.apply(m.module, dataclasses.replace(delta, **changes))  # type: ignore[arg-type]
+
+
+def test_a_delta_whose_edits_do_not_lead_to_its_next_baseline_is_refused(live: Live) -> None:
+    m = live(SOURCE)
+    result = _forged(m, edits=())  # later saves would never reach the code
+    assert not result.applied and "not the ones" in result.errors[0]
+    _unchanged(m)
+    base = tracked(m.module).baseline
+    delete = relive.SemanticEdit("delete", "f", "function", (1, 2), None)
+    result = _forged(m, edits=(delete,))  # a tombstone for a definition the baseline keeps
+    assert not result.applied and "not the ones" in result.errors[0]
+    _unchanged(m)
+    assert tracked(m.module).baseline is base
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"base_generation": 10**6}, "generation 1000000"),
+    ({"module_name": "other"}, "for module 'other'"),
+    ({"filename": "/elsewhere/other.py"}, "for /elsewhere/other.py"),
+])
+def test_a_delta_for_another_module_or_generation_is_refused(
+        live: Live, changes: dict[str, object], message: str) -> None:
+    m = live(SOURCE)
+    result = _forged(m, **changes)
+    assert not result.applied and message in result.errors[0]
+    _unchanged(m)
+
+
+def test_a_delta_from_json_of_the_live_baseline_applies(live: Live) -> None:
+    m = live(SOURCE)
+    delta = relive.compute_delta(tracked(m.module).baseline, SOURCE.replace("X = 1", "X = 5"))
+    result = relive.apply(m.module, relive.Delta.from_json(delta.to_json()))
+    assert result.applied, result.errors
+    assert m.module.X == 5

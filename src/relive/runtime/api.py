@@ -15,9 +15,10 @@ import stat
 from collections.abc import Iterable
 from types import ModuleType
 
-from relive.delta import Delta, compute_delta
+from relive.delta import Delta, GenerationMismatchError, compute_delta
 from relive.runtime import events
 from relive.runtime.apply.plan import apply_delta, enc_recompile, refusal
+from relive.runtime.files import normalize
 from relive.runtime.importhook import install as _install
 from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.result import ApplyResult
@@ -105,6 +106,31 @@ def _read_file(t: TrackedModule) -> bytes | ApplyResult:
     return data
 
 
+def _inconsistencies(t: TrackedModule, delta: Delta) -> list[str]:
+    """What makes ``delta`` not a delta of ``t``'s live baseline (empty: it is one)."""
+    base = t.baseline
+    if delta.module_name != base.module_name:
+        return [f"the delta is for module {delta.module_name!r}, not {base.module_name!r}"]
+    if normalize(delta.filename) != normalize(base.filename):
+        return [f"the delta is for {delta.filename}, not {base.filename}"]
+    try:
+        delta.check_base(base)
+    except GenerationMismatchError as exc:
+        return [str(exc)]
+    nb = delta.next_baseline
+    if nb is None:
+        return []  # source errors: refused as such by the apply
+    if (nb.generation, nb.module_name, nb.filename) != (
+            base.generation + 1, base.module_name, base.filename):
+        return [f"the delta's next baseline (generation {nb.generation} of "
+                f"{nb.module_name!r}) does not follow generation {base.generation}"]
+    again = compute_delta(base, nb.source)
+    if again.edits != delta.edits or again.rude_edits != delta.rude_edits:
+        return ["the delta's edits are not the ones from the live baseline to its next "
+                "baseline; compute the delta again from the current baseline"]
+    return []
+
+
 def looks_truncated(t: TrackedModule, data: bytes) -> bool:
     """Is ``data``, just read from ``t``'s file, an empty file where the module is not (an
     editor that truncates before it writes shows one for a moment)? Such a read is not
@@ -119,9 +145,17 @@ def _refused(t: TrackedModule, delta: Delta | None, errors: list[str]) -> ApplyR
 
 
 def apply(module: ModuleType | str, delta: Delta, remap: str | None = None) -> ApplyResult:
-    """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`)."""
+    """Apply a delta computed elsewhere (e.g. from :meth:`Delta.from_json`).
+
+    The delta is checked against the module's live baseline before anything changes: its
+    file, module and generation, and that its edits are the ones that lead from the live
+    baseline to its next baseline (the delta engine computes them again and compares); a delta
+    that fails a check is refused. Never raises for a refused delta."""
     t = tracked(module)
     try:
+        problems = _inconsistencies(t, delta)
+        if problems:
+            return _refused(t, delta, problems)
         return apply_delta(t, delta, remap)
     except RecursionError:
         return _refused(t, delta, ["the module is nested too deeply for relive to apply it "
