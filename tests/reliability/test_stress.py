@@ -1,0 +1,75 @@
+"""Threads calling the program's functions while applies land: no thread ever sees half of
+an apply. A snapshot of two functions' code is taken in one call into C (no bytecode in
+between), so it is torn only if the commit let a thread run in its middle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PROGRAM = """
+import operator, sys, threading, time
+import relive
+relive.install()
+sys.path.insert(0, {directory!r})
+if {audit_hook}:
+    calls = []
+    sys.addaudithook(lambda event, args: calls.append(event) if event == "relive.none" else None)
+import target
+
+sys.setswitchinterval(1e-6)  # as many thread switches as the interpreter allows
+snapshot = operator.attrgetter("f.__code__", "g.__code__")
+stop = threading.Event()
+seen = {{"snapshots": 0, "torn": 0, "calls": 0}}
+
+def reader():
+    while not stop.is_set():
+        f, g = snapshot(target)
+        seen["snapshots"] += 1
+        if f.co_consts[-1] != g.co_consts[-1]:
+            seen["torn"] += 1
+        seen["calls"] += target.f() >= 0
+
+threads = [threading.Thread(target=reader) for _ in range(3)]
+for t in threads:
+    t.start()
+source = open(target.__file__).read()
+applies = 0
+deadline = time.monotonic() + {seconds}
+while time.monotonic() < deadline:
+    applies += 1
+    new = source.replace("0", str(applies))
+    assert relive.reload(target, new).applied
+stop.set()
+for t in threads:
+    t.join()
+print(applies, seen["snapshots"], seen["torn"], seen["calls"])
+"""
+
+TARGET = """
+def f():
+    return 0
+
+def g():
+    return 0
+"""
+
+
+def _run(tmp_path: Path, audit_hook: bool) -> tuple[int, int, int, int]:
+    (tmp_path / "target.py").write_text(TARGET)
+    script = textwrap.dedent(PROGRAM.format(directory=str(tmp_path), audit_hook=audit_hook,
+                                            seconds=2.0))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    applies, snapshots, torn, calls = map(int, out.stdout.split())
+    print(f"applies={applies} snapshots={snapshots} torn={torn} calls={calls}")
+    return applies, snapshots, torn, calls
+
+
+def test_no_thread_sees_half_an_apply(tmp_path: Path) -> None:
+    applies, snapshots, torn, calls = _run(tmp_path, audit_hook=False)
+    assert applies > 20 and snapshots > 1000 and calls > 1000
+    assert torn == 0
