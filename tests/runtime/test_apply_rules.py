@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -282,3 +283,45 @@ def test_module_code_run_explicitly_raises_its_own_errors_at_its_line(live: Live
         relive.run_code(m.module, line)
     assert caught.traceback[-1].lineno + 1 == line  # pytest's entries are 0-based
     assert caught.traceback[-1].path == m.path
+
+
+def test_every_pair_of_edit_kind_and_target_the_delta_engine_makes_has_a_handler() -> None:
+    from relive.runtime.apply.plan import _CODE_TARGETS, _HANDLERS
+    from tests.delta.scenarios import load_all
+
+    made: set[tuple[relive.EditKind, relive.EditTarget]] = set()
+    for scenario in load_all():
+        made.update((e.kind, e.target) for e in scenario.delta().edits)
+    handled = set(_HANDLERS) | {(relive.EditKind.LINE_SHIFT, t) for t in _CODE_TARGETS}
+    assert len(made) > 15  # the corpus covers most pairs
+    assert made <= handled, made - handled
+
+
+def test_an_edit_with_no_handler_is_refused_and_changes_nothing(live: Live) -> None:
+    from relive.runtime.apply.plan import apply_delta
+
+    m = live("""
+        \"\"\"Docs.\"\"\"
+
+        def f():
+            return 1
+    """)
+    t = relive.runtime.tracked(m.module)
+    delta = relive.compute_delta(t.baseline, m.source.replace("return 1", "return 2"))
+    unknown = relive.SemanticEdit("delete", "<module>", "docstring", (1, 1), None)
+    result = apply_delta(t, dataclasses.replace(delta, edits=(*delta.edits, unknown)))
+    assert not result.applied
+    assert "cannot apply an edit of kind delete to a docstring" in result.errors[0]
+    assert m.module.f() == 1 and m.module.__doc__ == "Docs."
+    assert t.generation == 0
+
+
+def test_edit_kinds_and_targets_are_enums_that_read_and_write_their_json_values() -> None:
+    edit = relive.SemanticEdit("update", "f", "function", (1, 2), (1, 2))
+    assert edit.kind is relive.EditKind.UPDATE and edit.target is relive.EditTarget.FUNCTION
+    assert edit.to_json()["kind"] == "update" and edit.to_json()["target"] == "function"
+    assert relive.SemanticEdit.from_json(edit.to_json()) == edit
+    with pytest.raises(ValueError, match="unknown semantic edit kind or target"):
+        relive.SemanticEdit.from_json({**edit.to_json(), "target": "closure"})
+    with pytest.raises(ValueError):
+        relive.SemanticEdit("rename", "f", "function", None, None)

@@ -22,7 +22,7 @@ from types import CodeType
 
 from relive.delta import fingerprint as fp
 from relive.delta.index import Definition, Stmt
-from relive.delta.model import SemanticEdit
+from relive.delta.model import EditKind, EditTarget, SemanticEdit
 from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.delta.units import (
     CO_KIND_FLAGS,
@@ -39,7 +39,8 @@ from relive.delta.units import (
     signature_key,
 )
 
-TARGET_OF_KIND = {"function": "function", "class": "class", "lambda": "lambda"}
+TARGET_OF_KIND = {"function": EditTarget.FUNCTION, "class": EditTarget.CLASS,
+                  "lambda": EditTarget.LAMBDA}
 
 CO_FUTURE_ANNOTATIONS = __future__.annotations.compiler_flag
 
@@ -139,7 +140,7 @@ class Analyzer:
         parent = side.index.get(d.parent) if d.parent else None
         return parent is not None and parent.kind in FUNCTION_KINDS
 
-    def _edit(self, kind: str, o: Definition | None, n: Definition | None,
+    def _edit(self, kind: EditKind, o: Definition | None, n: Definition | None,
               reasons: tuple[str, ...] = ()) -> None:
         d = n or o
         assert d is not None
@@ -150,12 +151,12 @@ class Analyzer:
             old_path=o.path if o else ""))
 
     def _inserted(self, n: Definition) -> None:
-        self._edit("insert", None, n)
+        self._edit(EditKind.INSERT, None, n)
         if n.name == "__init__" and n.parent in self.old.index:
             self._init_attributes(None, n)  # an __init__ added to a class that exists
 
     def _deleted(self, o: Definition) -> None:
-        self._edit("delete", o, None)
+        self._edit(EditKind.DELETE, o, None)
 
     def _compare(self, o: Definition, n: Definition) -> None:
         if n.kind == "class":
@@ -174,7 +175,7 @@ class Analyzer:
             return
         on, nn = self.old.nodes.get(o.path), self.new.nodes.get(n.path)
         reasons: list[str] = []
-        kind = "update"
+        kind = EditKind.UPDATE
         doc_old, doc_new = code_docstring(oc), code_docstring(nc)
         key_old, key_new = docless_body_keys(oc, nc)
         if key_old != key_new:
@@ -222,7 +223,7 @@ class Analyzer:
                 self.rude.append(RudeEdit.make(
                     RudeEditKind.NESTED_DEFAULTS_CHANGED, n.header_line, n.path))
             elif "decorators" in header_reasons:
-                kind = "replace"
+                kind = EditKind.REPLACE
                 reasons += header_reasons
                 self.rude.append(RudeEdit.make(
                     RudeEditKind.FUNCTION_REPLACED, n.header_line, n.path))
@@ -239,7 +240,7 @@ class Analyzer:
             if "body" in reasons and n.name == "__init__":
                 self._init_attributes(oc, n)
         elif o.first != n.first:
-            self._edit("line_shift", o, n)
+            self._edit(EditKind.LINE_SHIFT, o, n)
 
     def _init_attributes(self, old_code: CodeType | None, n: Definition) -> None:
         """RL1009: an ``__init__`` of a plain class (a dataclass migrates its fields
@@ -266,7 +267,7 @@ class Analyzer:
         on, nn = self.old.nodes.get(o.path), self.new.nodes.get(n.path)
         if not (isinstance(on, ast.ClassDef) and isinstance(nn, ast.ClassDef)):
             if o.first != n.first:
-                self._edit("line_shift", o, n)
+                self._edit(EditKind.LINE_SHIFT, o, n)
             return
         line = n.header_line
         if fp.bases(on) != fp.bases(nn):
@@ -284,10 +285,10 @@ class Analyzer:
                 RudeEditKind.GENERIC_PARAMETERS_CHANGED, line, n.path))
         replaced = fp.decorators(on) != fp.decorators(nn)
         if replaced:
-            self._edit("replace", o, n, ("decorators",))
+            self._edit(EditKind.REPLACE, o, n, ("decorators",))
             self.rude.append(RudeEdit.make(RudeEditKind.CLASS_REPLACED, line, n.path))
         elif o.first != n.first:
-            self._edit("line_shift", o, n)
+            self._edit(EditKind.LINE_SHIFT, o, n)
         if not self._in_function(n, self.new):
             self.members.append(MemberChange(
                 o, n, _members(o, on.body), _members(n, nn.body)))
@@ -307,7 +308,8 @@ class Analyzer:
                 if self.annotations_changed and "enum" not in scope.traits:
                     for old, new in zip(olds[i1:i2], news[j1:j2], strict=True):
                         if isinstance(new[1], ast.AnnAssign) and new[0].names:
-                            self._statement_edit("update", change, old, new, ("annotations",))
+                            self._statement_edit(EditKind.UPDATE, change, old, new,
+                                                 ("annotations",))
                 continue
             pending = list(olds[i1:i2])
             for s_new, node_new in news[j1:j2]:
@@ -319,7 +321,7 @@ class Analyzer:
                 self._member_removed(change, item, fields_changed)
         if fields_changed and "dataclass" in scope.traits:
             self.edits.append(SemanticEdit(
-                "update", scope.path, "class", change.old_scope.span, scope.span,
+                EditKind.UPDATE, scope.path, EditTarget.CLASS, change.old_scope.span, scope.span,
                 ("fields",), scope.parent or "", (scope.name,), change.old_scope.path))
             self.rude.append(RudeEdit.make(
                 RudeEditKind.DATACLASS_FIELDS_CHANGED, scope.header_line, scope.path,
@@ -328,7 +330,7 @@ class Analyzer:
     def _abs(self, scope: Definition, s: Stmt) -> tuple[int, int]:
         return (scope.first + s.first, scope.first + s.last)
 
-    def _statement_edit(self, kind: str, change: MemberChange,
+    def _statement_edit(self, kind: EditKind, change: MemberChange,
                         old: tuple[Stmt, ast.stmt] | None, new: tuple[Stmt, ast.stmt] | None,
                         reasons: tuple[str, ...]) -> None:
         scope = change.new_scope
@@ -338,10 +340,10 @@ class Analyzer:
         is_class = scope.kind == "class"
         names: tuple[str, ...] = ()
         if stmt.kind == "docstring":
-            target, path = "docstring", scope.path
+            target, path = EditTarget.DOCSTRING, scope.path
         else:
-            target = "import" if stmt.kind == "import" else (
-                "attribute" if is_class else "variable")
+            target = EditTarget.IMPORT if stmt.kind == "import" else (
+                EditTarget.ATTRIBUTE if is_class else EditTarget.VARIABLE)
             prefix = f"{scope.path}." if is_class else ""
             path, names = prefix + ",".join(stmt.names), stmt.names
         self.edits.append(SemanticEdit(
@@ -386,22 +388,22 @@ class Analyzer:
             self.rude.append(RudeEdit.make(RudeEditKind.MAIN_BLOCK_CHANGED, where))
         elif s.kind in ("assign", "annotation", "import"):
             if old is None:
-                self._statement_edit("insert", change, None, new, ())
+                self._statement_edit(EditKind.INSERT, change, None, new, ())
             elif s.kind == "import":
-                self._statement_edit("update", change, old, new, ("import",))
+                self._statement_edit(EditKind.UPDATE, change, old, new, ("import",))
             else:
                 value_changed = _value_fingerprint(old[1]) != _value_fingerprint(new[1])
                 reasons = ("value",) if value_changed else ("annotations",)
-                self._statement_edit("update", change, old, new, reasons)
+                self._statement_edit(EditKind.UPDATE, change, old, new, reasons)
         elif s.kind == "docstring":
-            self._statement_edit("update", change, old, new, ("docstring",))
+            self._statement_edit(EditKind.UPDATE, change, old, new, ("docstring",))
         elif _reruns(change.new_scope, s):
             # it runs again, as its imports and assignments would (its definitions are
             # compared on their own)
             if old is None:
-                self._statement_edit("insert", change, None, new, ())
+                self._statement_edit(EditKind.INSERT, change, None, new, ())
             else:
-                self._statement_edit("update", change, old, new, ("value",))
+                self._statement_edit(EditKind.UPDATE, change, old, new, ("value",))
         else:
             self._code_changed(change, new, where)
 
@@ -416,9 +418,9 @@ class Analyzer:
                 self.rude.append(RudeEdit.make(RudeEditKind.FUTURE_IMPORT_CHANGED, where,
                                                detail=", ".join(s.names)))
         elif s.kind in ("assign", "annotation", "import") or _reruns(change.old_scope, s):
-            self._statement_edit("delete", change, old, None, ())
+            self._statement_edit(EditKind.DELETE, change, old, None, ())
         elif s.kind == "docstring":
-            self._statement_edit("update", change, old, None, ("docstring",))
+            self._statement_edit(EditKind.UPDATE, change, old, None, ("docstring",))
         elif s.kind in ("other", "block", "main", "bindings"):
             self.rude.append(RudeEdit.make(
                 RudeEditKind.MODULE_CODE_REMOVED, where, change.old_scope.path

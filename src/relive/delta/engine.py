@@ -25,7 +25,13 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from types import CodeType
 
-from relive.delta.analyze import CO_FUTURE_ANNOTATIONS, Analyzer, MemberChange, Side
+from relive.delta.analyze import (
+    CO_FUTURE_ANNOTATIONS,
+    TARGET_OF_KIND,
+    Analyzer,
+    MemberChange,
+    Side,
+)
 from relive.delta.index import (
     MODULE_PATH,
     Definition,
@@ -559,7 +565,7 @@ class _Incremental:
                 out.append(d.moved(shift))
                 first = d.first
                 last = first + d.last
-                shifted.append(line_shift(path, d.kind, (first, last),
+                shifted.append(line_shift(path, TARGET_OF_KIND[d.kind], (first, last),
                                           (first + shift, last + shift), d.parent or "",
                                           d.name))
         else:

@@ -8,6 +8,7 @@ different processes.
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import json
 import zlib
@@ -21,7 +22,28 @@ from relive.delta.source import SourceError, decode_source, split_lines
 
 FORMAT_VERSION = 1
 
-EDIT_KINDS = ("update", "insert", "delete", "replace", "line_shift")
+
+
+class EditKind(enum.StrEnum):
+    """What a :class:`SemanticEdit` does (its JSON form is the value)."""
+
+    UPDATE = "update"  # new code or value, same object
+    INSERT = "insert"
+    DELETE = "delete"
+    REPLACE = "replace"  # the object must be rebuilt: decorators or class header changed
+    LINE_SHIFT = "line_shift"  # code unchanged, its lines moved
+
+
+class EditTarget(enum.StrEnum):
+    """What a :class:`SemanticEdit` changes (its JSON form is the value)."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    LAMBDA = "lambda"
+    VARIABLE = "variable"  # a module-level name bound by a statement
+    ATTRIBUTE = "attribute"  # a class-level name bound by a statement
+    IMPORT = "import"  # names bound by an import statement
+    DOCSTRING = "docstring"  # a module's or class's docstring
 
 
 class BaselineError(ValueError):
@@ -270,15 +292,22 @@ class SemanticEdit:
     - ``names``: the names a statement binds.
     """
 
-    kind: str
+    kind: EditKind
     path: str
-    target: str
+    target: EditTarget
     old_span: tuple[int, int] | None
     new_span: tuple[int, int] | None
     reasons: tuple[str, ...] = ()
     scope: str = "<module>"
     names: tuple[str, ...] = ()
     old_path: str = ""
+
+    def __post_init__(self) -> None:
+        # the kind and target as enums, from their values too (raises ValueError on others)
+        if type(self.kind) is not EditKind:
+            _EDIT_SLOTS[0](self, EditKind(self.kind))
+        if type(self.target) is not EditTarget:
+            _EDIT_SLOTS[2](self, EditTarget(self.target))
 
     def __str__(self) -> str:
         span = self.new_span or self.old_span
@@ -287,22 +316,22 @@ class SemanticEdit:
         return f"{self.kind} {self.target} {self.path}{where}{why}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": self.path, "target": self.target,
+        return {"kind": self.kind.value, "path": self.path, "target": self.target.value,
                 "old_span": list(self.old_span) if self.old_span else None,
                 "new_span": list(self.new_span) if self.new_span else None,
                 "reasons": list(self.reasons), "scope": self.scope, "names": list(self.names),
                 "old_path": self.old_path}
 
     @classmethod
-    def line_shift(cls, path: str, target: str, old_span: tuple[int, int],
+    def line_shift(cls, path: str, target: EditTarget, old_span: tuple[int, int],
                    new_span: tuple[int, int], scope: str, name: str) -> SemanticEdit:
         """A ``line_shift`` edit, made without the dataclass ``__init__``: a delta holds one
         per definition below the edit, and this is most of what it costs to make them."""
         edit = _new_edit(cls)
         kind_, path_, target_, old_, new_, reasons_, scope_, names_, old_path_ = _EDIT_SLOTS
-        kind_(edit, "line_shift")
+        kind_(edit, EditKind.LINE_SHIFT)
         path_(edit, path)
-        target_(edit, target)
+        target_(edit, _TARGETS[target])
         old_(edit, old_span)
         new_(edit, new_span)
         reasons_(edit, ())
@@ -316,15 +345,18 @@ class SemanticEdit:
         def span(value: Any) -> tuple[int, int] | None:
             return None if value is None else (int(value[0]), int(value[1]))
 
-        kind = str(data["kind"])
-        if kind not in EDIT_KINDS:
-            raise ValueError(f"unknown semantic edit kind {kind!r}")
-        return cls(kind, str(data["path"]), str(data["target"]), span(data["old_span"]),
+        try:
+            kind, target = EditKind(data["kind"]), EditTarget(data["target"])
+        except ValueError:
+            raise ValueError(f"unknown semantic edit kind or target: {data['kind']!r}, "
+                             f"{data['target']!r}") from None
+        return cls(kind, str(data["path"]), target, span(data["old_span"]),
                    span(data["new_span"]), tuple(map(str, data["reasons"])),
                    str(data["scope"]), tuple(map(str, data["names"])),
                    str(data.get("old_path", "")))
 
 
+_TARGETS = {target.value: target for target in EditTarget}
 _new_edit = object.__new__
 # the slots' own setters, in field order (a frozen dataclass refuses setattr, they do not)
 _EDIT_SLOTS = tuple(getattr(SemanticEdit, f.name).__set__ for f in fields(SemanticEdit))

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from relive.delta.index import MODULE_PATH, Definition
-from relive.delta.model import SemanticEdit
+from relive.delta.model import EditKind, EditTarget, SemanticEdit
 from relive.delta.units import UnitError, statement_unit
 
 _WORD = re.compile(r"[^\W\d]\w*")
@@ -43,8 +43,9 @@ def rebound_defaults(edits: list[SemanticEdit], index: Mapping[str, Definition],
         k = by_path.get(d.path)
         if k is None:
             if names & _default_names(d, names, index, lines, filename):
-                out.append(SemanticEdit("update", d.path, "function", d.span, d.span,
-                                        ("defaults",), d.parent or "", (d.name,), d.path))
+                out.append(SemanticEdit(EditKind.UPDATE, d.path, EditTarget.FUNCTION, d.span,
+                                        d.span, ("defaults",), d.parent or "", (d.name,),
+                                        d.path))
             continue
         e = out[k]
         if e.kind not in ("update", "line_shift") or "defaults" in e.reasons:
@@ -53,7 +54,7 @@ def rebound_defaults(edits: list[SemanticEdit], index: Mapping[str, Definition],
             continue
         # a line_shift becomes an update: the code moved, and its defaults are new
         reasons = (*e.reasons, "defaults") if e.kind == "update" else ("lines", "defaults")
-        out[k] = SemanticEdit("update", e.path, e.target, e.old_span, e.new_span, reasons,
+        out[k] = SemanticEdit(EditKind.UPDATE, e.path, e.target, e.old_span, e.new_span, reasons,
                               e.scope, e.names, e.old_path)
     return out
 

@@ -30,6 +30,8 @@ from relive.delta import (
     MODULE_PATH,
     Definition,
     Delta,
+    EditKind,
+    EditTarget,
     GenerationMismatchError,
     RudeEdit,
     RudeEditKind,
@@ -337,14 +339,16 @@ class _Plan(ScopePlanning):
     def build(self) -> None:
         moved: list[SemanticEdit] = []
         for e in self.delta.edits:
-            if e.kind == "line_shift" and e.target in ("function", "lambda"):
+            if e.kind is EditKind.LINE_SHIFT and e.target in _CODE_TARGETS:
                 moved.append(e)  # most of a delta, often: done in one pass below
                 continue
+            handler = _HANDLERS.get((e.kind, e.target))
+            if handler is None:
+                raise _Refused(f"{e.path}: relive cannot apply an edit of kind {e.kind} to a "
+                               f"{e.target} (no handler: a relive bug); nothing was changed")
             if not self._branch_ran(e):
                 continue  # code that never ran: a fresh import would not run it either
-            handler = getattr(self, f"_{e.kind}_{e.target}", None)
-            if handler is not None:
-                handler(e)
+            handler(self, e)
         if moved:
             self._line_shift_functions(moved)
         for path, owner in self._annotated.items():
@@ -435,7 +439,6 @@ class _Plan(ScopePlanning):
             self._rebuild(e, old_d, new_d)
         self.updated.append(e.path)
 
-    _update_lambda = _update_function
 
     def _line_shift_functions(self, edits: list[SemanticEdit]) -> None:
         """Move the live functions of definitions that only moved to their new lines.
@@ -492,7 +495,6 @@ class _Plan(ScopePlanning):
                 self.set_code(fn, code, e.path, old_d, new_d)
         self._rebuild(e, old_d, new_d)
 
-    _replace_class = _replace_function
 
     def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
         if self._in_branch_not_taken(new_d):
@@ -529,7 +531,6 @@ class _Plan(ScopePlanning):
         self.new_objects.append(obj)
         self.inserted.append(e.path)
 
-    _insert_class = _insert_function
 
     def _revive(self, e: SemanticEdit, obj: Any) -> Any:
         """An inserted plain function takes the place of its tombstone, if there is one."""
@@ -569,7 +570,6 @@ class _Plan(ScopePlanning):
                              lambda obj: unwraps_to(obj, fns))
         self.deleted.append(e.path)
 
-    _delete_lambda = _delete_function
 
     def _delete_class(self, e: SemanticEdit) -> None:
         old_d = self.old_def(e)
@@ -689,9 +689,6 @@ class _Plan(ScopePlanning):
             self._annotated[scope.path] = owner
         (self.updated if e.kind == "update" else self.inserted).append(e.path)
 
-    _update_variable = _insert_variable = _statement
-    _update_attribute = _insert_attribute = _statement
-    _update_import = _insert_import = _statement
 
     def _delete_names(self, e: SemanticEdit) -> None:
         scope = self.old.index.get(e.scope or MODULE_PATH)
@@ -714,7 +711,6 @@ class _Plan(ScopePlanning):
             self._annotated[scope.path] = owner
         self.deleted.append(e.path)
 
-    _delete_variable = _delete_attribute = _delete_import = _delete_names
 
     def _update_docstring(self, e: SemanticEdit) -> None:
         scope = self.new.index[e.scope or MODULE_PATH]
@@ -736,6 +732,42 @@ class _Plan(ScopePlanning):
             self.live.rekey(fn, old_key)
         if self.new_objects:
             self.live.walk(self.new_objects)
+
+
+def _made_by_its_holder(plan: _Plan, e: SemanticEdit) -> None:
+    """Nothing to do: a lambda is made by the statement or the function that holds it, whose
+    own edit (a statement, or the function's new code) makes the new one."""
+
+
+_CODE_TARGETS = (EditTarget.FUNCTION, EditTarget.LAMBDA)
+_K, _T = EditKind, EditTarget
+# Every pair of edit kind and target the delta engine produces, and what the plan does for it.
+# A pair missing here is refused (a relive bug), never silently skipped.
+_HANDLERS: dict[tuple[EditKind, EditTarget], Callable[[_Plan, SemanticEdit], None]] = {
+    (_K.UPDATE, _T.FUNCTION): _Plan._update_function,
+    (_K.UPDATE, _T.LAMBDA): _Plan._update_function,
+    (_K.UPDATE, _T.CLASS): _Plan._update_class,
+    (_K.UPDATE, _T.VARIABLE): _Plan._statement,
+    (_K.UPDATE, _T.ATTRIBUTE): _Plan._statement,
+    (_K.UPDATE, _T.IMPORT): _Plan._statement,
+    (_K.UPDATE, _T.DOCSTRING): _Plan._update_docstring,
+    (_K.INSERT, _T.FUNCTION): _Plan._insert_function,
+    (_K.INSERT, _T.CLASS): _Plan._insert_function,
+    (_K.INSERT, _T.LAMBDA): _made_by_its_holder,
+    (_K.INSERT, _T.VARIABLE): _Plan._statement,
+    (_K.INSERT, _T.ATTRIBUTE): _Plan._statement,
+    (_K.INSERT, _T.IMPORT): _Plan._statement,
+    (_K.DELETE, _T.FUNCTION): _Plan._delete_function,
+    (_K.DELETE, _T.LAMBDA): _Plan._delete_function,
+    (_K.DELETE, _T.CLASS): _Plan._delete_class,
+    (_K.DELETE, _T.VARIABLE): _Plan._delete_names,
+    (_K.DELETE, _T.ATTRIBUTE): _Plan._delete_names,
+    (_K.DELETE, _T.IMPORT): _Plan._delete_names,
+    (_K.REPLACE, _T.FUNCTION): _Plan._replace_function,
+    (_K.REPLACE, _T.CLASS): _Plan._replace_function,
+    (_K.LINE_SHIFT, _T.CLASS): _Plan._line_shift_class,
+    # line shifts of functions and lambdas are done together, in one pass over the live code
+}
 
 
 def _set_names(owner: type, bound: dict[str, Any]) -> Callable[[], None]:
