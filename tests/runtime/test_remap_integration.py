@@ -45,7 +45,7 @@ def test_a_loop_running_in_another_thread_moves_to_the_new_body(live: Live) -> N
     try:
         result = m.replace('state.append(("old", total))', 'state.append(("new", total))')
         assert result.applied, result.errors
-        schedule = result.extra.get("remap")
+        schedule = result.remap
         assert schedule is not None
         assert schedule.wait(timeout=20)  # type: ignore[attr-defined]
     finally:
@@ -66,7 +66,7 @@ def test_the_stale_policy_leaves_running_frames_on_the_old_code(live: Live) -> N
     try:
         result = relive.reload(m.module, m.source.replace('("old", total)', '("new", total)'),
                                remap="stale")
-        assert result.applied and result.extra.get("remap") is None
+        assert result.applied and result.remap is None
         stop.wait(0.1)
         assert state[-1][0] == "old"
     finally:

@@ -151,7 +151,7 @@ def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
             old_total = len(delta.next_baseline.lines) - (new_last - old_last)
             moved = {line: delta.map_line(line) for line in range(first, old_total + 1)}
             moves[r.filename] = {k: v for k, v in moved.items() if v != k}
-        codes = r.extra.get("new_code", ())
+        codes = r.new_code
         if isinstance(codes, tuple):
             new_code.extend(c for c in codes if isinstance(c, CodeType))
     summary = "; ".join(f"{_short(r.filename)}: {r.describe()}" for r in applied)

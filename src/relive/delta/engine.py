@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import warnings
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from types import CodeType
 
@@ -334,7 +334,8 @@ class _Incremental:
         old_defs = [root, *(d for d in index.values()
                             if first <= d.first <= last and _inside(index, d, root))]
         old_nodes: dict[str, ast.AST] = {}
-        old_codes = {d.path: self.base.compare_code(d.path) for d in old_defs}
+        old_codes: Mapping[str, CodeType | None] = {
+            d.path: self.base.compare_code(d.path) for d in old_defs}
         if len(old_defs) > 1 or len(new_defs) > 1:
             # nested definitions: their headers are compared, so the old syntax is needed
             old_tree, old_body = self._parse_unit(self.old_lines, heads, root.first,
@@ -438,7 +439,7 @@ class _Incremental:
         new_body = (*body[:i], *new_records, *(s.moved(ch.shift) for s in body[j + 1:]))
         new_scope_record = self._resized(scope, new_body)
         new_module = new_scope_record if scope.kind == "module" else index[MODULE_PATH]
-        old_codes: dict[str, CodeType] = {}
+        old_codes: Mapping[str, CodeType | None] = {}
         new_codes: dict[str, CodeType] = {}
         units: list[Compiled] = []
         if new_tree is not None:
@@ -456,7 +457,7 @@ class _Incremental:
         in_play = {d.path for d in old_defs}
         new_index, shifted = self._rebuild(in_play, new_defs, scope,
                                            new_scope_record.last_line, cb, new_scope_record)
-        old = Side(index, old_nodes, old_codes)
+        old = Side(index, old_nodes, {p: c for p, c in old_codes.items() if c is not None})
         new = Side(new_index, new_nodes, new_codes)
         old.add_children(old_defs)
         new.add_children(new_defs)

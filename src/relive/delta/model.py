@@ -14,7 +14,8 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from types import CodeType
+from typing import Any, Literal
 
 from relive.delta.index import Definition, build_index
 from relive.delta.rude import RudeEdit, RudeEditKind
@@ -93,6 +94,24 @@ def _future_flag(name: str) -> int:
     return flag
 
 
+CodeKind = Literal["plain", "recompiled", "compare"]
+
+
+class _Derived:
+    """What a :class:`Baseline` computes from its source on first use, and the code objects
+    kept with it: plain (compiled by the delta engine), recompiled (the way the live process
+    runs it) and compare (good for comparison only; see :meth:`Baseline.inherit_codes`)."""
+
+    __slots__ = ("codes", "digest", "future", "index", "lines")
+
+    def __init__(self) -> None:
+        self.lines: list[str] | None = None
+        self.index: dict[str, Definition] | None = None
+        self.future: int | None = None
+        self.digest: str | None = None
+        self.codes: dict[CodeKind, dict[str, CodeType]] = {}
+
+
 @dataclass(frozen=True)
 class Baseline:
     """What the live process holds for one module: its source, its index, its generation.
@@ -105,7 +124,7 @@ class Baseline:
     filename: str = "<unknown>"
     module_name: str = "__main__"
     generation: int = 0
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _derived: _Derived = field(default_factory=_Derived, compare=False, repr=False, hash=False)
 
     @classmethod
     def from_source(cls, source: str | bytes, filename: str = "<unknown>",
@@ -125,37 +144,36 @@ class Baseline:
 
     @property
     def lines(self) -> list[str]:
-        lines: list[str] | None = self._cache.get("lines")
+        lines = self._derived.lines
         if lines is None:
-            lines = split_lines(self.source)
-            self._cache["lines"] = lines
+            lines = self._derived.lines = split_lines(self.source)
         return lines
 
     @property
     def index(self) -> dict[str, Definition]:
         """Definition path → :class:`Definition`, in source order; ``<module>`` first."""
-        index: dict[str, Definition] | None = self._cache.get("index")
+        derived = self._derived
+        index = derived.index
         if index is None:
             tree = self.parse()
-            index = build_index(tree, self.lines)
-            self._cache["index"] = index
-            self._cache.setdefault("future", module_future(tree))
+            index = derived.index = build_index(tree, self.lines)
+            if derived.future is None:
+                derived.future = module_future(tree)
         return index
 
     @property
     def future_flags(self) -> int:
-        flags: int | None = self._cache.get("future")
-        if flags is None:
-            self.index  # noqa: B018
-            flags = self._cache["future"]
+        if self._derived.future is None:
+            self.index  # noqa: B018 -- reads the future imports too
+        flags = self._derived.future
+        assert flags is not None
         return flags
 
     @property
     def digest(self) -> str:
-        value: str | None = self._cache.get("digest")
+        value = self._derived.digest
         if value is None:
-            value = digest(self.source)
-            self._cache["digest"] = value
+            value = self._derived.digest = digest(self.source)
         return value
 
     def parse(self) -> ast.Module:
@@ -177,19 +195,17 @@ class Baseline:
 
     def seed(self, lines: list[str], index: dict[str, Definition], future: int) -> None:
         """Install derived data computed incrementally (it equals what would be computed)."""
-        self._cache["lines"] = lines
-        self._cache["index"] = index
-        self._cache["future"] = future
+        derived = self._derived
+        derived.lines, derived.index, derived.future = lines, index, future
 
-    def cache_codes(self, codes: Mapping[str, Any], kind: str = "plain") -> None:
+    def cache_codes(self, codes: Mapping[str, CodeType], kind: CodeKind = "plain") -> None:
         """Keep code objects compiled for this baseline (path → code), for the runtime;
         ``kind`` tells how they were compiled (``plain``, ``recompiled``)."""
-        self._cache.setdefault(f"codes:{kind}", {}).update(codes)
+        self._derived.codes.setdefault(kind, {}).update(codes)
 
-    def cached_code(self, path: str, kind: str = "plain") -> Any:
+    def cached_code(self, path: str, kind: CodeKind = "plain") -> CodeType | None:
         """A code object compiled (``kind``) for ``path`` of this baseline, if one was kept."""
-        codes: dict[str, Any] = self._cache.get(f"codes:{kind}", {})
-        return codes.get(path)
+        return self._derived.codes.get(kind, {}).get(path)
 
     # Code objects kept for comparison only (kind ``compare``): the delta engine compares
     # code without its line numbers, so a definition's code stays good for that while the
@@ -199,16 +215,16 @@ class Baseline:
     def inherit_codes(self, base: Baseline, dropped: Iterable[str] = ()) -> None:
         """Carry ``base``'s comparison codes over, except those of ``dropped`` paths (the
         definitions the edit re-read), then add this baseline's own new plain codes."""
-        carried: dict[str, Any] = dict(base._cache.get("codes:compare", {}))
+        carried = dict(base._derived.codes.get("compare", {}))
         for path in dropped:
             carried.pop(path, None)
-        carried.update(self._cache.get("codes:plain", {}))
-        self._cache["codes:compare"] = carried
+        carried.update(self._derived.codes.get("plain", {}))
+        self._derived.codes["compare"] = carried
 
-    def compare_code(self, path: str) -> Any:
+    def compare_code(self, path: str) -> CodeType | None:
         """Code of ``path`` good for comparison (its lines may be those of an earlier
         generation: only their offsets from its first line are meaningful), if one is kept."""
-        return self._cache.get("codes:compare", {}).get(path) or self.cached_code(path)
+        return self._derived.codes.get("compare", {}).get(path) or self.cached_code(path)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "filename": self.filename,

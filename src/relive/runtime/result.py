@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import CodeType
+from typing import TYPE_CHECKING
 
 from relive.delta import Delta, RudeEdit
+
+if TYPE_CHECKING:
+    from relive.runtime.remap.tracker import RemapSchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,9 @@ class ApplyResult:
     the rude edits with their codes. ``generation`` is the module's generation afterwards.
     ``replaced`` names the objects rebuilt (old references keep the old object), ``stale`` the
     frames still running old code, ``warnings`` anything applied with a caveat.
+    ``remap`` is what the remap of the stale frames was given (None when no frame was to
+    move; see :func:`relive.runtime.remap.tracker.schedule_remap`), and ``new_code`` the code
+    objects the apply installed.
     """
 
     module: str
@@ -50,7 +58,8 @@ class ApplyResult:
     replaced: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     duration_s: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    remap: RemapSchedule | None = field(default=None, compare=False, repr=False)
+    new_code: tuple[CodeType, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def changed(self) -> bool:

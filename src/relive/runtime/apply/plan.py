@@ -198,7 +198,7 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         stale, tuple(dict.fromkeys(plan.updated)),
         tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
         tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
-        extra={"remap": scheduled, "new_code": tuple(plan.new_codes)})
+        remap=scheduled, new_code=tuple(plan.new_codes))
 
 
 class _Plan(ScopePlanning):
