@@ -154,17 +154,24 @@ def test_an_interrupt_anywhere_in_an_apply_leaves_module_and_baseline_in_step(
     print(f"interrupted applies: {counts}")
 
 
-def test_an_update_handler_interrupted_does_not_undo_the_apply(
+def test_an_update_handler_interrupted_does_not_undo_the_apply_nor_skip_the_others(
         live: Callable[[str], LiveModule]) -> None:
     m = live(OLD)
+    called: list[str] = []
 
     def interrupted(result: relive.ApplyResult) -> None:
+        called.append("interrupted")
         raise KeyboardInterrupt
 
-    unsubscribe = relive.on_update(interrupted)
+    def after(result: relive.ApplyResult) -> None:
+        called.append("after")
+
+    unsubscribe = [relive.on_update(interrupted), relive.on_update(after)]
     try:
         with pytest.raises(KeyboardInterrupt):
             relive.reload(m.module, NEW)
     finally:
-        unsubscribe()
+        for undo in unsubscribe:
+            undo()
+    assert called == ["interrupted", "after"]
     assert _state(m) == "new" and tracked(m.module).baseline.source == NEW

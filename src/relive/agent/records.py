@@ -24,14 +24,20 @@ from typing import Any
 
 from relive.delta import RudeEdit
 from relive.runtime.enc import EncFallbackNotice
-from relive.runtime.events import HandlerError
+from relive.runtime.events import HandlerError, RuntimeEvent
+from relive.runtime.remap.events import (
+    LeftStale,
+    RemapDeferred,
+    RemapEvent,
+    RemapOpportunity,
+    Remapped,
+    describe_event,
+)
 from relive.runtime.result import ApplyResult
 from relive.runtime.watch import FileNotice
 
 Record = dict[str, Any]
 
-_REMAP_WHAT = {"RemapOpportunity": "opportunity", "RemapDeferred": "deferred",
-               "Remapped": "remapped", "LeftStale": "stale"}
 
 
 def _rude_records(rude_edits: Iterable[RudeEdit]) -> list[Record]:
@@ -57,36 +63,37 @@ def result_record(result: ApplyResult) -> Record:
     }
 
 
-def remap_record(event: object) -> Record:
-    from relive.runtime.remap.events import describe_event
-
-    kind = type(event).__name__
-    record: Record = {"t": "remap", "what": _REMAP_WHAT.get(kind, kind.lower()),
-                      "text": describe_event(event)}  # type: ignore[arg-type]
-    frame = getattr(event, "frame", None)
-    if frame is not None:
-        record.update(path=getattr(frame, "qualname", ""), file=getattr(frame, "filename", ""),
-                      thread=getattr(frame, "thread_id", None),
-                      kind=getattr(frame, "kind", None))
-    for name in ("line", "old_line", "new_line", "reason", "restarted"):
-        if hasattr(event, name):
-            record[name] = getattr(event, name)
+def remap_record(event: RemapEvent) -> Record:
+    frame = event.frame
+    record: Record = {"t": "remap", "what": "", "text": describe_event(event),
+                      "path": frame.qualname, "file": frame.filename,
+                      "thread": frame.thread_id, "kind": frame.kind}
+    match event:
+        case RemapOpportunity(line=line):
+            record.update(what="opportunity", line=line)
+        case RemapDeferred(line=line, reason=reason):
+            record.update(what="deferred", line=line, reason=reason)
+        case Remapped(old_line=old_line, new_line=new_line, restarted=restarted):
+            record.update(what="remapped", old_line=old_line, new_line=new_line,
+                          restarted=restarted)
+        case LeftStale(line=line, reason=reason):
+            record.update(what="stale", line=line, reason=reason)
     return record
 
 
-def record(item: object) -> Record | None:
-    """The record for what an events observer hears; None for anything else."""
-    if isinstance(item, ApplyResult):
-        return result_record(item)
-    if isinstance(item, EncFallbackNotice):
-        return {"t": "enc_fallback", "file": item.filename,
-                "rude_edits": _rude_records(item.rude_edits)}
-    if isinstance(item, FileNotice):
-        return {"t": "notice", "file": item.filename, "module": item.module,
-                "message": item.message}
-    if type(item).__module__ == "relive.runtime.remap.events":
-        return remap_record(item)
-    if isinstance(item, HandlerError):
-        return {"t": "handler_error", "handler": item.handler, "error": repr(item.error),
-                "module": item.result.module, "file": item.result.filename}
-    return None
+def record(item: RuntimeEvent) -> Record:
+    """The record for what an events observer hears."""
+    match item:
+        case ApplyResult():
+            return result_record(item)
+        case EncFallbackNotice():
+            return {"t": "enc_fallback", "file": item.filename,
+                    "rude_edits": _rude_records(item.rude_edits)}
+        case FileNotice():
+            return {"t": "notice", "file": item.filename, "module": item.module,
+                    "message": item.message}
+        case HandlerError():
+            return {"t": "handler_error", "handler": item.handler, "error": repr(item.error),
+                    "module": item.result.module, "file": item.result.filename}
+        case _:
+            return remap_record(item)

@@ -42,6 +42,7 @@ from typing import Any
 
 from relive.agent.records import record
 from relive.runtime import events, install
+from relive.runtime.events import RuntimeEvent
 from relive.runtime.program import MainTarget, ProgramError, execute, prepare, report_uncaught
 from relive.runtime.watch import SavedFiles
 
@@ -88,11 +89,9 @@ class Channel:
             except OSError:
                 pass  # the front end is gone; the thread finds out and acts
 
-    def observe(self, item: object) -> None:
-        """An events observer: applies, refusals and remaps go to the front end."""
-        found = record(item)
-        if found is not None:
-            self.send(found)
+    def observe(self, item: RuntimeEvent) -> None:
+        """An events observer: applies, refusals, notices and remaps go to the front end."""
+        self.send(record(item))
 
 
 def main() -> None:

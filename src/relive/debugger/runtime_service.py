@@ -26,7 +26,9 @@ from relive.debugger.edits import (
     RudeEditInfo,
 )
 from relive.runtime import REGISTRY, events, reload
+from relive.runtime.events import RuntimeEvent
 from relive.runtime.remap import schedule
+from relive.runtime.remap.events import LeftStale, RemapDeferred, Remapped
 from relive.runtime.result import ApplyResult
 
 
@@ -102,24 +104,23 @@ class RuntimeEditService:
                 "kept the old code"))
         return answer
 
-    def _on_event(self, event: object) -> None:
+    def _on_event(self, event: RuntimeEvent) -> None:
         host = self.host
-        kind = type(event).__name__
-        if host is None or kind not in ("Remapped", "RemapDeferred", "LeftStale"):
+        if host is None or not isinstance(event, (Remapped, RemapDeferred, LeftStale)):
             return
-        info = getattr(event, "frame", None)
         with self._lock:
-            opportunity = self._offered.pop(getattr(info, "frame_id", -1), None)
+            opportunity = self._offered.pop(event.frame.frame_id, None)
         if opportunity is None:
             return
-        if kind == "Remapped":
-            host.remap_completed(RemapResult(
-                threading.get_ident(), opportunity.definition, opportunity.path,
-                getattr(event, "new_line", None), True, "now running the new code"))
-        else:
-            host.remap_completed(RemapResult(
-                threading.get_ident(), opportunity.definition, opportunity.path, None, False,
-                f"not moved: {getattr(event, 'reason', '')}"))
+        match event:
+            case Remapped(new_line=new_line):
+                host.remap_completed(RemapResult(
+                    threading.get_ident(), opportunity.definition, opportunity.path, new_line,
+                    True, "now running the new code"))
+            case RemapDeferred(reason=reason) | LeftStale(reason=reason):
+                host.remap_completed(RemapResult(
+                    threading.get_ident(), opportunity.definition, opportunity.path, None,
+                    False, f"not moved: {reason}"))
 
 
 def _short(path: str) -> str:

@@ -2,18 +2,27 @@
 
 ``relive.on_update(callback)`` registers an *update handler*: user or framework code called
 after each apply that changed something (clear caches, re-render, migrate). Observers (the
-front ends) also hear about refusals. A handler that raises does not undo the apply and does
-not stop the other handlers; its error is passed to the observers.
+front ends) also hear about refusals, and every other :data:`RuntimeEvent`. A handler that
+raises does not undo the apply and does not stop the other handlers; its error is passed to the
+observers. A handler that raises KeyboardInterrupt or SystemExit does not stop the others either:
+the first such exception is raised again once all have run (a Ctrl-C still reaches the program).
+
+Registering and calling take no lock: a list copy is one step for the interpreter, and a lock
+held by a thread interrupted at the wrong moment would stop every later apply.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from relive.runtime.result import ApplyResult
+
+if TYPE_CHECKING:
+    from relive.runtime.enc.safety import EncFallbackNotice
+    from relive.runtime.remap.events import RemapEvent
+    from relive.runtime.watch import FileNotice
 
 Handler = Callable[[ApplyResult], Any]
 
@@ -27,41 +36,46 @@ class HandlerError:
     error: BaseException
 
 
-_lock = threading.Lock()
+RuntimeEvent: TypeAlias = (
+    "ApplyResult | HandlerError | FileNotice | EncFallbackNotice | RemapEvent")
+"""Everything observers hear: an apply's result (applied or refused), an update handler's
+error, a saved file that could not be read, a module compiled plainly in EnC mode, and what
+happened to a running frame (:mod:`relive.runtime.remap.events`)."""
+
+Observer = Callable[[RuntimeEvent], Any]
+
 _handlers: list[Handler] = []
-_observers: list[Callable[[object], Any]] = []
+_observers: list[Observer] = []
 
 
 def on_update(callback: Handler) -> Callable[[], None]:
     """Call ``callback(result)`` after every apply that took effect; returns an unsubscribe."""
-    with _lock:
-        _handlers.append(callback)
+    _handlers.append(callback)
 
     def unsubscribe() -> None:
-        with _lock:
-            if callback in _handlers:
-                _handlers.remove(callback)
+        try:
+            _handlers.remove(callback)
+        except ValueError:
+            pass
 
     return unsubscribe
 
 
-def observe(callback: Callable[[object], Any]) -> Callable[[], None]:
-    """Hear about every apply result (applied or refused) and handler error."""
-    with _lock:
-        _observers.append(callback)
+def observe(callback: Observer) -> Callable[[], None]:
+    """Hear about every :data:`RuntimeEvent`."""
+    _observers.append(callback)
 
     def unsubscribe() -> None:
-        with _lock:
-            if callback in _observers:
-                _observers.remove(callback)
+        try:
+            _observers.remove(callback)
+        except ValueError:
+            pass
 
     return unsubscribe
 
 
-def notify_observers(event: object) -> None:
-    with _lock:
-        observers = list(_observers)
-    for observer in observers:
+def notify_observers(event: RuntimeEvent) -> None:
+    for observer in list(_observers):
         try:
             observer(event)
         except Exception:
@@ -71,15 +85,19 @@ def notify_observers(event: object) -> None:
 def emit(result: ApplyResult) -> None:
     """Tell handlers (when the apply took effect) and observers about ``result``."""
     errors: list[HandlerError] = []
+    stop: BaseException | None = None
     if result.applied:
-        with _lock:
-            handlers = list(_handlers)
-        for handler in handlers:
+        for handler in list(_handlers):
             try:
                 handler(result)
             except Exception as exc:
                 errors.append(HandlerError(getattr(handler, "__qualname__", repr(handler)),
                                            result, exc))
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the others
+                if stop is None:
+                    stop = exc
     notify_observers(result)
     for error in errors:
         notify_observers(error)
+    if stop is not None:
+        raise stop

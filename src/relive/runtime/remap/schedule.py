@@ -19,6 +19,7 @@ from relive.delta import Baseline, Definition, Delta
 from relive.delta.units import CO_KIND_FLAGS, definition_unit
 
 if TYPE_CHECKING:
+    from relive.runtime.remap.events import EventSink
     from relive.runtime.remap.tracker import RemapSchedule
 
 POLICIES = ("next-statement", "restart", "stale")
@@ -127,7 +128,7 @@ def codes_on_stacks() -> set[int]:
 
 
 def schedule(candidates: Sequence[ReplacedCode], old: Baseline, new: Baseline, delta: Delta,
-             policy: str | None, sink: Callable[[object], None]) -> RemapSchedule | None:
+             policy: str | None, sink: EventSink) -> RemapSchedule | None:
     """Schedule the remap of the frames of ``candidates`` that may need it; the schedule or
     None (nothing to move, or the policy is ``stale``)."""
     policy = policy or _default_policy
