@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
+from relive._cpython import code as code_flags
 from relive.debugger import evaluate as ev
 from relive.debugger.backends.base import Backend, make_backend
 from relive.debugger.backends.import_watch import watch_imports
@@ -57,7 +58,6 @@ from relive.debugger.model import (
 )
 from relive.debugger.paths import canonical, is_internal, is_user_code
 
-_CO_SUSPENDS_ON_AWAIT = 0x80 | 0x100 | 0x200  # coroutine, iterable coroutine, async generator
 _CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, GeneratorExit)
 
 
@@ -217,7 +217,7 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         t = self._threads.get(threading.get_ident())
         if t is None or t.step is None or t.step.frame is not frame or t.evaluating or t.busy:
             return
-        if is_yield and frame.f_code.co_flags & _CO_SUSPENDS_ON_AWAIT:
+        if is_yield and frame.f_code.co_flags & code_flags.AWAITS:
             return  # an await suspends the coroutine; the step goes on when it resumes
         caller = frame.f_back
         if caller is None or not self._steppable(caller):

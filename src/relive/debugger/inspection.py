@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+from relive._cpython.code import GENERATOR
 from relive.debugger import evaluate as ev
 from relive.debugger.edits import CodeStatus
 from relive.debugger.held import EngineError, HeldThread, Job
@@ -154,7 +155,7 @@ class InspectionMixin:
             return EvalResult(ok=False, error=f"aborted after {took:.1f} s", timed_out=True)
         except BaseException as exc:
             return ev.error_result(exc)
-        if code.co_flags & 0x20 == 0 and mode != "exec" and _is_expression(code, text):
+        if not code.co_flags & GENERATOR and mode != "exec" and _is_expression(code, text):
             with self._lock:
                 return EvalResult(
                     ok=True, value=ev.display(value), type=type(value).__name__,

@@ -5,23 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import CodeType, FrameType
 
+from relive._cpython.code import ASYNC_GENERATOR, COROUTINE, GENERATOR, ITERABLE_COROUTINE
 from relive.debugger.edits import CodeStatus
 from relive.debugger.model import FrameInfo
 from relive.debugger.paths import canonical
 
-_CO_GENERATOR = 0x20
-_CO_COROUTINE = 0x80
-_CO_ITERABLE_COROUTINE = 0x100
-_CO_ASYNC_GENERATOR = 0x200
-
 
 def frame_kind(code: CodeType) -> str:
     flags = code.co_flags
-    if flags & _CO_COROUTINE or flags & _CO_ITERABLE_COROUTINE:
+    if flags & (COROUTINE | ITERABLE_COROUTINE):
         return "coroutine"
-    if flags & _CO_ASYNC_GENERATOR:
+    if flags & ASYNC_GENERATOR:
         return "async generator"
-    if flags & _CO_GENERATOR:
+    if flags & GENERATOR:
         return "generator"
     if code.co_name == "<module>":
         return "module"

@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 
+from relive._cpython import code as code_flags
 from relive.delta import fingerprint as fp
 from relive.delta.index import Definition, Stmt
 from relive.delta.model import EditKind, EditTarget, SemanticEdit
 from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.delta.units import (
-    CO_KIND_FLAGS,
     FUNCTION_KINDS,
     body_lines,
     body_positions,
@@ -181,7 +181,7 @@ class Analyzer:
         if key_old != key_new:
             if signature_key(oc) != signature_key(nc):
                 reasons.append("signature")
-            if (oc.co_flags & CO_KIND_FLAGS) != (nc.co_flags & CO_KIND_FLAGS):
+            if (oc.co_flags & code_flags.SUSPENDS) != (nc.co_flags & code_flags.SUSPENDS):
                 reasons.append("kind")
             if (key_old[0][:3], key_old[1]) != (key_new[0][:3], key_new[1]) or not reasons:
                 reasons.append("body")

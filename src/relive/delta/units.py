@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import ast
 import dis
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType
 
+from relive._cpython import code as code_flags
 from relive.delta.index import MODULE_PATH, Definition, Stmt, facts_line
 
 # compiles a unit (source or tree, file name, __future__ flags) to a module code object; the
@@ -225,14 +225,13 @@ def _const_key(value: object) -> object:
     return (type(value).__name__, value)
 
 
-_CO_OPTIMIZED = 0x01
 
 
 def own_key(code: CodeType, skip_first_const: bool = False) -> tuple[object, ...]:
     """What makes ``code`` behave as it does, except line numbers and nested code bodies."""
     consts = code.co_consts[1:] if skip_first_const else code.co_consts
     keys = [_const_key(c) for c in consts]
-    if not code.co_flags & _CO_OPTIMIZED:
+    if not code.co_flags & code_flags.OPTIMIZED:
         # a class body stores its own first line (``__firstlineno__``, 3.13+) as a constant
         first = code.co_firstlineno
         keys = [("firstlineno",) if k == ("int", first) else k for k in keys]
@@ -329,8 +328,6 @@ def deep_positions(code: CodeType, base: int | None = None) -> tuple[object, ...
     return (code.co_firstlineno - base, _positions_of(code, base), nested)
 
 
-_CO_HAS_DOCSTRING = 0x4000000  # 3.14+
-_DOCSTRING_FLAG = sys.version_info >= (3, 14)
 _LOAD_CONST = dis.opmap["LOAD_CONST"]
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 
@@ -342,9 +339,9 @@ def code_docstring(code: CodeType) -> str | None:
     keeps it first only when ``CO_HAS_DOCSTRING`` says there is one: otherwise the first
     constant is whatever the body put there first (a string the function returns, say).
     """
-    if not code.co_flags & _CO_OPTIMIZED or code.co_name == "<lambda>" or not code.co_consts:
+    if not code.co_flags & code_flags.OPTIMIZED or code.co_name == "<lambda>" or not code.co_consts:
         return None
-    if _DOCSTRING_FLAG and not code.co_flags & _CO_HAS_DOCSTRING:
+    if code_flags.HAS_DOCSTRING_FLAG and not code.co_flags & code_flags.HAS_DOCSTRING:
         return None
     first = code.co_consts[0]
     return first if isinstance(first, str) else None
@@ -363,22 +360,23 @@ def docless_body_keys(old: CodeType, new: CodeType) -> tuple[BodyKey, BodyKey]:
     kept even when nothing uses it, so both keys then name each constant the bytecode loads by
     its value instead of its index (slower, hence only then).
     """
-    if not _DOCSTRING_FLAG:
+    if not code_flags.HAS_DOCSTRING_FLAG:
         return body_key(old, _has_slot(old)), body_key(new, _has_slot(new))
-    has_old, has_new = old.co_flags & _CO_HAS_DOCSTRING, new.co_flags & _CO_HAS_DOCSTRING
+    has_old = old.co_flags & code_flags.HAS_DOCSTRING
+    has_new = new.co_flags & code_flags.HAS_DOCSTRING
     if has_old == has_new:
         return body_key(old, bool(has_old)), body_key(new, bool(has_new))
     return _by_value_key(old), _by_value_key(new)
 
 
 def _has_slot(code: CodeType) -> bool:
-    return (bool(code.co_flags & _CO_OPTIMIZED) and code.co_name != "<lambda>"
+    return (bool(code.co_flags & code_flags.OPTIMIZED) and code.co_name != "<lambda>"
             and bool(code.co_consts))
 
 
 def _by_value_key(code: CodeType) -> BodyKey:
     own, comps = body_key(code)
-    return ((_consts_by_value(code), (), *own[2:6], code.co_flags & ~_CO_HAS_DOCSTRING,
+    return ((_consts_by_value(code), (), *own[2:6], code.co_flags & ~code_flags.HAS_DOCSTRING,
              *own[7:]), comps)
 
 
@@ -395,15 +393,14 @@ def _consts_by_value(code: CodeType) -> tuple[object, ...]:
     return tuple(out)
 
 
-CO_KIND_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
-CO_SIGNATURE_FLAGS = 0x04 | 0x08  # *args, **kwargs
 
 
 def signature_key(code: CodeType) -> tuple[object, ...]:
     nargs = (code.co_argcount + code.co_kwonlyargcount
-             + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08))
+             + bool(code.co_flags & code_flags.VARARGS)
+             + bool(code.co_flags & code_flags.VARKEYWORDS))
     return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-            code.co_varnames[:nargs], code.co_flags & CO_SIGNATURE_FLAGS)
+            code.co_varnames[:nargs], code.co_flags & code_flags.SIGNATURE)
 
 
 # instructions that push a local or a cell variable, and which of their names is pushed last

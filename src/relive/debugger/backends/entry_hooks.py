@@ -24,11 +24,11 @@ import sys
 from collections.abc import Callable
 from types import CodeType, FrameType, FunctionType
 
+from relive._cpython.code import suspends
 from relive.debugger.breakpoints import walk_code
 from relive.runtime.enc import enc_compile, enc_compile_with_trees, is_enc_code
 from relive.runtime.remap.continuation import register_alias
 
-_NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
@@ -136,7 +136,7 @@ def _plain(code: CodeType) -> bool:
     passing their first line again), not a lambda or comprehension, not a closure (its
     parent makes new functions from the original code at every call)."""
     return not (
-        code.co_flags & _NOT_PLAIN
+        suspends(code)
         or code.co_name.startswith("<")
         or "<locals>" in code.co_qualname
     )

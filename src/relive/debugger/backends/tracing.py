@@ -22,17 +22,17 @@ from types import CodeType, FrameType
 from typing import Any
 
 from relive._cpython import threadstate
+from relive._cpython.code import suspends
 from relive.debugger.backends.base import EngineHooks
 from relive.debugger.backends.entry_hooks import EntryHooks
 
 # 3.11 reports a ``yield`` as a 'return' event; the instruction at f_lasti tells them apart.
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
-_CO_GENERATOR_LIKE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coro, async gen
 
 
 def _is_yield(frame: FrameType) -> bool:
     code = frame.f_code
-    if not code.co_flags & _CO_GENERATOR_LIKE:
+    if not suspends(code):
         return False
     lasti = frame.f_lasti
     return 0 <= lasti < len(code.co_code) and code.co_code[lasti] == _YIELD_VALUE

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from types import CodeType
 
+from relive._cpython.code import is_function_code
 from relive.delta.units import code_docstring
-
-_CO_OPTIMIZED = 0x01
 
 # the hidden keyword-only parameter through which a continuation (the code a remapped frame
 # resumes in, :mod:`relive.runtime.remap.continuation`) receives the frame's locals
@@ -31,8 +30,8 @@ def shift_code(code: CodeType, by: int) -> CodeType:
         return code
     first = code.co_firstlineno
     consts = code.co_consts
-    if CodeType in map(type, consts) or not code.co_flags & _CO_OPTIMIZED:
-        consts = tuple(_shift_const(c, by, first, not code.co_flags & _CO_OPTIMIZED)
+    if CodeType in map(type, consts) or not is_function_code(code):
+        consts = tuple(_shift_const(c, by, first, not is_function_code(code))
                        for c in consts)
         return code.replace(co_firstlineno=first + by, co_consts=consts)
     return code.replace(co_firstlineno=first + by)

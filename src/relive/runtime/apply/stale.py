@@ -6,6 +6,7 @@ import sys
 import threading
 from types import CodeType, FrameType
 
+from relive._cpython.code import function_kind
 from relive.runtime.result import StaleFrame
 
 
@@ -29,11 +30,5 @@ def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]
 
 
 def _frame_kind(code: CodeType) -> str:
-    flags = code.co_flags
-    if flags & 0x200:
-        return "async_generator"
-    if flags & 0x80:
-        return "coroutine"
-    if flags & 0x20:
-        return "generator"
-    return "frame"
+    kind = function_kind(code)
+    return "frame" if kind == "function" else kind

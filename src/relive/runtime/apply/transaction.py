@@ -20,7 +20,7 @@ from itertools import chain
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from relive.delta.units import CO_KIND_FLAGS
+from relive._cpython.code import SUSPENDS
 
 MISSING: Any = object()
 _clear_cache = operator.methodcaller("cache_clear")
@@ -98,7 +98,7 @@ class Transaction:
     def _changes_kind(self) -> bool:
         return any(
             name == "__code__" and isinstance(obj, FunctionType) and isinstance(value, CodeType)
-            and (obj.__code__.co_flags ^ value.co_flags) & CO_KIND_FLAGS
+            and (obj.__code__.co_flags ^ value.co_flags) & SUSPENDS
             for obj, name, value in self.sets)
 
     def rollback(self) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType
 
+from relive._cpython.code import NEWLOCALS, VARARGS, VARKEYWORDS, function_kind
 from relive.delta import Definition
 from relive.delta.rude import RudeEdit, RudeEditKind
 from relive.runtime.enc.tree import HIDDEN_PREFIX, SIGNAL_NAME, FunctionKind
@@ -51,12 +52,6 @@ __all__ = [
 DefKey = tuple[int, str]  # (co_firstlineno, co_name) of a function made by ``def``
 FunctionTable = Mapping[DefKey, tuple[FunctionKind, tuple[str, ...]]]
 
-_CO_NEWLOCALS = 0x2
-_CO_VARARGS = 0x4
-_CO_VARKEYWORDS = 0x8
-_CO_GENERATOR = 0x20
-_CO_COROUTINE = 0x80
-_CO_ASYNC_GENERATOR = 0x200
 
 
 def iter_code_objects(code: CodeType) -> Iterator[CodeType]:
@@ -80,20 +75,14 @@ def find_code(code: CodeType, qualname: str, firstlineno: int) -> CodeType | Non
 
 def code_kind(code: CodeType) -> FunctionKind:
     """The kind of function ``code`` compiles, from its flags."""
-    if code.co_flags & _CO_ASYNC_GENERATOR:
-        return "async_generator"
-    if code.co_flags & _CO_COROUTINE:
-        return "coroutine"
-    if code.co_flags & _CO_GENERATOR:
-        return "generator"
-    return "function"
+    return function_kind(code)
 
 
 def is_def_code(code: CodeType) -> bool:
     """Is ``code`` the body of a ``def`` (not a module, class body, lambda, comprehension,
     generator expression or 3.12+ type-parameter scope, all named ``<...>`` or not new
     locals)?"""
-    return bool(code.co_flags & _CO_NEWLOCALS) and code.co_name.isidentifier()
+    return bool(code.co_flags & NEWLOCALS) and code.co_name.isidentifier()
 
 
 def function_table(code: CodeType) -> dict[DefKey, tuple[FunctionKind, tuple[str, ...]]]:
@@ -119,7 +108,7 @@ def _shape(code: CodeType) -> tuple[object, ...]:
         code.co_argcount,
         code.co_posonlyargcount,
         code.co_kwonlyargcount,
-        code.co_flags & (_CO_NEWLOCALS | _CO_VARARGS | _CO_VARKEYWORDS),
+        code.co_flags & (NEWLOCALS | VARARGS | VARKEYWORDS),
         code.co_cellvars,
         code.co_freevars,
         tuple(name for name in code.co_varnames if not name.startswith(HIDDEN_PREFIX)),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Literal
+
+from relive._cpython.code import FunctionKind
 
 __all__ = [
     "FOR_PREFIX",
@@ -46,7 +47,6 @@ RESUME_NAME = "__relive_resume__"
 STRIP_NAME = "__relive_strip__"
 FOR_PREFIX = "__relive_for"
 
-FunctionKind = Literal["function", "generator", "coroutine", "async_generator"]
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 # One step of a statement path: the field of the parent that holds the block ("body",

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING
 
+from relive._cpython.code import suspends
 from relive.delta import Baseline, Definition, Delta
-from relive.delta.units import CO_KIND_FLAGS, definition_unit
+from relive.delta.units import definition_unit
 
 if TYPE_CHECKING:
     from relive.runtime.remap.events import EventSink
@@ -76,7 +77,7 @@ def frames_test(on_stacks: set[int] | None = None) -> Callable[[CodeType], bool]
     stacks = on_stacks if on_stacks is not None else set()
 
     def generator_like(code: CodeType) -> bool:
-        return id(code) in stacks or bool(code.co_flags & CO_KIND_FLAGS)
+        return id(code) in stacks or suspends(code)
 
     if "relive.runtime.remap.tracker" not in sys.modules:
         return generator_like
