@@ -29,3 +29,14 @@ def test_a_moved_definition_differs_only_in_its_first_line() -> None:
             expected = getattr(d, slot) + 7 if slot == "first" else getattr(d, slot)
             assert getattr(moved, slot) == expected, slot
         assert moved.span == (d.span[0] + 7, d.span[1] + 7)
+
+
+def test_lines_inserted_above_a_blank_first_line_move_the_definitions_not_the_module() -> None:
+    base = relive.Baseline.from_source("\nclass Shape:\n    sides = 3\n", "a.py", "a")
+    delta = relive.compute_delta(base, "import os\n\n\n" + base.source)
+    assert [(e.kind, e.target, e.path) for e in delta.edits] == [
+        ("insert", "import", "os"), ("line_shift", "class", "Shape")]
+    assert delta.next_baseline is not None
+    module = delta.next_baseline.index["<module>"]
+    whole = relive.Baseline.from_source(delta.next_baseline.source, "a.py", "a")
+    assert module == whole.index["<module>"] and module.first == 1

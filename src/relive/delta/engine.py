@@ -543,7 +543,8 @@ class _Incremental:
             p = a.parent
         # the index is in source order: the definitions below the region are its tail
         items = list(index.items())
-        cut = bisect_right(items, old_region_last, key=_item_first)
+        # (the module itself, first, never moves: an edit above its first statement is in it)
+        cut = max(1, bisect_right(items, old_region_last, key=_item_first))
         out: list[Definition] = []
         placed = False
         interleaved = False
