@@ -31,7 +31,7 @@ from relive.debugger.edits import (
     EditOutcome,
     EditSummary,
     EncHost,
-    RemapOpportunity,
+    RemapOffer,
     RemapResult,
     RudeEditInfo,
 )
@@ -152,7 +152,7 @@ class FakeEditService:
         path, moves, generation = self._stale[frame.f_code]
         line = frame.f_lineno
         answer = self._host.offer_remap(
-            RemapOpportunity(
+            RemapOffer(
                 frame=frame,
                 definition=frame.f_code.co_qualname,
                 path=path,

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from relive.agent.server import Agent
 from relive.agent.session import Session
-from relive.debugger.edits import EditService, default_edit_service
+from relive.debugger.edits import EditService
 from relive.debugger.engine import Engine
 from relive.debugger.model import Event, ProcessExited
 from relive.runtime import install
@@ -37,7 +37,9 @@ from relive.runtime.program import MainTarget, ProgramError, execute, prepare
 def _load_edit_service(spec: str | None) -> EditService | None:
     """``module:attribute`` names a factory returning the edit service (tests use this)."""
     if not spec:
-        return default_edit_service()
+        from relive.debugger.runtime_service import RuntimeEditService
+
+        return RuntimeEditService()  # the edit service of a normal session: relive's runtime
     module_name, _, attribute = spec.partition(":")
     factory = getattr(importlib.import_module(module_name), attribute or "make_edit_service")
     service: EditService | None = factory()

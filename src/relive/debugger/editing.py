@@ -14,7 +14,7 @@ from relive.debugger.edits import (
     CodeStatus,
     EditOutcome,
     EditService,
-    RemapOpportunity,
+    RemapOffer,
     RemapResult,
 )
 from relive.debugger.held import EngineError, HeldThread
@@ -131,7 +131,7 @@ class EditAndContinueMixin:
 
     # EncHost -------------------------------------------------------------
 
-    def offer_remap(self, opportunity: RemapOpportunity) -> int | None:
+    def offer_remap(self, opportunity: RemapOffer) -> int | None:
         """See :class:`relive.debugger.edits.EncHost`."""
         ident = threading.get_ident()
         if ident in self._ignored or self.remap_policy == "auto":
@@ -196,7 +196,7 @@ class EditAndContinueMixin:
         return answer
 
 
-def _describe_remap(opp: RemapOpportunity) -> str:
+def _describe_remap(opp: RemapOffer) -> str:
     mapped = f"line {opp.mapped_line}" if opp.mapped_line is not None else "no exact line"
     return (
         f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "

@@ -84,7 +84,7 @@ class CodeStatus:
 
 
 @dataclass(frozen=True)
-class RemapOpportunity:
+class RemapOffer:
     """A stale frame at a statement boundary, able to move to the new code.
 
     ``old_line`` is where the frame is in the old code, ``mapped_line`` the line of the new
@@ -117,7 +117,7 @@ class RemapResult:
 class EncHost(Protocol):
     """The debugger, as the runtime sees it (implemented by the engine)."""
 
-    def offer_remap(self, opportunity: RemapOpportunity) -> int | None:
+    def offer_remap(self, opportunity: RemapOffer) -> int | None:
         """Ask the user where the stale frame should continue. Called on the frame's own
         thread at a statement boundary; blocks until the user answers. Returns a line of the
         new code, or None to leave the frame on the old code."""
@@ -143,11 +143,3 @@ class EditService(Protocol):
     def code_status(self, code: CodeType) -> CodeStatus | None:
         """The generation and staleness of ``code``; None for code the runtime does not
         manage."""
-
-
-def default_edit_service() -> EditService | None:
-    """The edit service of a normal session: relive's runtime (see
-    :mod:`relive.debugger.runtime_service`)."""
-    from relive.debugger.runtime_service import RuntimeEditService
-
-    return RuntimeEditService()

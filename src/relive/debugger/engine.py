@@ -30,7 +30,7 @@ from typing import Any
 
 from relive._cpython import code as code_flags
 from relive.debugger import evaluate as ev
-from relive.debugger.backends.base import Backend, make_backend
+from relive.debugger.backends import Backend, make_backend
 from relive.debugger.backends.import_watch import watch_imports
 from relive.debugger.breakpoint_control import BreakpointsMixin, _best_match
 from relive.debugger.breakpoints import (

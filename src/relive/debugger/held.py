@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from relive.debugger.edits import RemapOpportunity
+from relive.debugger.edits import RemapOffer
 
 
 class EngineError(RuntimeError):
@@ -52,5 +52,5 @@ class HeldThread:
     busy: bool = False  # in the engine outside an event callback: its events are ignored
     jobs: deque[Job] = field(default_factory=deque)
     interrupt: BaseException | None = None
-    remap: RemapOpportunity | None = None
+    remap: RemapOffer | None = None
     remap_answer: int | None = None

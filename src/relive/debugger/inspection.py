@@ -18,7 +18,7 @@ from relive.debugger import evaluate as ev
 from relive.debugger.edits import CodeStatus
 from relive.debugger.held import EngineError, HeldThread, Job
 from relive.debugger.jump import check_jump
-from relive.debugger.model import EvalResult, FrameInfo, JumpCheck, ThreadInfo, Variable
+from relive.debugger.model import EvalResult, JumpCheck, StackFrame, ThreadInfo, Variable
 from relive.debugger.paths import canonical, is_internal
 from relive.debugger.stack import describe_stack
 
@@ -60,7 +60,7 @@ class InspectionMixin:
                 )
         return out
 
-    def stack(self, thread_id: int) -> list[FrameInfo]:
+    def stack(self, thread_id: int) -> list[StackFrame]:
         t = self._held(thread_id)
         return describe_stack(t.frames, self._code_status)
 

@@ -64,7 +64,7 @@ class BreakpointInfo:
 
 
 @dataclass(frozen=True)
-class FrameInfo:
+class StackFrame:
     """One frame of a stopped thread, top of the stack first (``index`` 0).
 
     ``kind`` is ``function``, ``generator``, ``coroutine``, ``async generator`` or

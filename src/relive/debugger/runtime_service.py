@@ -21,7 +21,7 @@ from relive.debugger.edits import (
     EditOutcome,
     EditSummary,
     EncHost,
-    RemapOpportunity,
+    RemapOffer,
     RemapResult,
     RudeEditInfo,
 )
@@ -37,7 +37,7 @@ class RuntimeEditService:
 
     def __init__(self) -> None:
         self.host: EncHost | None = None
-        self._offered: dict[int, RemapOpportunity] = {}  # frame id -> what was asked
+        self._offered: dict[int, RemapOffer] = {}  # frame id -> what was asked
         self._lock = threading.Lock()
         self._unsubscribe = events.observe(self._on_event)
 
@@ -89,7 +89,7 @@ class RuntimeEditService:
         if host is None:
             return mapped
         tracked = REGISTRY.by_file(frame.f_code.co_filename)
-        opportunity = RemapOpportunity(
+        opportunity = RemapOffer(
             frame=frame, definition=frame.f_code.co_qualname, path=frame.f_code.co_filename,
             old_line=old_line, mapped_line=mapped,
             generation=tracked.generation if tracked is not None else 0, valid_lines=valid)

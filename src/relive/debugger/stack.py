@@ -7,7 +7,7 @@ from types import CodeType, FrameType
 
 from relive._cpython.code import ASYNC_GENERATOR, COROUTINE, GENERATOR, ITERABLE_COROUTINE
 from relive.debugger.edits import CodeStatus
-from relive.debugger.model import FrameInfo
+from relive.debugger.model import StackFrame
 from relive.debugger.paths import canonical
 
 
@@ -39,7 +39,7 @@ def _link(callee: FrameType, caller: FrameType) -> str:
 
 def describe_stack(
     frames: list[FrameType], status: Callable[[CodeType], CodeStatus | None]
-) -> list[FrameInfo]:
+) -> list[StackFrame]:
     """Frame infos, top first. Each frame's ``link`` tells how it reached the frame above
     (``await``: it awaits that coroutine; ``resume``: it resumed that generator)."""
     out = []
@@ -47,7 +47,7 @@ def describe_stack(
         link = "top" if i == 0 else _link(frames[i - 1], frame)
         st = status(frame.f_code)
         out.append(
-            FrameInfo(
+            StackFrame(
                 index=i,
                 name=frame.f_code.co_qualname,
                 path=canonical(frame.f_code.co_filename),

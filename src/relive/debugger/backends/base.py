@@ -13,7 +13,6 @@ when raised.
 
 from __future__ import annotations
 
-import sys
 from types import CodeType, FrameType
 from typing import Protocol
 
@@ -64,14 +63,3 @@ class Backend(Protocol):
     def prepare_module(self, code: CodeType) -> CodeType:
         """The code to run for a module about to run (``code``, or a version of it the
         backend needs; indexed by the engine as well)."""
-
-
-def make_backend(hooks: EngineHooks) -> Backend:
-    """The backend for this interpreter: ``sys.monitoring`` on 3.12+, tracing on 3.11."""
-    if sys.version_info >= (3, 12):
-        from relive.debugger.backends.monitoring import MonitoringBackend
-
-        return MonitoringBackend(hooks)
-    from relive.debugger.backends.tracing import TracingBackend
-
-    return TracingBackend(hooks)
