@@ -48,7 +48,7 @@ Invariants, and why they hold:
   does not mangle them inside classes.
 - *Exceptions pass through untouched.* After compiling, the remap handler's reach is cut down
   to the offsets where a line event can fire, since the signal is only ever raised from one
-  (:mod:`relive.runtime.enc.table`): an exception raised anywhere else (in a call, an
+  (:mod:`relive.runtime.enc.handlers`): an exception raised anywhere else (in a call, an
   operator, an attribute access...) unwinds through the frame exactly as through plain code
   (same events for ``sys.settrace`` and ``sys.monitoring``, same cost). Only an exception
   raised by the first instruction of a line enters the handler, is found not to be the signal

@@ -4,7 +4,7 @@ Two rewrites run on the code the compiler makes from a transformed tree (see
 :mod:`relive.runtime.enc.transform` for why): the hidden loop local is made to receive the iterator
 rather than the iterable (:func:`store_iterators_after_get_iter`), and each remap handler is
 narrowed to the offsets where a line event can fire (:func:`narrow_handlers`, with
-:mod:`relive.runtime.enc.table`).
+:mod:`relive.runtime.enc.handlers`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import sys
 from collections.abc import Container
 from types import CodeType
 
-from relive.runtime.enc.table import decode, narrow_handler
+from relive._cpython.exception_table import decode
+from relive.runtime.enc.handlers import narrow_handler
 from relive.runtime.enc.tree import FOR_PREFIX, SIGNAL_NAME
 
 __all__ = [
@@ -122,7 +123,7 @@ def store_iterators_after_get_iter(code: CodeType) -> CodeType:
 
 def narrow_handlers(code: CodeType, trees: Container[tuple[int, str]]) -> CodeType:
     """Cut each function's remap handler down to where the signal can be raised (see
-    :mod:`relive.runtime.enc.table`)."""
+    :mod:`relive.runtime.enc.handlers`)."""
     consts = tuple(narrow_handlers(c, trees) if isinstance(c, CodeType) else c
                    for c in code.co_consts)
     if any(a is not b for a, b in zip(consts, code.co_consts, strict=True)):

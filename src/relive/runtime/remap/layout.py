@@ -34,8 +34,9 @@ import dis
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Literal, Protocol
+from typing import Literal
 
+from relive._cpython.exception_table import Entry, decode
 from relive.runtime.enc import (
     SIGNAL_NAME,
     FunctionNode,
@@ -208,20 +209,6 @@ def _owners(
     return owners
 
 
-class _ExceptionEntry(Protocol):
-    start: int
-    end: int
-    target: int
-    depth: int
-    lasti: bool
-
-
-def _exception_entries(code: CodeType) -> list[_ExceptionEntry]:
-    # public since 3.11 (dis.Bytecode.exception_entries) but missing from the stubs
-    entries: list[_ExceptionEntry] = dis.Bytecode(code).exception_entries  # type: ignore[attr-defined]
-    return entries
-
-
 def _successors(instr: dis.Instruction, next_offset: int | None) -> Iterator[tuple[int, bool]]:
     """(offset, taken jump?) of each instruction that can follow ``instr``."""
     if instr.opcode in _JUMPS and isinstance(instr.argval, int):
@@ -231,7 +218,7 @@ def _successors(instr: dis.Instruction, next_offset: int | None) -> Iterator[tup
 
 
 def _stack_depths(
-    instrs: list[dis.Instruction], entries: list[_ExceptionEntry]
+    instrs: list[dis.Instruction], entries: list[Entry]
 ) -> dict[int, int] | None:
     """Value-stack depth before each reachable instruction, or None if the analysis fails."""
     at = {instr.offset: index for index, instr in enumerate(instrs)}
@@ -273,7 +260,7 @@ def _stack_depths(
     return depths
 
 
-def _handler_at(entries: list[_ExceptionEntry]) -> dict[int, int]:
+def _handler_at(entries: list[Entry]) -> dict[int, int]:
     """Offset -> target of the innermost exception handler covering it."""
     covering: dict[int, int] = {}
     for entry in entries:
@@ -290,7 +277,7 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
     handler = _remap_handler(instrs)
     if handler is None:
         return Layout({}, "not compiled in EnC mode")
-    entries = _exception_entries(code)
+    entries = decode(code.co_exceptiontable)
     depths = _stack_depths(instrs, entries)
     if depths is None:
         return Layout({}, "the stack-depth analysis of this code object failed")

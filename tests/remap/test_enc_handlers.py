@@ -9,13 +9,14 @@ import types
 
 import pytest
 
+from relive._cpython.exception_table import Entry, decode, encode
 from relive.runtime.enc import (
     enc_compile_with_trees,
     is_enc_code,
     iter_code_objects,
     remap_handler_offset,
 )
-from relive.runtime.enc.table import Entry, decode, encode, narrow_handler
+from relive.runtime.enc.handlers import narrow_handler
 from relive.runtime.remap.layout import compute_layout
 
 MODULES = ["json/decoder.py", "asyncio/tasks.py", "contextlib.py", "argparse.py"]
