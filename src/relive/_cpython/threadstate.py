@@ -1,17 +1,19 @@
-"""Install or remove the trace function of *another* thread (CPython 3.11 only).
+"""Other threads' trace functions, set from this thread (CPython 3.11).
 
-``sys.settrace`` acts on the calling thread only, and on 3.11 any trace function makes
-every instruction of its thread go through the interpreter's slow tracing path (a global
-trace that returns None at once still costs several times the run time of call-heavy code).
-So the 3.11 backend keeps no trace function at all while nothing needs one, and installs one
-in every thread only while a breakpoint, a step or a pause needs it. To reach threads that
-are running, it calls the interpreter's ``_PyEval_SetTrace`` on their thread states.
+``sys.settrace`` acts on the calling thread only, and on 3.11 any trace function makes every
+instruction of its thread go through the interpreter's slow tracing path. So relive keeps no
+trace function while nothing needs one, and installs one in other threads only when it must:
+the debugger's 3.11 backend for a breakpoint, a step or a pause, and the remapper for the frames
+it waits for. To reach threads that are running, both call the interpreter's
+``_PyEval_SetTrace`` on their thread states. (3.12+ has ``sys.monitoring`` instead, which acts
+on every thread.)
 
-``PyThreadState`` is not a public structure: the two fields used here (the thread's ident
-and the C trace function that ``sys.settrace`` installs) are found by looking at this
-thread's own state after setting known values, and checked before use. If anything does not
-match, :func:`available` is False and the backend falls back to a trace function installed
-in every thread from the start (slower, always correct).
+``PyThreadState`` is not a public structure: the two fields used here (the thread's ident and
+the trace object that ``sys.settrace`` installs, two words after the C trace function) are
+found once, by a probe thread that installs a known trace object and looks for it and for its
+own ident in its thread state; the probe leaves the calling thread's own trace function alone.
+If anything does not match exactly once, :func:`available` is False (:func:`problem` says why)
+and the callers fall back to what needs no other thread's state.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _WORDS = 96  # how much of a PyThreadState is searched (in pointer-sized words)
 
 
 class _Layout:
+    """Where the ident and the trace object are in a ``PyThreadState``; the trampoline."""
+
     def __init__(self) -> None:
         api = ctypes.pythonapi
         api.PyInterpreterState_Get.restype = ctypes.c_void_p
@@ -37,74 +41,106 @@ class _Layout:
         api._PyEval_SetTrace.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         api._PyEval_SetTrace.restype = ctypes.c_int
         self.api = api
-        me = api.PyThreadState_Get()
-        words = (ctypes.c_void_p * _WORDS).from_address(me)
-        ident = threading.get_ident()
-        ids = [i for i in range(_WORDS) if words[i] == ident]
-        if len(ids) != 1:
-            raise RuntimeError("thread ident not found in the thread state")
-        self.ident_index = ids[0]
+        found: dict[str, int] = {}
+        errors: list[str] = []
 
-        def probe(frame: Any, event: str, arg: Any) -> None:
-            return None
+        def probe() -> None:
+            def marker(frame: Any, event: str, arg: Any) -> None:
+                return None
 
-        previous = sys.gettrace()
-        sys.settrace(probe)
-        try:
-            objs = [i for i in range(_WORDS) if words[i] == id(probe)]
-            if len(objs) != 1:
-                raise RuntimeError("trace object not found in the thread state")
-            self.obj_index = objs[0]
-            self.func_index = self.obj_index - 2  # c_tracefunc, c_profileobj, c_traceobj
-            self.trampoline = words[self.func_index]
-            if not self.trampoline:
-                raise RuntimeError("trace function not found in the thread state")
-        finally:
-            sys.settrace(previous)
-        if previous is None and (words[self.obj_index] or words[self.func_index]):
-            raise RuntimeError("thread state layout did not check out")
+            words = (ctypes.c_void_p * _WORDS).from_address(api.PyThreadState_Get())
+            ident = threading.get_ident()
+            sys.settrace(marker)
+            try:
+                obj = [i for i in range(_WORDS) if words[i] == id(marker)]
+                tid = [i for i in range(_WORDS) if words[i] == ident]
+                if len(obj) != 1 or len(tid) != 1 or obj[0] < 2 or not words[obj[0] - 2]:
+                    errors.append("could not read this CPython's thread state layout")
+                    return
+                found.update(obj=obj[0], tid=tid[0], trampoline=words[obj[0] - 2] or 0)
+            finally:
+                sys.settrace(None)
+            if words[found["obj"]] or words[found["obj"] - 2]:
+                errors.append("this CPython's thread state layout did not check out")
 
-    def thread_states(self) -> dict[int, int]:
-        states = {}
+        thread = threading.Thread(target=probe, name="relive-threadstate-probe", daemon=True)
+        thread.start()
+        thread.join()
+        if errors or not found:
+            raise RuntimeError(errors[0] if errors else "the thread state probe failed")
+        self.obj_index, self.ident_index = found["obj"], found["tid"]
+        self.trampoline = found["trampoline"]
+
+    def states(self) -> Iterator[tuple[int, int]]:
+        """(ident, thread state address) of every thread of this interpreter."""
         ts = self.api.PyInterpreterState_ThreadHead(self.api.PyInterpreterState_Get())
         while ts:
             words = (ctypes.c_void_p * _WORDS).from_address(ts)
-            states[int(words[self.ident_index] or 0)] = ts
+            yield int(words[self.ident_index] or 0), ts
             ts = self.api.PyThreadState_Next(ts)
-        return states
 
 
 _layout: _Layout | None = None
-_layout_error: str | None = None
+_problem: str | None = None
 
 
 def available() -> bool:
-    """Whether other threads' trace functions can be set on this interpreter."""
-    global _layout, _layout_error
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return False
-    if _layout is None and _layout_error is None:
-        try:
-            _layout = _Layout()
-        except (RuntimeError, AttributeError, OSError) as exc:
-            _layout_error = str(exc)
+    """Whether other threads' trace functions can be set on this interpreter (3.11 only)."""
+    global _layout, _problem
+    if _layout is None and _problem is None:
+        if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+            _problem = "only CPython 3.11 is supported"
+        else:
+            try:
+                _layout = _Layout()
+            except (RuntimeError, AttributeError, OSError) as exc:
+                _problem = str(exc)
     return _layout is not None
+
+
+def problem() -> str | None:
+    """Why :func:`available` is False (None when it is True or was not asked yet)."""
+    return _problem
+
+
+def _the_layout() -> _Layout:
+    if not available():
+        raise RuntimeError(f"other threads' trace functions cannot be set here: {_problem}")
+    assert _layout is not None
+    return _layout
 
 
 def set_trace(ident: int, func: Callable[..., Any] | None) -> bool:
     """Set the trace function of thread ``ident`` (None removes it). Returns False when
     the thread is gone. Must be called with the GIL held, i.e. from Python code."""
-    if _layout is None:
-        raise RuntimeError("other threads' trace functions cannot be set here")
+    layout = _the_layout()
     if ident == threading.get_ident():
         sys.settrace(func)
         return True
-    ts = _layout.thread_states().get(ident)
-    if ts is None:
-        return False
+    for other, ts in layout.states():
+        if other == ident:
+            _set(layout, ts, func)
+            return True
+    return False
+
+
+def set_others(func: Callable[..., Any] | None, replacing: object) -> None:
+    """Give every other thread ``func`` (or none) as its trace function, where it has none
+    or ``replacing`` (a thread that runs another tool's trace function is left alone)."""
+    layout = _the_layout()
+    want = id(func) if func is not None else None
+    current = layout.api.PyThreadState_Get()
+    for _ident, ts in layout.states():
+        if ts == current:
+            continue
+        installed = (ctypes.c_void_p * _WORDS).from_address(ts)[layout.obj_index]
+        if installed != want and installed in (None, id(replacing)):
+            _set(layout, ts, func)
+
+
+def _set(layout: _Layout, ts: int, func: Callable[..., Any] | None) -> None:
+    # the interpreter takes its own reference to ``func``
     if func is None:
-        _layout.api._PyEval_SetTrace(ts, None, None)
+        layout.api._PyEval_SetTrace(ts, None, None)
     else:
-        # The interpreter takes its own reference to ``func``.
-        _layout.api._PyEval_SetTrace(ts, _layout.trampoline, id(func))
-    return True
+        layout.api._PyEval_SetTrace(ts, layout.trampoline, id(func))

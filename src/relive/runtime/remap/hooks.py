@@ -10,8 +10,9 @@ Two backends with one interface (:class:`Hooks`):
 - CPython 3.11: a trace function. ``frame.f_trace`` (with ``f_trace_lines``) is set on the
   stale frames only, but line events reach a frame only while its thread has a global trace
   function, so while any frame is pending every thread gets one (``sys.settrace`` for this
-  thread, ``threading.settrace`` for new threads, and ``_PyEval_SetTrace`` through ctypes for
-  the others -- the C function behind 3.12's ``threading.settrace_all_threads``, given the
+  thread, ``threading.settrace`` for new threads, and ``_PyEval_SetTrace`` for
+  the others (:mod:`relive._cpython.threadstate`; the C function behind 3.12's
+  ``threading.settrace_all_threads``), given the
   interpreter's own trace trampoline). The global function only returns the local one for
   frames of stale code. Threads that already run another tool's trace function are left alone,
   and a frame's own trace function (a debugger's) is chained, not replaced.
@@ -24,7 +25,6 @@ Callbacks are ``on_line(frame, code)``, which may raise the remap signal, and
 
 from __future__ import annotations
 
-import ctypes
 import dis
 import sys
 import threading
@@ -32,6 +32,8 @@ import weakref
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, Protocol
+
+from relive._cpython import threadstate
 
 __all__ = ["TOOL_ID", "TOOL_NAME", "Hooks", "make_hooks"]
 
@@ -144,76 +146,6 @@ class MonitoringHooks:
             self._active = False
 
 
-class _OtherThreads:
-    """Set or clear the global trace function of other threads (CPython 3.11 only).
-
-    The layout of ``PyThreadState`` is read, not assumed: a probe thread installs a known trace
-    object and looks for it (and for its own thread id) in its thread state, which also yields
-    the address of the interpreter's trace trampoline. If anything looks off, the other threads
-    are simply not reached (their frames then wait to be traced, or stay stale).
-    """
-
-    def __init__(self) -> None:
-        self.problem: str | None = None
-        self._obj_index = self._tid_index = -1
-        self._trampoline = 0
-        api = ctypes.pythonapi
-        try:
-            self._set_trace = api._PyEval_SetTrace
-        except AttributeError:
-            self.problem = "this CPython does not export _PyEval_SetTrace"
-            return
-        self._set_trace.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        self._set_trace.restype = ctypes.c_int
-        api.PyThreadState_Get.restype = ctypes.c_void_p
-        api.PyInterpreterState_Get.restype = ctypes.c_void_p
-        api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
-        api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
-        api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
-        api.PyThreadState_Next.restype = ctypes.c_void_p
-        found: dict[str, int] = {}
-
-        def probe() -> None:
-            def marker(frame: FrameType, event: str, arg: object) -> None:
-                return None
-
-            sys.settrace(marker)
-            try:
-                words = (ctypes.c_void_p * 48).from_address(api.PyThreadState_Get())
-                obj = [i for i, w in enumerate(words) if w == id(marker)]
-                tid = [i for i, w in enumerate(words) if w == threading.get_ident()]
-                if len(obj) == 1 and len(tid) == 1 and obj[0] >= 2:
-                    found["obj"], found["tid"] = obj[0], tid[0]
-                    found["trampoline"] = words[obj[0] - 2] or 0
-            finally:
-                sys.settrace(None)
-
-        thread = threading.Thread(target=probe, name="relive-remap-probe", daemon=True)
-        thread.start()
-        thread.join()
-        if not found.get("trampoline"):
-            self.problem = "could not read this CPython's thread state layout"
-            return
-        self._obj_index, self._tid_index = found["obj"], found["tid"]
-        self._trampoline = found["trampoline"]
-
-    def set_all(self, tracer: object | None, ours: object) -> None:
-        """Give every other thread ``tracer`` (or none), where it has none or ``ours``."""
-        if self.problem is not None:
-            return
-        api = ctypes.pythonapi
-        current = api.PyThreadState_Get()
-        state = api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
-        want = id(tracer) if tracer is not None else None
-        while state:
-            if state != current:
-                installed = (ctypes.c_void_p * 48).from_address(state)[self._obj_index]
-                # leave alone a thread that runs another tool's trace function
-                if installed != want and installed in (None, id(ours)):
-                    self._set_trace(state, self._trampoline if want else None, want)
-            state = api.PyThreadState_Next(state)
-
-
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 
 
@@ -223,7 +155,6 @@ class TraceHooks:
     def __init__(self, on_line: OnLine, on_exit: OnExit) -> None:
         self._codes: set[int] = set()
         self._armed = False
-        self._others: _OtherThreads | None = None
         # another tool's local trace function on a frame we watch (a debugger's, say): it is
         # called first, so that it keeps seeing the frame's events
         previous: dict[FrameType, Callable[..., Any]] = {}
@@ -259,12 +190,11 @@ class TraceHooks:
 
     def _arm(self) -> None:
         if sys.gettrace() is None:
-            sys.settrace(self._global)
+            _settrace(self._global)
         if threading.gettrace() is None:
             threading.settrace(self._global)
-        if self._others is None:
-            self._others = _OtherThreads()
-        self._others.set_all(self._global, self._global)
+        if threadstate.available():
+            threadstate.set_others(self._global, self._global)
         self._armed = True
 
     def instrument(self, code: CodeType) -> str | None:
@@ -295,19 +225,30 @@ class TraceHooks:
     def after_signal(self, pending: bool) -> None:
         # CPython dropped this thread's trace function when the signal was raised from it
         if pending and sys.gettrace() is None:
-            sys.settrace(self._global)
+            _settrace(self._global)
 
     def idle(self) -> None:
         self._codes.clear()
         if not self._armed:
             return
-        if sys.gettrace() is self._global:
-            sys.settrace(None)
+        if sys.gettrace() is self._global and not _settrace(None):
+            return  # this thread keeps the trace function (it watches nothing); next time
         if threading.gettrace() is self._global:
             threading.settrace(None)  # type: ignore[arg-type,unused-ignore]
-        if self._others is not None:
-            self._others.set_all(None, self._global)
+        if threadstate.available():
+            threadstate.set_others(None, self._global)
         self._armed = False
+
+
+def _settrace(func: Callable[..., Any] | None) -> bool:
+    """``sys.settrace(func)``; False where 3.11 refuses because another trace function is
+    being installed in this thread at that moment (by an audit hook's doing, say): the frame
+    must not die of relive's bookkeeping."""
+    try:
+        sys.settrace(func)
+    except RuntimeError:
+        return False
+    return True
 
 
 def make_hooks(on_line: OnLine, on_exit: OnExit) -> Hooks:
