@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import ctypes
 import reprlib
-import sys
 import traceback
 from collections.abc import Mapping
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
+from relive._cpython.frames import LOCALS_WRITE_THROUGH
 from relive.debugger.model import EvalResult, Variable
 
-WRITE_THROUGH = sys.version_info >= (3, 13)
+WRITE_THROUGH = LOCALS_WRITE_THROUGH
 """True where ``frame.f_locals`` writes through to the frame (PEP 667)."""
 
 if not WRITE_THROUGH:

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import functools
 import gc
-import sys
 import weakref
 from collections.abc import Iterable
 from types import FunctionType
 from typing import Any
 
+from relive._cpython.collector import YOUNG_GENERATIONS
 from relive.runtime.apply.codetools import is_continuation
 from relive.runtime.files import normalize
 from relive.runtime.registry import REGISTRY
@@ -51,13 +51,10 @@ _UNSEEN = object()
 
 
 def _young_generations() -> tuple[int, ...] | None:
-    """The collector's generations whose objects a collection of generation >= 1 moves to the
-    oldest one (3.11 to 3.13: 0 and 1). None where that is not known to hold (a later
-    collector may be incremental): every scan then looks at the whole heap, which is slow but
-    misses nothing."""
-    if sys.version_info < (3, 14):
-        return (0, 1)
-    return None
+    """The collector's generations where functions made since the last look are (see
+    :mod:`relive._cpython.collector`). None where that is not known: every scan then looks at
+    the whole heap, which is slow but misses nothing."""
+    return YOUNG_GENERATIONS
 
 
 def _wanted(objects: Iterable[object]) -> list[Any]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dis
 import functools
-import sys
 from collections.abc import Container
 from types import CodeType
 
+from relive._cpython.bytecode import JUMP_TARGET_AFTER_CACHES, has_argument, inline_caches
 from relive._cpython.exception_table import decode
 from relive.runtime.enc.handlers import narrow_handler
 from relive.runtime.enc.tree import FOR_PREFIX, SIGNAL_NAME
@@ -162,20 +162,10 @@ def _line_event_offsets(code: CodeType) -> set[int]:
 def _jump_kinds() -> tuple[tuple[int, int], ...]:
     """For each opcode: (how its argument gives a jump target, cache units after it). Kinds:
     0 no argument, 1 an argument that is no jump, 2 forward, 3 backward, 4 absolute."""
-    import opcode
-
     out = []
     for op in range(256):
-        name = dis.opname[op]
-        if sys.version_info >= (3, 13):
-            caches = dis._get_cache_size(name)  # type: ignore[attr-defined]
-        else:
-            caches = opcode._inline_cache_entries[op]  # type: ignore[attr-defined]
-        if sys.version_info >= (3, 12):
-            has_arg = op in dis.hasarg
-        else:
-            has_arg = op >= dis.HAVE_ARGUMENT
-        if not has_arg:
+        caches = inline_caches(op)
+        if not has_argument(op):
             kind = 0
         elif op in dis.hasjrel:
             kind = 3 if dis._is_backward_jump(op) else 2  # type: ignore[attr-defined]
@@ -187,7 +177,6 @@ def _jump_kinds() -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-_TARGET_AFTER_CACHES = sys.version_info >= (3, 12)  # 3.11 counts from the next code unit
 
 
 def jump_targets(raw: bytes) -> set[int]:
@@ -210,7 +199,7 @@ def jump_targets(raw: bytes) -> set[int]:
         extended = arg << 8 if op == _EXTENDED_ARG else 0
         if kind == 2 or kind == 3:
             target = offset + 2 + (arg if kind == 2 else -arg) * 2
-            targets.add(target + 2 * skip if _TARGET_AFTER_CACHES else target)
+            targets.add(target + 2 * skip if JUMP_TARGET_AFTER_CACHES else target)
         elif kind == 4:
             targets.add(arg * 2)
     return targets

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ast
 import functools
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from relive._cpython.bytecode import GET_ITER_AT_ITERABLE
 from relive.runtime.enc.safety import (
     DefKey,
     FunctionTable,
@@ -137,7 +137,7 @@ def _trailer(kind: FunctionKind, cells: Sequence[str], pos: Position) -> list[as
 
 def _iter_position(stmt: ast.For | ast.AsyncFor) -> Position:
     """The position the compiler gives to ``GET_ITER`` of this loop (see module docstring)."""
-    node: ast.AST = stmt.iter if sys.version_info >= (3, 13) else stmt
+    node: ast.AST = stmt.iter if GET_ITER_AT_ITERABLE else stmt
     line: int = node.lineno  # type: ignore[attr-defined]
     end_line: int | None = node.end_lineno  # type: ignore[attr-defined]
     col: int = node.col_offset  # type: ignore[attr-defined]

@@ -29,13 +29,13 @@ import ast
 import copy
 import functools
 import itertools
-import sys
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
+from relive._cpython.syntax import def_fields
 from relive.runtime.apply.codetools import CONTINUATION_VALUES
 from relive.runtime.enc import (
     HIDDEN_PREFIX,
@@ -464,7 +464,7 @@ def _continuation_module(
         args=[], vararg=None,
         kwonlyargs=[ast.arg(arg=_VALUES)], kw_defaults=[None], kwarg=None, defaults=[],
     )
-    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
+    extra = def_fields()
     is_async = isinstance(logical, ast.AsyncFunctionDef)
     node_type = ast.AsyncFunctionDef if is_async else ast.FunctionDef
     function = node_type(

@@ -34,6 +34,7 @@ from types import CodeType, FrameType
 from typing import Any, Protocol
 
 from relive._cpython import threadstate
+from relive._cpython.tracing import HAS_MONITORING
 
 __all__ = ["TOOL_ID", "TOOL_NAME", "Hooks", "make_hooks"]
 
@@ -253,6 +254,6 @@ def _settrace(func: Callable[..., Any] | None) -> bool:
 
 def make_hooks(on_line: OnLine, on_exit: OnExit) -> Hooks:
     """The backend for this interpreter."""
-    if sys.version_info >= (3, 12):
+    if HAS_MONITORING:
         return MonitoringHooks(on_line, on_exit)
     return TraceHooks(on_line, on_exit)

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from types import CellType, CodeType, FrameType
 from typing import Any
 
+from relive._cpython.tracing import HAS_MONITORING
 from relive.runtime.enc import FunctionNode, RemapSignal, code_kind, set_pending
 from relive.runtime.remap.continuation import (
     FunctionVersion,
@@ -216,7 +217,7 @@ class _Tracker:
                 if thread_id is not None:
                     infos.append(info)
             # 3.12+: suspended generators of the old code find their own way when they resume
-            if sys.version_info >= (3, 12):
+            if HAS_MONITORING:
                 for candidate in candidates.values():
                     if (
                         candidate.plan is not None
@@ -289,7 +290,7 @@ class _Tracker:
                     found.append((frame, thread_id, None))
                     seen.add(id(frame))
                 frame = frame.f_back
-        if sys.version_info < (3, 12):
+        if not HAS_MONITORING:
             for candidate in candidates.values():
                 code = candidate.code
                 if code_kind(code) == "function":
@@ -330,7 +331,7 @@ class _Tracker:
         code = entry.code_ref()
         if code is None:
             return []
-        wanted = entry.frames > 0 or (entry.generator and sys.version_info >= (3, 12))
+        wanted = entry.frames > 0 or (entry.generator and HAS_MONITORING)
         if not wanted or entry.layout.reason:
             self.hooks.release(code)
             return []
@@ -359,7 +360,7 @@ class _Tracker:
     def _maybe_idle(self) -> None:
         if self.frames:
             return
-        if sys.version_info >= (3, 12) and any(
+        if HAS_MONITORING and any(
             e.generator and e.code_ref() is not None for e in self.stale.values()
         ):
             return
@@ -392,7 +393,7 @@ class _Tracker:
     def _release_suspended(self, frame: FrameType, state: _FrameState) -> None:
         """On 3.12+ a suspended generator's frame is not held: it is adopted again when it
         resumes. (Holding it would keep its locals alive if the generator were dropped.)"""
-        if sys.version_info >= (3, 12) and state.generator_ref is None:
+        if HAS_MONITORING and state.generator_ref is None:
             self._untrack(frame, state)
 
     def cancel(self, schedule: RemapSchedule) -> None:
