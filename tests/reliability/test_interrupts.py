@@ -17,7 +17,7 @@ import pytest
 import relive
 from relive.delta import compute_delta
 from relive.runtime import tracked
-from relive.runtime.apply.plan import apply_delta
+from relive.runtime.apply.pipeline import apply_delta
 from tests.runtime.conftest import LiveModule
 
 OLD = "def f():\n    return 2\n\nX = 1\n"

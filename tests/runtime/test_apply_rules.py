@@ -298,7 +298,7 @@ def test_every_pair_of_edit_kind_and_target_the_delta_engine_makes_has_a_handler
 
 
 def test_an_edit_with_no_handler_is_refused_and_changes_nothing(live: Live) -> None:
-    from relive.runtime.apply.plan import apply_delta
+    from relive.runtime.apply.pipeline import apply_delta
 
     m = live("""
         \"\"\"Docs.\"\"\"

@@ -17,7 +17,7 @@ from types import ModuleType
 
 from relive.delta import Delta, GenerationMismatchError, compute_delta
 from relive.runtime import events
-from relive.runtime.apply.plan import apply_delta, enc_recompile, refusal
+from relive.runtime.apply.pipeline import apply_delta, enc_recompile, refusal
 from relive.runtime.files import normalize
 from relive.runtime.importhook import install as _install
 from relive.runtime.registry import REGISTRY, TrackedModule
@@ -175,7 +175,7 @@ def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
     """
     from relive.delta import MODULE_PATH
     from relive.delta.units import compile_unit, region_unit, statement_at
-    from relive.runtime.apply.plan import _enc_compiler
+    from relive.runtime.apply.pipeline import enc_compiler
 
     t = tracked(module)
     base = t.baseline
@@ -187,7 +187,7 @@ def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
                          f"such as calls, loops, `with` blocks and assignments")
     first, last = scope.first + found.first, scope.first + found.last
     code = compile_unit(region_unit(base.lines, base.index, scope, first, last), base.filename,
-                        base.future_flags, _enc_compiler if t.enc else None)
+                        base.future_flags, enc_compiler if t.enc else None)
     namespace = t.module.__dict__
     before = dict(namespace)
     exec(code, namespace)

@@ -1,18 +1,12 @@
-"""Applying a delta to a live module: plan every change, then commit them all at once.
+"""The plan of an apply: every change one delta makes, worked out without making it.
 
-An apply has three steps, and only the last one is visible to the program:
-
-1. *check*: the delta must be for this module's current baseline, without source errors or
-   error-severity rude edits;
-2. *plan*: compile the new code (compile units of the next baseline), find the live objects
-   of every edited definition (:mod:`relive.runtime.apply.live`), run what must run — new
-   definitions with their decorators, new values, new imports — in scratch namespaces
-   (:mod:`relive.runtime.apply.scratch`), and note each change as an attribute assignment;
-3. *commit*: make all the assignments at once (:mod:`relive.runtime.apply.transaction`).
-
-Anything that fails before the commit leaves the program exactly as it was; a failure during
-the commit restores every value. New module-level code runs during the plan, against the
-program as it is: that is when a failing import or a raising decorator refuses the apply.
+For each semantic edit, through a table of every pair of edit kind and target
+(:data:`_HANDLERS`; a pair missing there is refused, never skipped): compile the new code, find
+the live objects of the definition (:mod:`relive.runtime.apply.live`), run what must run — new
+definitions with their decorators, new values, new imports — in scratch namespaces
+(:mod:`relive.runtime.apply.scratch`), and note each change as an attribute assignment of a
+:class:`~relive.runtime.apply.transaction.Transaction`. The steps around the plan (the checks
+before it, the commit, what follows) are :mod:`relive.runtime.apply.pipeline`.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ from __future__ import annotations
 import ast
 import enum
 import functools
-import time
 from collections import ChainMap
 from collections.abc import Callable, Iterable
 from types import CodeType, FunctionType
@@ -32,7 +25,6 @@ from relive.delta import (
     Delta,
     EditKind,
     EditTarget,
-    GenerationMismatchError,
     RudeEdit,
     RudeEditKind,
     SemanticEdit,
@@ -47,8 +39,7 @@ from relive.delta.units import (
     definition_unit,
     find_code,
 )
-from relive.runtime import events
-from relive.runtime.apply import module_frames, scope_annotations
+from relive.runtime.apply import scope_annotations
 from relive.runtime.apply.branches import Branch, branch_state, in_block
 from relive.runtime.apply.codetools import docstring_of, shift_code, tombstone_code
 from relive.runtime.apply.holders import holders
@@ -63,145 +54,24 @@ from relive.runtime.apply.live import (
 )
 from relive.runtime.apply.migration import migrate_instances, migrate_plain_instances
 from relive.runtime.apply.scopes import NOT_RUN, ScopePlanning, unwraps_to
-from relive.runtime.apply.scratch import EvaluationError, Evaluator, mangle
-from relive.runtime.apply.stale import stale_frames
+from relive.runtime.apply.scratch import Evaluator, mangle
 from relive.runtime.apply.transaction import MISSING, Transaction
-from relive.runtime.enc import definition_paths, fallback_rude_edits
-from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.registry import TrackedModule
 from relive.runtime.remap import schedule
-from relive.runtime.result import ApplyResult
 
 # what the dataclass machinery generates on a class, copied from a rebuilt one
 _DATACLASS_NAMES = ("__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__le__", "__gt__",
                     "__ge__", "__match_args__", "__dataclass_fields__", "__dataclass_params__",
                     "__setattr__", "__delattr__", "__replace__", "__annotations__")
 
-class _Refused(Exception):
+class Refused(Exception):
     def __init__(self, reason: str, rude: Iterable[RudeEdit] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
         self.rude = tuple(rude)
 
 
-def _enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeType:
-    from relive.runtime.enc import enc_compile
-
-    return enc_compile(source, filename, flags=flags)
-
-
-def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) -> CodeType:
-    """EnC code for a unit the delta engine parsed and compiled (its tree is transformed)."""
-    from relive.runtime.enc import enc_compile_with_trees
-
-    return enc_compile_with_trees(tree, filename, flags, plain=plain)[0]
-
-
-def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
-                source_bytes: bytes | None = None) -> ApplyResult:
-    """Apply ``delta`` to ``tracked``; see :func:`relive.apply`.
-
-    A module compiled in EnC mode gets its new code in EnC mode too, and the frames still
-    running replaced code are scheduled to move to it (``remap``: the policy, by default the
-    session's). ``source_bytes``, the bytes the delta's new side was read from, become the
-    module's in the same commit as its code and baseline.
-    """
-    start = time.perf_counter()
-    compiler = _enc_compiler if tracked.enc else None
-    with REGISTRY.apply_lock:
-        result = _apply_locked(tracked, delta, compiler, start, remap, source_bytes)
-    events.emit(result)
-    return result
-
-
-def refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
-             rude: Iterable[RudeEdit], start: float) -> ApplyResult:
-    return ApplyResult(tracked.name, tracked.filename, False, tracked.generation, delta,
-                       tuple(rude), tuple(errors), duration_s=time.perf_counter() - start)
-
-
-def _committed_names(plan: _Plan) -> Callable[[str], bool]:
-    """Is a name one the commit set in the live module?"""
-    return {n for o, n, _ in plan.txn.sets if o is plan.module}.__contains__
-
-
-def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | None,
-                  start: float, remap: str | None, source_bytes: bytes | None) -> ApplyResult:
-    rude = list(delta.rude_edits)
-    try:
-        delta.check_base(tracked.baseline)
-    except GenerationMismatchError as exc:
-        return refusal(tracked, delta, [str(exc)], rude, start)
-    if delta.errors or delta.next_baseline is None:
-        return refusal(tracked, delta, [str(e) for e in delta.errors], rude, start)
-    blocking = [r for r in rude if r.is_error]
-    if blocking:
-        return refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
-                                         for r in blocking], rude, start)
-    notes: list[str] = []
-    if tracked.verified is False:
-        from relive.runtime.apply.verify import verify
-
-        notes = verify(tracked)
-    plan = _Plan(tracked, delta, compiler)
-    plan.warnings.extend(notes)
-    # From the plan's first scratch binding to the end of the commit, any failure — a refusal,
-    # new code raising, a relive bug, a KeyboardInterrupt between two bytecodes — withdraws
-    # what the scratch evaluation bound in the live module, and the commit undoes itself.
-    try:
-        plan.build()
-        rude += plan.rude
-        if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
-            rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
-                                        definition_paths(plan.new.index))
-        # the module's baseline (and the bytes it was read from) change in the same commit as
-        # its live objects: nothing can leave one behind the other
-        old_baseline = tracked.baseline
-        plan.txn.set(tracked, "_baseline", delta.next_baseline)
-        if source_bytes is not None:
-            plan.txn.set(tracked, "source_bytes", source_bytes)
-        plan.txn.commit()
-    except _Refused as exc:
-        plan.ev.withdraw()
-        return refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
-    except EvaluationError as exc:
-        plan.ev.withdraw()
-        return refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
-    except BaseException as exc:
-        if plan.txn.committed:  # interrupted just after the commit: the apply stands
-            plan.ev.settle(_committed_names(plan))
-            raise
-        plan.ev.withdraw()
-        if isinstance(exc, Exception) and plan.txn.attempted:
-            return refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"],
-                           rude, start)
-        raise
-    if plan.ev.prebound:
-        plan.ev.settle(_committed_names(plan))
-    tracked.note_replaced(code for code, _path in plan.old_codes.values())
-    warnings = list(plan.warnings)
-    for action in plan.txn.after:
-        try:
-            action()
-        except Exception as exc:  # the apply stands; say what did not follow
-            warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
-    plan.reindex()
-    stale = (*stale_frames(plan.old_codes),
-             *module_frames.follow(tracked, old_baseline, delta.next_baseline))
-    scheduled = None
-    try:
-        scheduled = schedule.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
-                                      remap, events.notify_observers)
-    except Exception as exc:  # the apply stands; the frames stay stale
-        warnings.append(f"running frames could not be scheduled to move: {exc!r}")
-    return ApplyResult(
-        tracked.name, tracked.filename, True, tracked.generation, delta, tuple(rude), (),
-        stale, tuple(dict.fromkeys(plan.updated)),
-        tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
-        tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
-        remap=scheduled, new_code=tuple(plan.new_codes))
-
-
-class _Plan(ScopePlanning):
+class Plan(ScopePlanning):
     """Works out every change one delta makes, as a transaction, without making it."""
 
     def __init__(self, tracked: TrackedModule, delta: Delta,
@@ -251,7 +121,7 @@ class _Plan(ScopePlanning):
                 unit = compile_unit(text, self.new.filename, self.new.future_flags,
                                     self.compiler)
             except (SyntaxError, ValueError) as exc:
-                raise _Refused(f"{d.path}: cannot compile: {exc}") from exc
+                raise Refused(f"{d.path}: cannot compile: {exc}") from exc
             self._units[root.path] = unit
         try:
             return find_code(unit, d)
@@ -344,7 +214,7 @@ class _Plan(ScopePlanning):
                 continue
             handler = _HANDLERS.get((e.kind, e.target))
             if handler is None:
-                raise _Refused(f"{e.path}: relive cannot apply an edit of kind {e.kind} to a "
+                raise Refused(f"{e.path}: relive cannot apply an edit of kind {e.kind} to a "
                                f"{e.target} (no handler: a relive bug); nothing was changed")
             if not self._branch_ran(e):
                 continue  # code that never ran: a fresh import would not run it either
@@ -417,7 +287,7 @@ class _Plan(ScopePlanning):
             fresh = self.ev.run_definition(new_d, decorators=False)
         mismatched = [fn for fn in fns if fn.__code__.co_freevars != code.co_freevars]
         if mismatched and not scoped:
-            raise _Refused(
+            raise Refused(
                 f"{e.path}: {len(mismatched)} live closure(s) capture other variables",
                 [RudeEdit.make(RudeEditKind.LIVE_CLOSURES_SHAPE, new_d.header_line, e.path,
                                str(len(mismatched)))])
@@ -504,7 +374,7 @@ class _Plan(ScopePlanning):
             return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
-            raise _Refused(f"{e.path}: its class is not in the running program")
+            raise Refused(f"{e.path}: its class is not in the running program")
         if not self._rebound_later(new_d):
             self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
             self._rebuild_dependents(new_d)
@@ -524,7 +394,7 @@ class _Plan(ScopePlanning):
             return
         owner = self.owner(self.new.index, new_d)
         if owner is None:
-            raise _Refused(f"{e.path}: its class is not in the running program")
+            raise Refused(f"{e.path}: its class is not in the running program")
         obj = self._revive(e, obj)
         if not self._rebound_later(new_d):
             self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
@@ -666,9 +536,9 @@ class _Plan(ScopePlanning):
         if owner is None:
             if scope.kind == "class" and self._in_branch_not_taken(scope, itself=True):
                 return  # the class is only made while type checking, say
-            raise _Refused(f"{e.path}: its class is not in the running program")
+            raise Refused(f"{e.path}: its class is not in the running program")
         if isinstance(owner, enum.EnumMeta) and e.target == "attribute":
-            raise _Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
+            raise Refused(f"{e.path}: enum members cannot change", [RudeEdit.make(
                 RudeEditKind.ENUM_LIVE, e.new_span[0], scope.path, e.path)])
         stmt = next((s for s in scope.body if scope.first + s.first == e.new_span[0]), None)
         if stmt is not None and stmt.kind == "bindings":
@@ -734,7 +604,7 @@ class _Plan(ScopePlanning):
             self.live.walk(self.new_objects)
 
 
-def _made_by_its_holder(plan: _Plan, e: SemanticEdit) -> None:
+def _made_by_its_holder(plan: Plan, e: SemanticEdit) -> None:
     """Nothing to do: a lambda is made by the statement or the function that holds it, whose
     own edit (a statement, or the function's new code) makes the new one."""
 
@@ -743,29 +613,29 @@ _CODE_TARGETS = (EditTarget.FUNCTION, EditTarget.LAMBDA)
 _K, _T = EditKind, EditTarget
 # Every pair of edit kind and target the delta engine produces, and what the plan does for it.
 # A pair missing here is refused (a relive bug), never silently skipped.
-_HANDLERS: dict[tuple[EditKind, EditTarget], Callable[[_Plan, SemanticEdit], None]] = {
-    (_K.UPDATE, _T.FUNCTION): _Plan._update_function,
-    (_K.UPDATE, _T.LAMBDA): _Plan._update_function,
-    (_K.UPDATE, _T.CLASS): _Plan._update_class,
-    (_K.UPDATE, _T.VARIABLE): _Plan._statement,
-    (_K.UPDATE, _T.ATTRIBUTE): _Plan._statement,
-    (_K.UPDATE, _T.IMPORT): _Plan._statement,
-    (_K.UPDATE, _T.DOCSTRING): _Plan._update_docstring,
-    (_K.INSERT, _T.FUNCTION): _Plan._insert_function,
-    (_K.INSERT, _T.CLASS): _Plan._insert_function,
+_HANDLERS: dict[tuple[EditKind, EditTarget], Callable[[Plan, SemanticEdit], None]] = {
+    (_K.UPDATE, _T.FUNCTION): Plan._update_function,
+    (_K.UPDATE, _T.LAMBDA): Plan._update_function,
+    (_K.UPDATE, _T.CLASS): Plan._update_class,
+    (_K.UPDATE, _T.VARIABLE): Plan._statement,
+    (_K.UPDATE, _T.ATTRIBUTE): Plan._statement,
+    (_K.UPDATE, _T.IMPORT): Plan._statement,
+    (_K.UPDATE, _T.DOCSTRING): Plan._update_docstring,
+    (_K.INSERT, _T.FUNCTION): Plan._insert_function,
+    (_K.INSERT, _T.CLASS): Plan._insert_function,
     (_K.INSERT, _T.LAMBDA): _made_by_its_holder,
-    (_K.INSERT, _T.VARIABLE): _Plan._statement,
-    (_K.INSERT, _T.ATTRIBUTE): _Plan._statement,
-    (_K.INSERT, _T.IMPORT): _Plan._statement,
-    (_K.DELETE, _T.FUNCTION): _Plan._delete_function,
-    (_K.DELETE, _T.LAMBDA): _Plan._delete_function,
-    (_K.DELETE, _T.CLASS): _Plan._delete_class,
-    (_K.DELETE, _T.VARIABLE): _Plan._delete_names,
-    (_K.DELETE, _T.ATTRIBUTE): _Plan._delete_names,
-    (_K.DELETE, _T.IMPORT): _Plan._delete_names,
-    (_K.REPLACE, _T.FUNCTION): _Plan._replace_function,
-    (_K.REPLACE, _T.CLASS): _Plan._replace_function,
-    (_K.LINE_SHIFT, _T.CLASS): _Plan._line_shift_class,
+    (_K.INSERT, _T.VARIABLE): Plan._statement,
+    (_K.INSERT, _T.ATTRIBUTE): Plan._statement,
+    (_K.INSERT, _T.IMPORT): Plan._statement,
+    (_K.DELETE, _T.FUNCTION): Plan._delete_function,
+    (_K.DELETE, _T.LAMBDA): Plan._delete_function,
+    (_K.DELETE, _T.CLASS): Plan._delete_class,
+    (_K.DELETE, _T.VARIABLE): Plan._delete_names,
+    (_K.DELETE, _T.ATTRIBUTE): Plan._delete_names,
+    (_K.DELETE, _T.IMPORT): Plan._delete_names,
+    (_K.REPLACE, _T.FUNCTION): Plan._replace_function,
+    (_K.REPLACE, _T.CLASS): Plan._replace_function,
+    (_K.LINE_SHIFT, _T.CLASS): Plan._line_shift_class,
     # line shifts of functions and lambdas are done together, in one pass over the live code
 }
 

@@ -1,0 +1,161 @@
+"""The pipeline of an apply: check, plan, commit, then what follows the commit.
+
+An apply has three steps, and only the last one is visible to the program:
+
+1. *check*: the delta must be for this module's current baseline, without source errors or
+   error-severity rude edits;
+2. *plan*: compile the new code (compile units of the next baseline), find the live objects
+   of every edited definition (:mod:`relive.runtime.apply.live`), run what must run — new
+   definitions with their decorators, new values, new imports — in scratch namespaces
+   (:mod:`relive.runtime.apply.scratch`), and note each change as an attribute assignment;
+3. *commit*: make all the assignments at once (:mod:`relive.runtime.apply.transaction`).
+
+Anything that fails before the commit leaves the program exactly as it was; a failure during
+the commit restores every value. New module-level code runs during the plan, against the
+program as it is: that is when a failing import or a raising decorator refuses the apply.
+After the commit: instances migrated, frames still running replaced code reported and
+scheduled to move (:mod:`relive.runtime.remap`), update handlers and observers told.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable, Iterable
+from types import CodeType
+
+from relive.delta import (
+    Delta,
+    GenerationMismatchError,
+    RudeEdit,
+)
+from relive.delta.units import (
+    Compiler,
+)
+from relive.runtime import events
+from relive.runtime.apply import module_frames
+from relive.runtime.apply.plan import Plan, Refused
+from relive.runtime.apply.scratch import EvaluationError
+from relive.runtime.apply.stale import stale_frames
+from relive.runtime.enc import definition_paths, fallback_rude_edits
+from relive.runtime.registry import REGISTRY, TrackedModule
+from relive.runtime.remap import schedule
+from relive.runtime.result import ApplyResult
+
+
+def enc_compiler(source: str | ast.Module, filename: str, flags: int) -> CodeType:
+    from relive.runtime.enc import enc_compile
+
+    return enc_compile(source, filename, flags=flags)
+
+
+def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) -> CodeType:
+    """EnC code for a unit the delta engine parsed and compiled (its tree is transformed)."""
+    from relive.runtime.enc import enc_compile_with_trees
+
+    return enc_compile_with_trees(tree, filename, flags, plain=plain)[0]
+
+
+def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
+                source_bytes: bytes | None = None) -> ApplyResult:
+    """Apply ``delta`` to ``tracked``; see :func:`relive.apply`.
+
+    A module compiled in EnC mode gets its new code in EnC mode too, and the frames still
+    running replaced code are scheduled to move to it (``remap``: the policy, by default the
+    session's). ``source_bytes``, the bytes the delta's new side was read from, become the
+    module's in the same commit as its code and baseline.
+    """
+    start = time.perf_counter()
+    compiler = enc_compiler if tracked.enc else None
+    with REGISTRY.apply_lock:
+        result = _apply_locked(tracked, delta, compiler, start, remap, source_bytes)
+    events.emit(result)
+    return result
+
+
+def refusal(tracked: TrackedModule, delta: Delta | None, errors: Iterable[str],
+             rude: Iterable[RudeEdit], start: float) -> ApplyResult:
+    return ApplyResult(tracked.name, tracked.filename, False, tracked.generation, delta,
+                       tuple(rude), tuple(errors), duration_s=time.perf_counter() - start)
+
+
+def _committed_names(plan: Plan) -> Callable[[str], bool]:
+    """Is a name one the commit set in the live module?"""
+    return {n for o, n, _ in plan.txn.sets if o is plan.module}.__contains__
+
+
+def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | None,
+                  start: float, remap: str | None, source_bytes: bytes | None) -> ApplyResult:
+    rude = list(delta.rude_edits)
+    try:
+        delta.check_base(tracked.baseline)
+    except GenerationMismatchError as exc:
+        return refusal(tracked, delta, [str(exc)], rude, start)
+    if delta.errors or delta.next_baseline is None:
+        return refusal(tracked, delta, [str(e) for e in delta.errors], rude, start)
+    blocking = [r for r in rude if r.is_error]
+    if blocking:
+        return refusal(tracked, delta, [f"{r.code} line {r.lineno}: {r.message}"
+                                         for r in blocking], rude, start)
+    notes: list[str] = []
+    if tracked.verified is False:
+        from relive.runtime.apply.verify import verify
+
+        notes = verify(tracked)
+    plan = Plan(tracked, delta, compiler)
+    plan.warnings.extend(notes)
+    # From the plan's first scratch binding to the end of the commit, any failure — a refusal,
+    # new code raising, a relive bug, a KeyboardInterrupt between two bytecodes — withdraws
+    # what the scratch evaluation bound in the live module, and the commit undoes itself.
+    try:
+        plan.build()
+        rude += plan.rude
+        if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
+            rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
+                                        definition_paths(plan.new.index))
+        # the module's baseline (and the bytes it was read from) change in the same commit as
+        # its live objects: nothing can leave one behind the other
+        old_baseline = tracked.baseline
+        plan.txn.set(tracked, "_baseline", delta.next_baseline)
+        if source_bytes is not None:
+            plan.txn.set(tracked, "source_bytes", source_bytes)
+        plan.txn.commit()
+    except Refused as exc:
+        plan.ev.withdraw()
+        return refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
+    except EvaluationError as exc:
+        plan.ev.withdraw()
+        return refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
+    except BaseException as exc:
+        if plan.txn.committed:  # interrupted just after the commit: the apply stands
+            plan.ev.settle(_committed_names(plan))
+            raise
+        plan.ev.withdraw()
+        if isinstance(exc, Exception) and plan.txn.attempted:
+            return refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"],
+                           rude, start)
+        raise
+    if plan.ev.prebound:
+        plan.ev.settle(_committed_names(plan))
+    tracked.note_replaced(code for code, _path in plan.old_codes.values())
+    warnings = list(plan.warnings)
+    for action in plan.txn.after:
+        try:
+            action()
+        except Exception as exc:  # the apply stands; say what did not follow
+            warnings.append(f"after the apply: {type(exc).__name__}: {exc}")
+    plan.reindex()
+    stale = (*stale_frames(plan.old_codes),
+             *module_frames.follow(tracked, old_baseline, delta.next_baseline))
+    scheduled = None
+    try:
+        scheduled = schedule.schedule(plan.remap, old_baseline, delta.next_baseline, delta,
+                                      remap, events.notify_observers)
+    except Exception as exc:  # the apply stands; the frames stay stale
+        warnings.append(f"running frames could not be scheduled to move: {exc!r}")
+    return ApplyResult(
+        tracked.name, tracked.filename, True, tracked.generation, delta, tuple(rude), (),
+        stale, tuple(dict.fromkeys(plan.updated)),
+        tuple(dict.fromkeys(plan.inserted)), tuple(dict.fromkeys(plan.deleted)),
+        tuple(dict.fromkeys(plan.replaced)), tuple(warnings), time.perf_counter() - start,
+        remap=scheduled, new_code=tuple(plan.new_codes))
