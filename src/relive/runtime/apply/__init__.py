@@ -1,8 +1,9 @@
 """Applying a delta to a live module: plan every change, then commit them all at once.
 
 - :mod:`~relive.runtime.apply.pipeline` — the steps of
-  :func:`~relive.runtime.apply.pipeline.apply_delta`: check the delta, plan, commit, then what follows the commit (instances migrated, stale
-  frames reported, frames scheduled to move, observers told).
+  :func:`~relive.runtime.apply.pipeline.apply_delta`: check the delta, plan, commit, then what
+  follows the commit (instances migrated, stale frames reported, frames scheduled to move,
+  observers told).
 - :mod:`~relive.runtime.apply.plan` — the plan: for each edit, through a table of every pair of
   edit kind and target, new code compiled, live objects found, new source evaluated, every
   change noted as an attribute assignment.
