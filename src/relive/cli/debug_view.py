@@ -6,11 +6,12 @@ Only presentation lives here; the command loop is in :mod:`relive.cli.debug`.
 from __future__ import annotations
 
 import linecache
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+
+from relive.display import display_path
 
 CATCH_TEXT = {
     "raised": "when raised, anywhere",
@@ -69,15 +70,6 @@ def join_ids(ids: Sequence[int]) -> str:
     return ", ".join(str(i) for i in ids)
 
 
-def short_path(path: str) -> str:
-    """A path relative to the working directory when it is under it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
-
-
 class Out:
     """Everything ``relive debug`` prints goes through here."""
 
@@ -97,7 +89,7 @@ class Out:
     # ------------------------------------------------------------------ stops, events
 
     def stopped(self, body: dict[str, Any]) -> None:
-        where = f"{short_path(body['path'])}:{body['line']}"
+        where = f"{display_path(body['path'])}:{body['line']}"
         text = f"Stopped ({body['description'] or body['reason']}) in {body['function']} at {where}"
         self.say(text, "bold yellow")
         if body.get("exception"):
@@ -110,7 +102,7 @@ class Out:
             self.say(text.rstrip("\n"), "cyan" if body.get("category") == "log" else None)
         elif name == "exception":
             kind = "Uncaught exception" if body.get("uncaught") else "Exception raised"
-            self.say(f"{kind}: {body['exception']} ({short_path(body['path'])}:{body['line']})",
+            self.say(f"{kind}: {body['exception']} ({display_path(body['path'])}:{body['line']})",
                      "red")
         elif name == "edit applied":
             generation = body.get("generation")
@@ -120,7 +112,7 @@ class Out:
         elif name == "rude edit":
             self.say(
                 f"Rude edit {body['code']} ({body['severity']}) at "
-                f"{short_path(body['path'])}:{body['line']}: {body['message']}",
+                f"{display_path(body['path'])}:{body['line']}: {body['message']}",
                 "red" if body["severity"] == "error" else "yellow",
             )
         elif name == "remap opportunity":
@@ -183,7 +175,7 @@ class Out:
                      f"{info.get('message')})")
             return
         kind = "Log point" if info.get("log_message") else "Breakpoint"
-        where = f"{short_path(info['path'])}:{info['line']}"
+        where = f"{display_path(info['path'])}:{info['line']}"
         extra = [] if info.get("verified") else ["pending: the module is not loaded yet"]
         if info.get("condition"):
             extra.append(f"if {info['condition']}")
@@ -196,7 +188,7 @@ class Out:
             self.say("No breakpoints.")
             return
         for b in items:
-            where = (f"{short_path(b['path'])}:{b['line']}" if b["line"]
+            where = (f"{display_path(b['path'])}:{b['line']}" if b["line"]
                      else f"function {b['function']} (pending)")
             parts = [f"{b['id']:3d}  {where}"]
             if not b["enabled"]:
@@ -219,7 +211,7 @@ class Out:
             tags.append("stale")
         tag = f" [{', '.join(tags)}]" if tags else ""
         self.say(f"{marker}{frame['index']:3d}  {frame['name']}{tag} at "
-                 f"{short_path(frame['path'])}:{frame['line']}")
+                 f"{display_path(frame['path'])}:{frame['line']}")
 
     def stack(self, frames: Sequence[dict[str, Any]], selected: int) -> None:
         for i, frame in enumerate(frames):
@@ -234,7 +226,7 @@ class Out:
     def threads(self, items: Sequence[dict[str, Any]], current: int | None) -> None:
         for i, t in enumerate(items, 1):
             marker = "*" if t["id"] == current else " "
-            where = f" at {short_path(t['path'])}:{t['line']}" if t.get("path") else ""
+            where = f" at {display_path(t['path'])}:{t['line']}" if t.get("path") else ""
             self.say(f"{marker}{i:3d}  {t['name']}  {t['state']}{where}")
 
     def variables(self, items: Sequence[dict[str, Any]]) -> None:
@@ -255,7 +247,7 @@ class Out:
 
     def enc(self, outcome: dict[str, Any]) -> None:
         if outcome.get("applied"):
-            files = ", ".join(short_path(f) for f in outcome.get("files", [])) or "no files"
+            files = ", ".join(display_path(f) for f in outcome.get("files", [])) or "no files"
             self.say(f"Applied edits to {files} in {outcome.get('duration_s', 0) * 1000:.0f} ms.",
                      "green")
         else:
@@ -271,4 +263,4 @@ class Out:
 
     def modules(self, items: Sequence[dict[str, Any]]) -> None:
         for m in items:
-            self.say(f"{m['name']:<40} {short_path(m['path'])}")
+            self.say(f"{m['name']:<40} {display_path(m['path'])}")

@@ -9,19 +9,13 @@ import threading
 import time
 from typing import IO, Any
 
-
-def _short(filename: str) -> str:
-    try:
-        rel = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if rel.startswith("..") else rel
+from relive.display import display_path
 
 
 def apply_lines(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(style, text) lines describing one apply (a ``result`` record of
     :mod:`relive.agent.records`): what changed, or why nothing did."""
-    where = _short(result["file"])
+    where = display_path(result["file"])
     lines: list[tuple[str, str]] = []
     if result["applied"]:
         lines.append(("ok", f"{where}: {result['describe']}"))
@@ -104,11 +98,11 @@ class Reporter:
         if kind == "result":
             self.result(record)
         elif kind == "notice":
-            self.line("warn", f"{_short(record['file'])}: {record['message']}")
+            self.line("warn", f"{display_path(record['file'])}: {record['message']}")
             self.event("error", module=record["module"], file=record["file"],
                        errors=[record["message"]])
         elif kind == "enc_fallback":
-            where = _short(record["file"])
+            where = display_path(record["file"])
             for r in record["rude_edits"]:
                 self.line("warn", f"{where}:{r['line']}: {r['code']} warning: {r['message']}")
                 self.event("rude_edit", file=record["file"], code=r["code"], kind=r["kind"],

@@ -9,7 +9,6 @@ frame's own thread, and the service asks the engine (:meth:`EncHost.offer_remap`
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from relive.debugger.edits import (
     RemapResult,
     RudeEditInfo,
 )
+from relive.display import display_path
 from relive.runtime import REGISTRY, events, reload
 from relive.runtime.events import RuntimeEvent
 from relive.runtime.remap import schedule
@@ -72,7 +72,7 @@ class RuntimeEditService:
             result = reload(tracked.module)
             results.append(result)
             if not result.applied:
-                messages.append(f"{_short(path)}: {result.describe()}")
+                messages.append(f"{display_path(path)}: {result.describe()}")
         return _outcome(results, messages)
 
     def code_status(self, code: CodeType) -> CodeStatus | None:
@@ -123,14 +123,6 @@ class RuntimeEditService:
                     False, f"not moved: {reason}"))
 
 
-def _short(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
-
-
 def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
     applied = [r for r in results if r.applied]
     edits: list[EditSummary] = []
@@ -155,7 +147,7 @@ def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
         codes = r.new_code
         if isinstance(codes, tuple):
             new_code.extend(c for c in codes if isinstance(c, CodeType))
-    summary = "; ".join(f"{_short(r.filename)}: {r.describe()}" for r in applied)
+    summary = "; ".join(f"{display_path(r.filename)}: {r.describe()}" for r in applied)
     return EditOutcome(
         applied=bool(applied), message="; ".join(filter(None, [summary, *messages])),
         files=tuple(r.filename for r in applied), edits=tuple(edits), rude_edits=tuple(rude),

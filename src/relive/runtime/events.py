@@ -50,24 +50,20 @@ _observers: list[Observer] = []
 
 def on_update(callback: Handler) -> Callable[[], None]:
     """Call ``callback(result)`` after every apply that took effect; returns an unsubscribe."""
-    _handlers.append(callback)
-
-    def unsubscribe() -> None:
-        try:
-            _handlers.remove(callback)
-        except ValueError:
-            pass
-
-    return unsubscribe
+    return _subscribe(_handlers, callback)
 
 
 def observe(callback: Observer) -> Callable[[], None]:
     """Hear about every :data:`RuntimeEvent`."""
-    _observers.append(callback)
+    return _subscribe(_observers, callback)
+
+
+def _subscribe(callbacks: list[Any], callback: Any) -> Callable[[], None]:
+    callbacks.append(callback)
 
     def unsubscribe() -> None:
         try:
-            _observers.remove(callback)
+            callbacks.remove(callback)
         except ValueError:
             pass
 

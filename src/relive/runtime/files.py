@@ -89,3 +89,4 @@ class PathFilter:
         if self.include:
             return any(is_under(path, root) for root in self.include)
         return not any(is_under(path, root) for root in self.exclude)
+

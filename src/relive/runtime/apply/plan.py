@@ -365,16 +365,24 @@ class Plan(ScopePlanning):
                 self.set_code(fn, code, e.path, old_d, new_d)
         self._rebuild(e, old_d, new_d)
 
-
-    def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
+    def _made_in_owner(self, e: SemanticEdit, new_d: Definition) -> tuple[Any, Any] | None:
+        """The new object of ``new_d`` made by running its statement, with the object that
+        will hold it; None where no fresh import would make it (a branch not taken)."""
         if self._in_branch_not_taken(new_d):
-            return
+            return None
         obj = self._run_definition(new_d)
         if obj is NOT_RUN:
-            return
+            return None
         owner = self.owner(self.new.index, new_d)
         if owner is None:
             raise Refused(f"{e.path}: its class is not in the running program")
+        return obj, owner
+
+    def _rebuild(self, e: SemanticEdit, old_d: Definition, new_d: Definition) -> None:
+        made = self._made_in_owner(e, new_d)
+        if made is None:
+            return
+        obj, owner = made
         if not self._rebound_later(new_d):
             self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
             self._rebuild_dependents(new_d)
@@ -387,14 +395,10 @@ class Plan(ScopePlanning):
         new_d = self.new_def(e)
         if needs_heap(self.new.index, new_d):
             return  # nested: made by the enclosing function, whose code is updated
-        if self._in_branch_not_taken(new_d):
+        made = self._made_in_owner(e, new_d)
+        if made is None:
             return
-        obj = self._run_definition(new_d)
-        if obj is NOT_RUN:
-            return
-        owner = self.owner(self.new.index, new_d)
-        if owner is None:
-            raise Refused(f"{e.path}: its class is not in the running program")
+        obj, owner = made
         obj = self._revive(e, obj)
         if not self._rebound_later(new_d):
             self.txn.set(owner, mangle(self.ev.scope_of(new_d), new_d.name), obj)
