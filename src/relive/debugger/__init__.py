@@ -1,1 +1,21 @@
-"""relive.debugger"""
+"""The debugger: breakpoints, stops, stepping, evaluation and Edit and Continue, in process.
+
+Read in this order:
+
+- :mod:`~relive.debugger.model` — the values the engine hands out (breakpoints, stops, threads,
+  stack frames, variables) and the events it emits.
+- :mod:`~relive.debugger.engine` — the engine: threads, stops, stepping, pausing; its parts are
+  :mod:`~relive.debugger.breakpoint_control` (breakpoint requests and the check made when a
+  breakpoint's line runs), :mod:`~relive.debugger.inspection` (threads, stacks, variables,
+  evaluation, jump) and :mod:`~relive.debugger.editing` (applying saved edits, moving
+  breakpoints, remap offers); :mod:`~relive.debugger.held` holds its per-thread records.
+- :mod:`~relive.debugger.backends` — how the engine hears the program run.
+- :mod:`~relive.debugger.breakpoints` — the breakpoint table and the index of code per file.
+- :mod:`~relive.debugger.evaluate`, :mod:`~relive.debugger.jump`,
+  :mod:`~relive.debugger.stack` — running text in a frame, "set next statement", describing
+  frames.
+- :mod:`~relive.debugger.edits` — the seam to Edit and Continue (what the engine asks of an edit
+  service), and :mod:`~relive.debugger.runtime_service` — that service over relive's runtime.
+- :mod:`~relive.debugger.paths` — file names as the engine compares them, and which code is the
+  user's (the runtime's notion of the program's own files).
+"""
