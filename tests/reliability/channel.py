@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from relive.agent.server import Agent
 from relive.agent.session import Session
-from relive.client.connection import Connection
+from relive.client.connection import AgentError, Connection
 from relive.client.launch import Launched, Target, launch
 from relive.debugger.engine import Engine
 
@@ -76,6 +76,19 @@ def program(name: str, *args: str, stdin: int | IO[bytes] | None = None) -> Iter
             launched.close()
             if launched.process.poll() is None:
                 launched.kill()
+
+
+def attach_when_detached(prog: Program, timeout: float = WAIT) -> Connection:
+    """The owner attaches again once the agent has seen its last connection go (it tells
+    no one: a refusal as ``busy`` until then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return prog.attach(max(deadline - time.monotonic(), 0.1))
+        except AgentError as exc:
+            if exc.code != "busy" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager
