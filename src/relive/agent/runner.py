@@ -10,8 +10,9 @@ contract with the client:
    to go away, or for ``--wait-s`` seconds without any client (the program then runs);
 4. run the program as ``__main__`` (a script, or a module with ``-m``) with its own
    ``sys.argv``; its stdin, stdout, stderr and signals are untouched;
-5. wait for the program's non-daemon threads, then report ``process exited`` and exit with
-   the program's exit status.
+5. wait for the program's non-daemon threads, then report ``process exited``, stop watching
+   (nothing is traced while the interpreter shuts down) and exit with the program's exit
+   status.
 """
 
 from __future__ import annotations
@@ -164,4 +165,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent.wait_for_requests()
     engine.emit_event(ProcessExited(status))
     agent.close()
+    engine.uninstall()
     return status

@@ -2,24 +2,37 @@
 
 Security model: the socket lives in a directory only the owner can enter (mode 0700) and is
 itself mode 0600; a client must also present the session's random token in its first
-message. A connection that fails any check gets an ``error`` message and is closed; a
-second client while one is attached is refused (``busy``). Malformed or oversized messages
-get an ``error`` and change nothing. When the attached client goes away, the session
-detaches: breakpoints are cleared and the program goes on.
+message, within :data:`HELLO_TIMEOUT_S` of connecting (in total, however slowly it comes). A
+connection that fails any check gets an ``error`` message and is closed; a second client
+while one is attached is refused (``busy``). Malformed or oversized messages get an ``error``
+and change nothing. When the attached client goes away, the session detaches: breakpoints
+are cleared and the program goes on.
 
-Threads: one daemon thread accepts and serves the attached client (requests are handled
-one at a time, in order). Events are sent from whatever thread emits them, under a lock.
-Neither thread is ever traced or held by the engine.
+The channel keeps serving its owner: a failed ``accept`` (the program has no descriptor to
+spare, say) is tried again after a back-off, and at most :data:`MAX_WAITING` connections
+wait for their hello (a further one is refused at once, ``overloaded``), so a flood of
+connections holds few of the program's descriptors.
+
+The program never hears of the channel: nothing is written to its streams, and sending an
+event from a program thread never raises into it (a message that cannot be encoded is
+reported to the client as an ``internal`` error instead).
+
+Threads: one daemon thread accepts; each connection is served on a daemon thread of its own
+(the attached client's requests are handled one at a time, in order). Events are sent from
+whatever thread emits them, under a lock. None of these threads is ever traced or held by
+the engine.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import reprlib
 import socket
 import stat
 import sys
 import threading
+import time
 from typing import Any
 
 from relive.agent.session import RequestError, Session
@@ -34,7 +47,10 @@ from relive.agent.wire import (
 from relive.debugger.engine import Engine
 from relive.debugger.model import Event
 
-HELLO_TIMEOUT_S = 10.0
+HELLO_TIMEOUT_S = 10.0  # from connecting to the end of the hello, in total
+MAX_WAITING = 8  # connections waiting for their hello; more are refused as overloaded
+LISTEN_BACKLOG = 64
+ACCEPT_BACKOFF_S = (0.01, 1.0)  # first and longest pause after a failed accept
 
 
 def check_private_directory(path: str) -> None:
@@ -63,6 +79,7 @@ class Agent:
         # response of a request in flight (a `continue` that lets it finish, typically).
         self._request_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._waiting = threading.BoundedSemaphore(MAX_WAITING)
         self.client_seen = threading.Event()
 
     @property
@@ -79,7 +96,7 @@ class Agent:
         finally:
             os.umask(old_umask)
         os.chmod(self.socket_path, 0o600)
-        listener.listen(4)
+        listener.listen(LISTEN_BACKLOG)
         self._listener = listener
         self._thread = threading.Thread(target=self._serve, name="relive-agent", daemon=True)
         self._thread.start()
@@ -94,6 +111,10 @@ class Agent:
     def close(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+            except OSError:
+                pass
             listener.close()
         try:
             os.unlink(self.socket_path)
@@ -103,17 +124,22 @@ class Agent:
     # ------------------------------------------------------------------ sending
 
     def emit(self, event: Event) -> None:
-        """Send an event to the attached client (dropped when none is attached)."""
-        self._send({"type": "event", "event": event.name, "body": to_wire(event)})
+        """Send an event to the attached client (dropped when none is attached). Called
+        from program threads: never raises."""
+        if self._client is None:
+            return
+        try:
+            message = {"type": "event", "event": event.name, "body": to_wire(event)}
+        except Exception as exc:  # a bug in relive: the client hears of it, the program never
+            message = _error("internal", f"an event could not be sent: {_text(exc)}")
+        self._send(message)
 
     def _send(self, message: dict[str, Any], sock: socket.socket | None = None) -> None:
+        """Send ``message``; never raises."""
         target = sock if sock is not None else self._client
         if target is None:
             return
-        try:
-            data = encode(message)
-        except ProtocolError as exc:
-            data = encode({"type": "error", "code": exc.code, "message": str(exc)})
+        data = _encoded(message)
         with self._send_lock:
             try:
                 target.sendall(data)
@@ -123,17 +149,39 @@ class Agent:
     # ------------------------------------------------------------------ serving
 
     def _serve(self) -> None:
-        while self._listener is not None:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
+        pause = 0.0
+        while True:
+            listener = self._listener
+            if listener is None:
                 return
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                if self._listener is None:
+                    return  # closed
+                # no descriptor, memory or thread to spare just now: try again later
+                pause = min(max(2 * pause, ACCEPT_BACKOFF_S[0]), ACCEPT_BACKOFF_S[1])
+                time.sleep(pause)
+                continue
+            if not self._waiting.acquire(blocking=False):
+                self._refuse_at_once(
+                    conn, "overloaded", "too many connections are waiting for their hello"
+                )
+                continue
             # Each connection gets its own thread, so that a refused one is answered even
             # while the owner's connection is being served.
             handler = threading.Thread(
                 target=self._handle, args=(conn,), name="relive-agent-connection", daemon=True
             )
-            handler.start()
+            try:
+                handler.start()
+            except RuntimeError:  # no thread to spare
+                self._waiting.release()
+                conn.close()
+                pause = min(max(2 * pause, ACCEPT_BACKOFF_S[0]), ACCEPT_BACKOFF_S[1])
+                time.sleep(pause)
+                continue
+            pause = 0.0
 
     def _handle(self, conn: socket.socket) -> None:
         self.engine.ignore_thread(threading.get_ident())
@@ -143,15 +191,31 @@ class Agent:
             conn.close()
 
     def _refuse(self, conn: socket.socket, code: str, message: str) -> None:
-        self._send({"type": "error", "code": code, "message": message}, conn)
+        self._send(_error(code, message), conn)
+
+    def _refuse_at_once(self, conn: socket.socket, code: str, message: str) -> None:
+        """Refuse from the accepting thread, which must never wait on a client."""
+        try:
+            conn.setblocking(False)
+            conn.send(_encoded(_error(code, message)))
+        except OSError:
+            pass
+        conn.close()
 
     def _handshake(self, conn: socket.socket, reader: MessageReader) -> bool:
-        conn.settimeout(HELLO_TIMEOUT_S)
+        """Read and check the hello (its slot among the waiting connections is given back
+        here, whatever the outcome)."""
         try:
-            first = next(iter(reader), None)
-        except (TimeoutError, OSError):
+            reader.deadline = time.monotonic() + HELLO_TIMEOUT_S
+            try:
+                first = next(iter(reader), None)
+            finally:
+                reader.deadline = None
+            conn.settimeout(None)
+        except OSError:
             first = None
-        conn.settimeout(None)
+        finally:
+            self._waiting.release()
         if first is None:
             return False
         if isinstance(first, ProtocolError):
@@ -161,15 +225,17 @@ class Agent:
         if first.get("type") != "hello" or not isinstance(token, str):
             self._refuse(conn, "unauthorized", "the first message must be hello with the token")
             return False
-        if not hmac.compare_digest(token.encode(), self._token.encode()):
+        given = token.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(given, self._token.encode()):
             self._refuse(conn, "unauthorized", "wrong token")
             return False
-        if first.get("protocol") != PROTOCOL_VERSION:
+        protocol = first.get("protocol")
+        if type(protocol) is not int or protocol != PROTOCOL_VERSION:
             self._refuse(
                 conn,
                 "version",
-                f"this agent speaks protocol {PROTOCOL_VERSION}, the client "
-                f"{first.get('protocol')!r}; use a relive of the same version",
+                f"this agent speaks protocol {PROTOCOL_VERSION} (an integer), the client "
+                f"{_shown(protocol)}; use a relive of the same version",
             )
             return False
         with self._attach_lock:
@@ -209,14 +275,8 @@ class Agent:
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         seq = message.get("seq")
-        if message.get("type") != "request" or not isinstance(seq, int):
-            self._send(
-                {
-                    "type": "error",
-                    "code": "malformed",
-                    "message": "expected a request with an integer seq",
-                }
-            )
+        if message.get("type") != "request" or type(seq) is not int:
+            self._send(_error("malformed", "expected a request with an integer seq"))
             return
         command = message.get("command")
         args = message.get("arguments", {})
@@ -232,16 +292,61 @@ class Agent:
                 self._respond_error(seq, exc.code, str(exc))
                 return
             except Exception as exc:  # a bug in relive: report it, keep serving
-                self._respond_error(seq, "internal", f"{type(exc).__name__}: {exc}")
+                self._respond_error(seq, "internal", _text(exc))
                 return
             self._send({"type": "response", "request_seq": seq, "success": True, "body": body})
 
     def _respond_error(self, seq: int, code: str, text: str) -> None:
-        self._send(
-            {
-                "type": "response",
-                "request_seq": seq,
-                "success": False,
-                "error": {"code": code, "message": text},
-            }
-        )
+        self._send(_failure(seq, code, text))
+
+
+def _shown(value: Any) -> str:
+    """A short display of a value the client sent."""
+    try:
+        return reprlib.repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return type(exc).__name__
+
+
+def _error(code: str, text: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": text}
+
+
+def _failure(seq: int, code: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "response",
+        "request_seq": seq,
+        "success": False,
+        "error": {"code": code, "message": text},
+    }
+
+
+_UNSENDABLE = b'{"type":"error","code":"internal","message":"a message could not be sent"}\n'
+
+
+def _encoded(message: dict[str, Any]) -> bytes:
+    """``message`` on the wire or, when it cannot be, the error that says why: a failed
+    response in place of a response, so that its request is answered all the same."""
+    try:
+        return encode(message)
+    except ProtocolError as exc:
+        code, text = exc.code, str(exc)
+    except Exception as exc:  # a bug in relive: the client hears of it, the program never
+        code, text = "internal", f"a {message.get('type')} could not be sent: {_text(exc)}"
+    seq = message.get("request_seq")
+    replacement = (
+        _failure(seq, code, text)
+        if message.get("type") == "response" and type(seq) is int
+        else _error(code, text)
+    )
+    try:
+        return encode(replacement)
+    except Exception:
+        return _UNSENDABLE

@@ -6,6 +6,11 @@ Every message is a JSON object on a single line (UTF-8, ``\\n``-terminated), at 
 closes. After that the client sends ``request`` messages and the agent sends ``response``
 messages (one per request, matched by ``seq``) and ``event`` messages at any time.
 ``docs/protocol.md`` is the reference for every command and event.
+
+Neither direction can fail on content: :func:`encode` writes ASCII only (every other
+character as its ``\\uXXXX`` escape), so any string can be sent, a lone surrogate from an
+undecodable file name too; :func:`decode` turns any line into a message or a
+:class:`ProtocolError`, never another exception.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import dataclasses
 import enum
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +56,7 @@ def to_wire(value: Any) -> Any:
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    data = json.dumps(message, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
     if len(data) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too large", f"message of {len(data)} bytes is over the limit")
     return data
@@ -59,7 +65,9 @@ def encode(message: dict[str, Any]) -> bytes:
 def decode(line: bytes) -> dict[str, Any]:
     try:
         message = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise ProtocolError("malformed", "not a JSON message: nested too deeply") from None
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer over Python's digit limit
         raise ProtocolError("malformed", f"not a JSON message: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("malformed", "a message is a JSON object with a string 'type'")
@@ -69,12 +77,24 @@ def decode(line: bytes) -> dict[str, Any]:
 class MessageReader:
     """Reads messages from a socket. A line longer than the limit is an error (and the
     rest of that line is skipped); a malformed line is an error; the connection stays
-    usable after either."""
+    usable after either. Reading ends when the peer closes, on a socket error, or at
+    :attr:`deadline`."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buffer = b""
         self._skipping = False
+        # A time.monotonic() past which reading ends, however the bytes trickle in (the
+        # handshake's limit); None: wait as long as the peer stays.
+        self.deadline: float | None = None
+
+    def _receive(self) -> bytes:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the time for this message is up")
+            self._sock.settimeout(remaining)
+        return self._sock.recv(65536)
 
     def __iter__(self) -> Iterator[dict[str, Any] | ProtocolError]:
         while True:
@@ -86,7 +106,7 @@ class MessageReader:
                         self._skipping = True
                         yield ProtocolError("too large", "message over the size limit")
                 try:
-                    chunk = self._sock.recv(65536)
+                    chunk = self._receive()
                 except OSError:
                     return
                 if not chunk:

@@ -1,13 +1,21 @@
-"""A connection to an agent: requests with their responses, and a queue of events."""
+"""A connection to an agent: requests with their responses, and a queue of events.
+
+Connecting outlasts a storm of other connections: a full listen queue, or an agent with too
+many connections waiting for their hello (``overloaded``), is tried again until the
+connection's time limit.
+"""
 
 from __future__ import annotations
 
 import queue
 import socket
 import threading
+import time
 from typing import Any
 
 from relive.agent.wire import PROTOCOL_VERSION, MessageReader, ProtocolError, encode
+
+CONNECT_PAUSE_S = (0.01, 0.5)  # first and longest pause between two tries
 
 
 class AgentError(Exception):
@@ -37,27 +45,61 @@ class Connection:
 
     @classmethod
     def connect(cls, socket_path: str, token: str, timeout: float = 30.0) -> Connection:
+        """Connect and say hello, within ``timeout`` seconds in all."""
+        deadline = time.monotonic() + timeout
+        pause = 0.0
+        while True:
+            try:
+                return cls._connect_once(socket_path, token, deadline)
+            except (BlockingIOError, AgentError) as exc:
+                if isinstance(exc, AgentError) and exc.code != "overloaded":
+                    raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if isinstance(exc, AgentError):
+                        raise
+                    raise AgentError(
+                        "closed", f"cannot connect to the agent at {socket_path}: its "
+                        f"queue of connections stayed full for {timeout:g} s",
+                    ) from None
+                pause = min(max(2 * pause, CONNECT_PAUSE_S[0]), CONNECT_PAUSE_S[1], remaining)
+                time.sleep(pause)
+
+    @classmethod
+    def _connect_once(cls, socket_path: str, token: str, deadline: float) -> Connection:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
         try:
             sock.connect(socket_path)
+        except BlockingIOError:  # the listen queue is full
+            sock.close()
+            raise
         except OSError as exc:
             sock.close()
             raise AgentError(
                 "closed", f"cannot connect to the agent at {socket_path}: {exc}"
             ) from None
         conn = cls(sock)
-        conn._hello(token, timeout)
+        try:
+            conn._hello(token, deadline)
+        except BaseException:
+            sock.close()
+            raise
         return conn
 
-    def _hello(self, token: str, timeout: float) -> None:
-        self._sock.sendall(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "token": token}))
+    def _hello(self, token: str, deadline: float) -> None:
         try:
+            self._sock.sendall(
+                encode({"type": "hello", "protocol": PROTOCOL_VERSION, "token": token})
+            )
+            self._reader.deadline = deadline
             first = next(iter(self._reader), None)
-        except (TimeoutError, OSError) as exc:
+        except OSError as exc:
             raise AgentError("closed", f"the agent did not answer: {exc}") from None
+        finally:
+            self._reader.deadline = None
         if first is None:
-            raise AgentError("closed", "the agent closed the connection")
+            raise AgentError("closed", "the agent closed the connection or did not answer")
         if isinstance(first, ProtocolError) or first.get("type") != "welcome":
             message = first.get("message") if isinstance(first, dict) else str(first)
             code = first.get("code", "refused") if isinstance(first, dict) else first.code

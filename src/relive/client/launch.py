@@ -3,8 +3,8 @@
 The channel is private: :func:`launch` makes a directory only this user can enter
 (``mkdtemp``: mode 0700), asks the agent to put its socket there (mode 0600), and hands it
 a fresh random token through a pipe, so the token is never in the environment or on a
-command line. The program inherits this process's stdout and stderr (and stdin, unless
-told otherwise): they stay the program's own.
+command line. The program inherits this process's stdin, stdout and stderr unless told
+otherwise: they stay the program's own.
 """
 
 from __future__ import annotations
@@ -65,13 +65,16 @@ def launch(
     target: Target,
     *,
     stdin: int | IO[bytes] | None = None,
+    stdout: int | IO[bytes] | None = None,
+    stderr: int | IO[bytes] | None = None,
     env: Mapping[str, str] | None = None,
     edit_service: str | None = None,
     python: str | None = None,
     cwd: str | None = None,
 ) -> Launched:
     """Start ``target`` under the agent and connect. The program waits for the client's
-    ``start`` request before it runs its first line. Raises :class:`AgentError` when the
+    ``start`` request before it runs its first line. ``stdin``, ``stdout`` and ``stderr`` are
+    the program's (default: this process's). Raises :class:`AgentError` when the
     agent does not come up (its stderr, which is the program's, says why)."""
     directory = tempfile.mkdtemp(prefix="relive-")
     socket_path = os.path.join(directory, "agent.sock")
@@ -92,7 +95,8 @@ def launch(
         command += ["--", target.name, *target.args]
     try:
         process = subprocess.Popen(
-            command, stdin=stdin, env=dict(env) if env is not None else None,
+            command, stdin=stdin, stdout=stdout, stderr=stderr,
+            env=dict(env) if env is not None else None,
             pass_fds=(token_read, ready_write), cwd=cwd,
         )
     except OSError:
