@@ -58,7 +58,8 @@ def test_program_raising_and_showing_an_undecodable_name_runs_as_without_relive(
                 assert NAME in [v["name"] for v in globals_]
             conn.request("continue")
         assert logged == [f"held {NAME}\n"] * 2
-        assert len(raised) == 4 and set(raised) == {f"RuntimeError: {NAME}"}
+        # where it is raised, twice (and, on some backends, where it passes through guarded)
+        assert len(raised) >= 2 and set(raised) == {f"RuntimeError: {NAME}"}
         assert prog.launched.wait(WAIT) == 0
         shown_name = ascii(NAME)
         assert prog.stdout() == f"first {shown_name}\nsecond {shown_name}\n"
