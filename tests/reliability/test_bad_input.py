@@ -4,12 +4,14 @@ wrong type, a file that is not a regular file, an empty file, text nested too de
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,17 @@ def test_a_delta_from_json_of_the_live_baseline_applies(live: Live) -> None:
     result = relive.apply(m.module, relive.Delta.from_json(delta.to_json()))
     assert result.applied, result.errors
     assert m.module.X == 5
+
+
+@pytest.mark.parametrize("make", [
+    lambda good: "[" * 100_000 + "]" * 100_000,
+    lambda good: json.dumps({**good, "base_generation": 1}).replace(
+        '"base_generation": 1', '"base_generation": ' + "9" * 5000),
+    lambda good: json.dumps({**good, "base_generation": 1e400}),
+    lambda good: json.dumps({**good, "edits": [{**good["edits"][0], "kind": "rename"}]}),
+], ids=["nested 100000 deep", "5000-digit integer", "infinite float", "unknown edit kind"])
+def test_malformed_delta_json_is_a_value_error(make: Callable[[dict[str, Any]], str]) -> None:
+    base = relive.Baseline.from_source(SOURCE, "a.py", "a")
+    good = json.loads(relive.compute_delta(base, SOURCE.replace("1", "2")).to_json())
+    with pytest.raises(ValueError):
+        relive.Delta.from_json(make(good))

@@ -512,5 +512,6 @@ class Delta:
                 next_baseline=None if next_baseline is None else Baseline.from_dict(
                     next_baseline),
             )
-        except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ValueError(f"malformed delta JSON: {exc!r}") from exc
+        except (KeyError, TypeError, IndexError, AttributeError, RecursionError,
+                OverflowError) as exc:
+            raise ValueError(f"malformed delta JSON: {type(exc).__name__}: {exc}") from None
