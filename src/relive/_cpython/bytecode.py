@@ -21,10 +21,10 @@ GET_ITER_AT_ITERABLE = sys.version_info >= (3, 13)
 def inline_caches(op: int) -> int:
     """The number of cache code units after opcode ``op``."""
     if sys.version_info >= (3, 13):
-        return int(dis._get_cache_size(dis.opname[op]))  # type: ignore[attr-defined]
+        return int(dis._get_cache_size(dis.opname[op]))  # type: ignore[attr-defined,unused-ignore]
     import opcode
 
-    return int(opcode._inline_cache_entries[op])  # type: ignore[attr-defined]
+    return int(opcode._inline_cache_entries[op])  # type: ignore[attr-defined,unused-ignore]
 
 
 def has_argument(op: int) -> bool:
