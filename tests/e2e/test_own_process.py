@@ -69,7 +69,8 @@ PROBE = """
 
 # what relive's own core may add to the program's modules: relive's runtime and the standard
 # library modules it needs (the front end's modules and third-party ones, never)
-CORE = ("relive", "relive.agent", "relive.agent.records", "relive.agent.supervised",
+CORE = ("relive", "relive.agent", "relive.agent.channel", "relive.agent.records",
+        "relive.agent.supervised",
         "relive.runtime", "relive.delta")
 
 
@@ -397,3 +398,56 @@ def test_a_restart_never_cuts_a_line_the_program_was_printing(tmp_path: Path) ->
     pattern = "a" * 40 + " " + "b" * 40 + " "
     assert all(line.startswith(pattern) and line.endswith((" 1\n", " 2\n")) for line in lines)
     assert not any("finally" in line for line in lines)
+
+
+def test_a_program_counting_its_objects_counts_the_same_while_relive_sets_up(
+        tmp_path: Path) -> None:
+    """Leak tests count ``gc.get_objects()`` again and again: while relive tells the front end
+    what to watch and the front end compares the files, nothing of relive's comes and goes in
+    the program's process."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("def f():\n    return 1\n", encoding="utf-8")
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import gc, time
+        time.sleep(0.1)
+        import pkg  # a new directory: the front end starts watching it now
+        gc.collect()
+        counts = set()
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            pkg.f()
+            counts.add(len(gc.get_objects()))
+        print(len(counts), pkg.f(), flush=True)
+    """), encoding="utf-8")
+    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert out == "1 1\n"
+
+
+def test_a_save_made_before_the_watch_was_in_place_is_applied(tmp_path: Path) -> None:
+    """The program edits its module's file right after importing it, before the front end
+    heard of the file: no watch sees that save, and still the program gets it."""
+    (tmp_path / "pkg").mkdir()
+    init = tmp_path / "pkg" / "__init__.py"
+    init.write_text("def f():\n    return 1\n", encoding="utf-8")
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import time
+        import pkg
+        with open(pkg.__file__, "w") as f:
+            f.write("def f():\\n    return 2\\n")
+        end = time.monotonic() + 20
+        while pkg.f() == 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        print(pkg.f(), flush=True)
+    """), encoding="utf-8")
+    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert out == "2\n"

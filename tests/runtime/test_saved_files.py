@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from relive.runtime import events
+from relive.runtime import REGISTRY, events
 from relive.runtime.watch import FileNotice, SavedFiles
 from tests.runtime.conftest import LiveModule
 
@@ -26,7 +26,6 @@ def heard() -> Iterator[list[object]]:
 def test_a_saved_tracked_file_is_applied_once(live: Live) -> None:
     m = live("def f():\n    return 1\n")
     saved = SavedFiles()
-    assert os.path.dirname(str(m.path)) in saved.dirs()
     m.path.write_text("def f():\n    return 2\n", encoding="utf-8")
     result = saved.handle(str(m.path))
     assert result is not None and result.applied and m.module.f() == 2
@@ -49,13 +48,6 @@ def test_a_refused_content_is_not_tried_again(live: Live) -> None:
     assert saved.handle(str(m.path)) is None
 
 
-def test_catch_up_applies_what_was_saved_before_the_watch(live: Live) -> None:
-    m = live("def f():\n    return 1\n")
-    m.path.write_text("def f():\n    return 3\n", encoding="utf-8")
-    SavedFiles().catch_up()
-    assert m.module.f() == 3
-
-
 def test_a_deleted_file_is_told_once_and_changes_nothing(live: Live,
                                                          heard: list[object]) -> None:
     m = live("def f():\n    return 1\n")
@@ -66,3 +58,18 @@ def test_a_deleted_file_is_told_once_and_changes_nothing(live: Live,
     notices = [i for i in heard if isinstance(i, FileNotice)]
     assert len(notices) == 1 and "gone" in notices[0].message
     assert m.module.f() == 1
+
+
+def test_each_module_tracked_is_told_to_the_listeners_as_it_is_imported(live: Live) -> None:
+    told: list[str] = []
+
+    def broken(tracked: object) -> None:
+        raise RuntimeError("a listener's failure is not the import's")
+
+    stops = [REGISTRY.listen(lambda t: told.append(t.name)), REGISTRY.listen(broken)]
+    try:
+        m = live("x = 1\n")
+    finally:
+        for stop in stops:
+            stop()
+    assert told == [m.module.__name__] and m.module.x == 1

@@ -14,15 +14,19 @@ handler, warnings filter, environment variable, ``atexit`` function or ``threadi
 relive's; ``sys.argv``, ``sys.orig_argv``, ``sys.path`` and ``__main__`` are python's.
 
 One thread (started with ``_thread``, so that ``threading.enumerate()`` stays the program's)
-serves the channel to the front end, two pipes carrying one JSON object per line:
+reads the channel from the front end, two pipes carrying one JSON object per line; a message
+to the front end is written by the thread where it arises (an import, an apply, a remap):
 
-- from the front end: ``{"t": "changed", "paths": [...]}`` (apply these saved files),
-  ``{"t": "catch_up"}`` (the watch is in place: apply whatever differs from what runs), and
+- from the front end: ``{"t": "changed", "paths": [...]}`` (apply these saved files) and
   ``{"t": "stop"}`` (end the program now, for a restart);
-- to the front end: ``{"t": "watch", "dirs": [...]}`` (directories of tracked files, as the
-  program imports them), the records of :mod:`relive.agent.records`, and
-  ``{"t": "exit", "signal": 2}`` (the program ends of an uncaught ``KeyboardInterrupt``: the
-  front end ends the same way, killed by SIGINT, as ``python`` does).
+- to the front end: ``{"t": "watch", "dirs": [...], "files": {path: fingerprint}}`` (as the
+  program imports each tracked module: its directory if new, and the
+  :func:`~relive.agent.channel.fingerprint` of the source the program runs; once the watch
+  covers them, the front end compares the files on disk and sends those that differ as
+  ``changed``: a save made before the watch was in place is applied too), the records of
+  :mod:`relive.agent.records`, and ``{"t": "exit", "signal": 2}`` (the program ends of an
+  uncaught ``KeyboardInterrupt``: the front end ends the same way, killed by SIGINT, as
+  ``python`` does).
 
 When the front end is gone (its end of the pipe closes: it was killed), the program is killed
 too, as it would be with its terminal.
@@ -33,65 +37,20 @@ from __future__ import annotations
 import _thread
 import json
 import os
-import select
 import signal
 import sys
 import threading
 import time
 from typing import Any
 
+from relive.agent.channel import Channel, fingerprint
 from relive.agent.records import record
 from relive.runtime import events, install
-from relive.runtime.events import RuntimeEvent
 from relive.runtime.program import MainTarget, ProgramError, execute, prepare, report_uncaught
+from relive.runtime.registry import REGISTRY, TrackedModule
 from relive.runtime.watch import SavedFiles
 
-_POLL_S = 0.2  # how often the thread looks for directories of newly imported modules
 _STOP_WAIT_S = 0.3  # for the main thread to reach a bytecode; longer: it is blocked in C
-
-
-class Channel:
-    """The two pipes to the front end; writes are whole lines, from any thread."""
-
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        # the program's own child processes must not hold them (nor see them)
-        os.set_inheritable(read_fd, False)
-        os.set_inheritable(write_fd, False)
-        self.read_fd = read_fd
-        self.write_fd = write_fd
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._ids = (self._id(read_fd), self._id(write_fd))
-
-    @staticmethod
-    def _id(fd: int) -> tuple[int, int] | None:
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino
-
-    def ours(self) -> bool:
-        """Both descriptors are still the channel's pipes: the program may close descriptors
-        it does not know (``os.closerange``) and open others under the same numbers."""
-        return (self._id(self.read_fd), self._id(self.write_fd)) == self._ids
-
-    def send(self, message: dict[str, Any]) -> None:
-        if os.getpid() != self._pid:
-            return  # a forked child of the program: the channel is its parent's
-        data = (json.dumps(message, default=str) + "\n").encode()
-        with self._lock:
-            if not self.ours():
-                return
-            try:
-                while data:
-                    data = data[os.write(self.write_fd, data):]
-            except OSError:
-                pass  # the front end is gone; the thread finds out and acts
-
-    def observe(self, item: RuntimeEvent) -> None:
-        """An events observer: applies, refusals, notices and remaps go to the front end."""
-        self.send(record(item))
 
 
 def main() -> None:
@@ -100,13 +59,15 @@ def main() -> None:
     args = tuple(sys.argv[2:])
     _restore_orig_argv(config["module"], args)
     channel = Channel(config["read"], config["write"])
+    REGISTRY.listen(_Told(channel))
     install(config["paths"], enc=config["enc"])
     from relive.runtime.remap import schedule
 
     schedule.set_default_policy(config["remap"])
     target = (MainTarget(module=config["module"], args=args) if config["module"] is not None
               else MainTarget(path=args[0], args=args[1:]))
-    events.observe(channel.observe)
+    # applies, refusals, notices and remaps go to the front end
+    events.observe(lambda item: channel.send(record(item)))
     if config["module"] is not None:
         import runpy  # noqa: F401  (python -m has it imported when the module starts)
     try:
@@ -137,18 +98,14 @@ def _restore_orig_argv(module: str | None, args: tuple[str, ...]) -> None:
 
 
 def _serve(channel: Channel, saved: SavedFiles) -> None:
-    """The channel thread: what the front end asks, and the directories it must watch."""
-    told: set[str] = set()
+    """The channel thread: carries out what the front end asks.
+
+    It waits in a read and does nothing else: a program that counts its objects
+    (``len(gc.get_objects())``, as leak tests do) counts the same whenever it looks, as under
+    ``python``; only an edit makes objects come and go."""
     pending = b""
     while True:
-        dirs = saved.dirs()
-        if dirs - told:
-            channel.send({"t": "watch", "dirs": sorted(dirs - told)})
-            told |= dirs
         try:
-            ready, _, _ = select.select([channel.read_fd], [], [], _POLL_S)
-            if not ready:
-                continue
             chunk = os.read(channel.read_fd, 65536) if channel.ours() else b""
         except OSError:
             chunk = b""
@@ -157,13 +114,38 @@ def _serve(channel: Channel, saved: SavedFiles) -> None:
         if not chunk:
             _front_end_gone()
             return
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            try:
-                _request(json.loads(line), saved)
-            except Exception:  # one bad request must not end the channel
-                continue
+        pending = _requests(pending + chunk, saved)
+
+
+def _requests(data: bytes, saved: SavedFiles) -> bytes:
+    """Carry out the requests on the whole lines of ``data``; the start of a line to come."""
+    *lines, rest = data.split(b"\n")
+    for line in lines:
+        try:
+            _request(json.loads(line), saved)
+        except Exception:  # one bad request must not end the channel
+            continue
+    return rest
+
+
+class _Told:
+    """Tells the front end of each module tracked, from the thread that imports it: the
+    directory to watch when it is new, and the fingerprint of the source the program runs,
+    which the front end compares with the file once the watch is in place (a save made in
+    between is sent back as a change)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.dirs: set[str] = set()
+
+    def __call__(self, tracked: TrackedModule) -> None:
+        directory = os.path.dirname(tracked.filename)
+        dirs = [] if directory in self.dirs else [directory]
+        self.dirs.add(directory)
+        source = tracked.source_bytes
+        files = {} if source is None else {tracked.filename: fingerprint(source)}
+        if dirs or files:
+            self.channel.send({"t": "watch", "dirs": dirs, "files": files})
 
 
 def _request(message: dict[str, Any], saved: SavedFiles) -> None:
@@ -171,8 +153,6 @@ def _request(message: dict[str, Any], saved: SavedFiles) -> None:
     if kind == "changed":
         for path in message.get("paths", ()):
             saved.handle(path)
-    elif kind == "catch_up":
-        saved.catch_up()
     elif kind == "stop":
         _stop_program()
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from relive.agent.channel import fingerprint
 from relive.cli.report import Reporter, needs_restart
 from relive.cli.watch import DirWatcher
 
@@ -70,6 +71,9 @@ class Program:
         self.reaped = threading.Event()
         self._lock = threading.Lock()
         self.reader: threading.Thread | None = None
+        # files the program told of, with the fingerprint of the source it runs, not yet
+        # compared with the disk (that waits until the watch covers them)
+        self.unchecked: dict[str, str] = {}
 
     def send(self, message: dict[str, Any]) -> None:
         data = (json.dumps(message) + "\n").encode()
@@ -259,8 +263,11 @@ class Supervisor:
     def _message(self, program: Program, message: dict[str, Any]) -> None:
         kind = message.get("t")
         if kind == "watch":
-            if not self.watcher.add(message["dirs"]):
-                program.send({"t": "catch_up"})
+            with self._lock:
+                program.unchecked.update(message.get("files") or {})
+            self.watcher.add(message["dirs"])
+            if self.watcher.armed:
+                self._check(program)  # else on_armed does, once the watch is in place
         elif kind == "exit":
             program.exit_signal = int(message["signal"])
         else:
@@ -294,7 +301,26 @@ class Supervisor:
         with self._lock:
             current = self._current
         if current is not None:
-            current.send({"t": "catch_up"})
+            self._check(current)
+
+    def _check(self, program: Program) -> None:
+        """Send as changed the files the program told of whose content on disk is not what it
+        runs: saved after the program read them and before the watch was in place."""
+        with self._lock:
+            files, program.unchecked = program.unchecked, {}
+        changed = sorted(path for path, runs in files.items() if _on_disk(path) != runs)
+        if changed:
+            program.send({"t": "changed", "paths": changed})
+
+
+def _on_disk(path: str) -> str | None:
+    """The fingerprint of the file's content; None if it cannot be read (then the program,
+    told it changed, reports why)."""
+    try:
+        with open(path, "rb") as f:
+            return fingerprint(f.read())
+    except OSError:
+        return None
 
 
 def _kill_if_alive(program: Program) -> None:

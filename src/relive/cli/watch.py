@@ -26,7 +26,8 @@ class DirWatcher:
     :meth:`add`; ``stop()`` it.
 
     ``on_changes(paths)`` gets each batch of changed paths; ``on_armed()`` is called each time
-    the watch is (re)armed, so that saves made before it can be caught up with.
+    the watch is in place over all the directories added (:attr:`armed`), so that saves made
+    before it can be caught up with.
     """
 
     def __init__(self, on_changes: Callable[[list[str]], None],
@@ -39,6 +40,13 @@ class DirWatcher:
         self._stop = threading.Event()
         self._rearm = threading.Event()
         self._thread: threading.Thread | None = None
+        self._armed = False
+
+    @property
+    def armed(self) -> bool:
+        """Whether the watch is in place over every directory added so far."""
+        with self._lock:
+            return self._armed
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="relive-watch", daemon=True)
@@ -57,6 +65,7 @@ class DirWatcher:
             new = set(dirs) - self._dirs
             self._dirs |= new
             if new:
+                self._armed = False
                 self._rearm.set()
                 if self._thread is None:
                     # only now: importing watchfiles would slow the program's own start
@@ -80,6 +89,10 @@ class DirWatcher:
                     raise_interrupt=False, ignore_permission_denied=True):
                 if not armed:
                     armed = True
-                    self.on_armed()
+                    with self._lock:  # not if more directories came meanwhile: rearm first
+                        self._armed = not self._rearm.is_set()
+                        now = self._armed
+                    if now:
+                        self.on_armed()
                 if changes:
                     self.on_changes(sorted({path for _change, path in changes}))

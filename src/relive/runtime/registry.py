@@ -121,10 +121,27 @@ class Registry:
         self._lock = threading.RLock()
         # applies are serialised: one delta at a time in the whole process
         self.apply_lock = threading.RLock()
-        self._listeners: list[object] = []
+        # called with each module registered, in the thread that registers it
+        self._listeners: list[Callable[[TrackedModule], None]] = []
+
+    def listen(self, listener: Callable[[TrackedModule], None]) -> Callable[[], None]:
+        """Call ``listener(tracked)`` after each registration, in the registering thread (an
+        import); what it raises is ignored. Returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def register(self, module: ModuleType, filename: str,
                  source: bytes | None) -> TrackedModule:
+        tracked = self._register(module, filename, source)
+        for listener in list(self._listeners):
+            try:
+                listener(tracked)
+            except Exception:  # a listener must not break the program's import
+                pass
+        return tracked
+
+    def _register(self, module: ModuleType, filename: str,
+                  source: bytes | None) -> TrackedModule:
         with self._lock:
             tracked = TrackedModule(module, os.path.abspath(filename), source)
             old = self._by_name.get(tracked.name)

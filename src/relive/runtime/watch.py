@@ -2,14 +2,12 @@
 
 Watching the files is not done here: it is the front end's job, in its own process, so that
 nothing of the file watcher (``watchfiles`` and what it imports) enters the program's process.
-The front end says which files changed; :class:`SavedFiles` reloads the tracked ones, and
-:meth:`SavedFiles.catch_up` applies whatever was saved before the front end watched a
-directory. What happened is reported through :mod:`relive.runtime.events` observers.
+The front end says which files changed; :class:`SavedFiles` reloads the tracked ones. What
+happened is reported through :mod:`relive.runtime.events` observers.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from relive.runtime import events
@@ -38,23 +36,6 @@ class SavedFiles:
     def __init__(self) -> None:
         self._gone: set[str] = set()
         self._refused: dict[str, bytes] = {}  # the last content refused, per file
-
-    @staticmethod
-    def dirs() -> set[str]:
-        """The directories holding tracked files: what the front end must watch."""
-        return {os.path.dirname(f) for f in REGISTRY.files()}
-
-    def catch_up(self) -> None:
-        """Apply every tracked file whose content differs from what the program runs."""
-        for tracked in REGISTRY:
-            if tracked.source_bytes is None:
-                continue
-            try:
-                current = _read(tracked.filename)
-            except OSError:
-                current = None
-            if current != tracked.source_bytes:
-                self.handle(tracked.filename)
 
     def handle(self, path: str) -> ApplyResult | None:
         """Apply the current content of ``path`` if it is a tracked module's file."""
