@@ -27,13 +27,13 @@ def test_locals_write_through_is_used_exactly_on_313_and_later() -> None:
 def test_assignment_in_a_caller_frame_sticks_on_this_version() -> None:
     # 3.13+: through the write-through f_locals proxy; before: PyFrame_LocalsToFast.
     with session() as s:
-        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.outer_sum)
         stop = s.stopped()
         frames = s.engine.stack(stop.thread_id)
         assert [f.name for f in frames[:2]] == ["add", "outer_sum"]
         assert s.engine.set_variable(stop.thread_id, 1, "base", "100").ok
-        s.engine.remove_breakpoint(bp.id)
+        s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [105]
@@ -53,11 +53,11 @@ def test_monitoring_uses_local_events_only_on_code_with_breakpoints() -> None:
     mon = sys.monitoring
     with session() as s:
         assert mon.get_events(mon.DEBUGGER_ID) == 0
-        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         assert mon.get_local_events(mon.DEBUGGER_ID, prog.add.__code__) == mon.events.LINE
         assert mon.get_local_events(mon.DEBUGGER_ID, prog.loop.__code__) == 0
         assert mon.get_events(mon.DEBUGGER_ID) == 0  # nothing global while idle
-        s.engine.remove_breakpoint(bp.id)
+        s.engine.breakpoints.remove(bp.id)
         assert mon.get_local_events(mon.DEBUGGER_ID, prog.add.__code__) == 0
 
 
@@ -65,7 +65,7 @@ def test_monitoring_uses_local_events_only_on_code_with_breakpoints() -> None:
 def test_monitoring_switches_global_events_on_only_while_stepping() -> None:
     mon = sys.monitoring
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("caller-first"))
+        s.engine.breakpoints.add(prog.__file__, L("caller-first"))
         s.start(prog.caller)
         stop = s.stopped()
         s.engine.resume(stop.thread_id, "over")
@@ -115,11 +115,11 @@ def test_tracing_traces_a_thread_only_inside_the_function_with_the_breakpoint() 
 
     with session() as s:
         s.start(program)
-        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         gate.set()
         stop = s.stopped()
         inside = s.engine.evaluate(stop.thread_id, 0, "__import__('sys').gettrace() is not None")
-        s.engine.remove_breakpoint(bp.id)
+        s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
         s.join()
     assert inside.value == "True"
@@ -129,7 +129,7 @@ def test_tracing_traces_a_thread_only_inside_the_function_with_the_breakpoint() 
 @tracing_only
 def test_breakpoint_in_a_loop_of_a_hooked_function_is_hit_every_time() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-body"))
+        s.engine.breakpoints.add(prog.__file__, L("loop-body"))
         s.start(lambda: prog.loop(3))
         seen = []
         for _ in range(3):
@@ -142,7 +142,7 @@ def test_breakpoint_in_a_loop_of_a_hooked_function_is_hit_every_time() -> None:
 
 def test_breakpoint_in_a_closure_made_after_the_breakpoint_is_hit() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("closure-body"))
+        s.engine.breakpoints.add(prog.__file__, L("closure-body"))
         s.start(lambda: prog.make_adder(5)(1))
         stop = s.stopped()
         assert stop.function == "make_adder.<locals>.adder"
@@ -155,10 +155,10 @@ def test_breakpoint_in_a_closure_made_after_the_breakpoint_is_hit() -> None:
 def test_hooked_function_gets_its_own_code_back_when_the_breakpoint_goes() -> None:
     original = prog.add.__code__
     with session() as s:
-        bp = s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         assert prog.add.__code__ is not original  # the entry-hooked copy
         assert prog.add.__code__.co_firstlineno == original.co_firstlineno
-        s.engine.remove_breakpoint(bp.id)
+        s.engine.breakpoints.remove(bp.id)
         assert prog.add.__code__ is original
 
 
@@ -167,7 +167,7 @@ def test_stop_one_thread_mode_lets_the_other_threads_run() -> None:
     with session() as s:
         s.engine.stop_all = False
         s.start(lambda: prog.spin(flag), name="spinner")
-        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.caller, name="caller")
         stop = s.stopped()
         flag.set()  # the spinner is not held: it sees the flag and finishes
@@ -183,7 +183,7 @@ def test_unhooked_maps_an_entry_hooked_copy_back_to_its_original() -> None:
 
     original = prog.add.__code__
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.engine.breakpoints.add(prog.__file__, L("add-body"))
         assert unhooked(prog.add.__code__) is original
     assert unhooked(original) is original
 

@@ -28,7 +28,7 @@ def test_backend_matches_interpreter() -> None:
 
 def test_breakpoint_on_blank_line_moves_to_next_line_with_code() -> None:
     with session() as s:
-        bp = s.engine.add_breakpoint(prog.__file__, L("after-blank") - 1)
+        bp = s.engine.breakpoints.add(prog.__file__, L("after-blank") - 1)
         assert bp.line == L("after-blank")
         assert bp.message and "moved to line" in bp.message
         s.start(prog.blank_lines)
@@ -40,12 +40,12 @@ def test_breakpoint_on_blank_line_moves_to_next_line_with_code() -> None:
 
 def test_breakpoint_past_the_end_is_refused_with_advice() -> None:
     with session() as s, pytest.raises(BreakpointError, match="no code at or after"):
-        s.engine.add_breakpoint(prog.__file__, 10_000)
+        s.engine.breakpoints.add(prog.__file__, 10_000)
 
 
 def test_conditional_breakpoint_stops_only_when_true() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-body"), condition="i == 3")
+        s.engine.breakpoints.add(prog.__file__, L("loop-body"), condition="i == 3")
         s.start(lambda: prog.loop(6))
         stop = s.stopped()
         assert s.engine.evaluate(stop.thread_id, 0, "i").value == "3"
@@ -56,19 +56,19 @@ def test_conditional_breakpoint_stops_only_when_true() -> None:
 
 def test_ignore_count_skips_the_first_hits() -> None:
     with session() as s:
-        bp = s.engine.add_breakpoint(prog.__file__, L("loop-body"), ignore=2)
+        bp = s.engine.breakpoints.add(prog.__file__, L("loop-body"), ignore=2)
         s.start(lambda: prog.loop(5))
         stop = s.stopped()
         assert s.engine.evaluate(stop.thread_id, 0, "i").value == "2"
-        assert s.engine.list_breakpoints()[0].hits == 3
-        s.engine.remove_breakpoint(bp.id)
+        assert s.engine.breakpoints.listing()[0].hits == 3
+        s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
         s.join()
 
 
 def test_log_point_prints_and_does_not_stop() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-body"), log_message="i={i} sq={i * i}")
+        s.engine.breakpoints.add(prog.__file__, L("loop-body"), log_message="i={i} sq={i * i}")
         s.start(lambda: prog.loop(3))
         s.join()
         texts = []
@@ -81,7 +81,7 @@ def test_log_point_prints_and_does_not_stop() -> None:
 
 def test_function_breakpoint_stops_at_first_body_line() -> None:
     with session() as s:
-        bp = s.engine.add_function_breakpoint("add")
+        bp = s.engine.breakpoints.add_function("add")
         assert bp.verified and bp.line == L("add-body")
         s.start(prog.caller)
         stop = s.stopped()
@@ -92,17 +92,17 @@ def test_function_breakpoint_stops_at_first_body_line() -> None:
 
 def test_temporary_breakpoint_stops_once() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-body"), temporary=True)
+        s.engine.breakpoints.add(prog.__file__, L("loop-body"), temporary=True)
         s.start(lambda: prog.loop(3))
         stop = s.stopped()
-        assert s.engine.list_breakpoints() == []
+        assert s.engine.breakpoints.listing() == []
         s.engine.resume(stop.thread_id)
         s.join()
 
 
 def test_step_over_stays_in_function_and_step_in_enters_call() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("caller-first"))
+        s.engine.breakpoints.add(prog.__file__, L("caller-first"))
         s.start(prog.caller)
         stop = s.stopped()
         tid = stop.thread_id
@@ -127,7 +127,7 @@ def test_step_over_stays_in_function_and_step_in_enters_call() -> None:
 
 def test_step_over_a_generator_yield_returns_to_the_consumer() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("gen-first"))
+        s.engine.breakpoints.add(prog.__file__, L("gen-first"))
         s.start(prog.consume)
         stop = s.stopped()
         tid = stop.thread_id
@@ -146,7 +146,7 @@ def test_step_over_a_generator_yield_returns_to_the_consumer() -> None:
 
 def test_step_over_an_await_stays_in_the_coroutine() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("outer-await"))
+        s.engine.breakpoints.add(prog.__file__, L("outer-await"))
         s.start(prog.run_async)
         stop = s.stopped()
         tid = stop.thread_id
@@ -160,7 +160,7 @@ def test_step_over_an_await_stays_in_the_coroutine() -> None:
 
 def test_stack_shows_where_a_coroutine_was_awaited_from() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("inner-return"))
+        s.engine.breakpoints.add(prog.__file__, L("inner-return"))
         s.start(prog.run_async)
         stop = s.stopped()
         stack = s.engine.stack(stop.thread_id)
@@ -172,7 +172,7 @@ def test_stack_shows_where_a_coroutine_was_awaited_from() -> None:
 
 def test_step_out_of_a_coroutine_lands_after_its_await() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("inner-return"))
+        s.engine.breakpoints.add(prog.__file__, L("inner-return"))
         s.start(prog.run_async)
         stop = s.stopped()
         s.engine.resume(stop.thread_id, "out")
@@ -184,7 +184,7 @@ def test_step_out_of_a_coroutine_lands_after_its_await() -> None:
 
 def test_evaluate_reports_exceptions_without_raising_them() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("locals-demo"))
+        s.engine.breakpoints.add(prog.__file__, L("locals-demo"))
         s.start(prog.locals_demo)
         stop = s.stopped()
         result = s.engine.evaluate(stop.thread_id, 0, "1 / 0")
@@ -197,7 +197,7 @@ def test_evaluate_reports_exceptions_without_raising_them() -> None:
 
 def test_assignment_in_a_frame_sticks_when_the_program_continues() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("locals-return"))
+        s.engine.breakpoints.add(prog.__file__, L("locals-return"))
         s.start(prog.locals_demo)
         stop = s.stopped()
         assert s.engine.evaluate(stop.thread_id, 0, "value = 100", mode="exec").ok
@@ -209,7 +209,7 @@ def test_assignment_in_a_frame_sticks_when_the_program_continues() -> None:
 
 def test_assignment_in_a_caller_frame_sticks() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.caller)
         stop = s.stopped()
         # frame 1 is caller(); change x after add() returns? x is assigned from add's
@@ -222,7 +222,7 @@ def test_assignment_in_a_caller_frame_sticks() -> None:
 
 def test_evaluation_that_runs_too_long_is_aborted_and_program_goes_on() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("locals-demo"))
+        s.engine.breakpoints.add(prog.__file__, L("locals-demo"))
         s.start(prog.locals_demo)
         stop = s.stopped()
         result = s.engine.evaluate(stop.thread_id, 0, "while True: value += 1", timeout=0.5)
@@ -237,7 +237,7 @@ def test_evaluation_that_runs_too_long_is_aborted_and_program_goes_on() -> None:
 
 def test_jump_skips_statements() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("jump-a"))
+        s.engine.breakpoints.add(prog.__file__, L("jump-a"))
         s.start(prog.jumpy)
         stop = s.stopped()
         check = s.engine.jump(stop.thread_id, L("jump-c"))
@@ -249,7 +249,7 @@ def test_jump_skips_statements() -> None:
 
 def test_jump_into_a_loop_body_is_refused_with_the_rule() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-return"))
+        s.engine.breakpoints.add(prog.__file__, L("loop-return"))
         s.start(lambda: prog.loop(2))
         stop = s.stopped()
         check = s.engine.jump(stop.thread_id, L("loop-body"))
@@ -302,7 +302,7 @@ def test_when_one_thread_stops_the_others_park_and_resume_together() -> None:
     flag = threading.Event()
     with session() as s:
         s.start(lambda: prog.spin(flag), name="spinner")
-        s.engine.add_breakpoint(prog.__file__, L("add-body"))
+        s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.caller, name="caller")
         stop = s.stopped()
         states = {t.name: t.state for t in s.engine.threads()}
@@ -322,7 +322,7 @@ def test_breakpoint_set_before_module_import_binds_at_import(tmp_path) -> None: 
     source = tmp_path / "late_module.py"
     source.write_text("def f():\n    x = 1\n    return x\n")
     with session() as s:
-        bp = s.engine.add_breakpoint(str(source), 2)
+        bp = s.engine.breakpoints.add(str(source), 2)
         assert not bp.verified
         sys.path.insert(0, str(tmp_path))
         try:
@@ -338,7 +338,7 @@ def test_breakpoint_set_before_module_import_binds_at_import(tmp_path) -> None: 
 
 def test_children_list_items_and_attributes() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("locals-return"))
+        s.engine.breakpoints.add(prog.__file__, L("locals-return"))
         s.start(prog.locals_demo)
         stop = s.stopped()
         scopes = s.engine.scopes(stop.thread_id, 0)
@@ -351,9 +351,9 @@ def test_children_list_items_and_attributes() -> None:
 
 def test_detach_clears_breakpoints_and_releases_threads() -> None:
     with session() as s:
-        s.engine.add_breakpoint(prog.__file__, L("loop-body"))
+        s.engine.breakpoints.add(prog.__file__, L("loop-body"))
         s.start(lambda: prog.loop(3))
         s.stopped()
         s.engine.detach()
         s.join()
-        assert s.engine.list_breakpoints() == []
+        assert s.engine.breakpoints.listing() == []

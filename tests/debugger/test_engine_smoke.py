@@ -9,7 +9,7 @@ def test_line_breakpoint_stops_and_continue_finishes() -> None:
     prog = load_program("basic")
     with session() as s:
         line = line_of("basic", "tag:add-body")
-        bp = s.engine.add_breakpoint(prog.__file__, line)
+        bp = s.engine.breakpoints.add(prog.__file__, line)
         assert bp.verified
         s.start(lambda: prog.caller())
         stop = s.stopped()

@@ -51,7 +51,7 @@ class Session:
     def __init__(self, engine: Engine, edit_service: EditService | None = None) -> None:
         self.engine = engine
         self.edit_service = edit_service
-        engine.edit_service = edit_service
+        engine.enc.service = edit_service
         self.start_program = threading.Event()
         self.stop_on_entry = False
         self.apply_on_continue = True
@@ -78,12 +78,12 @@ class Session:
 
     def detached(self) -> None:
         """The client went away: clear breakpoints and let the program run."""
-        self.engine.remap_policy = "auto"
+        self.engine.enc.remap_policy = "auto"
         self.engine.detach()
         self.start_program.set()
 
     def attached(self) -> None:
-        self.engine.remap_policy = "ask"
+        self.engine.enc.remap_policy = "ask"
 
     # ------------------------------------------------------------------ program
 
@@ -116,7 +116,7 @@ class Session:
     # ------------------------------------------------------------------ breakpoints
 
     def do_set_breakpoint(self, args: dict[str, Any]) -> Any:
-        info = self.engine.add_breakpoint(
+        info = self.engine.breakpoints.add(
             _arg(args, "path", str),
             _arg(args, "line", int),
             condition=_arg(args, "condition", str, None),
@@ -127,7 +127,7 @@ class Session:
         return to_wire(info)
 
     def do_set_function_breakpoint(self, args: dict[str, Any]) -> Any:
-        info = self.engine.add_function_breakpoint(
+        info = self.engine.breakpoints.add_function(
             _arg(args, "name", str),
             path=_arg(args, "path", str, None),
             condition=_arg(args, "condition", str, None),
@@ -136,7 +136,7 @@ class Session:
         return to_wire(info)
 
     def do_remove_breakpoint(self, args: dict[str, Any]) -> Any:
-        self.engine.remove_breakpoint(_arg(args, "id", int))
+        self.engine.breakpoints.remove(_arg(args, "id", int))
         return {}
 
     def do_change_breakpoint(self, args: dict[str, Any]) -> Any:
@@ -147,10 +147,10 @@ class Session:
             changes["condition"] = _arg(args, "condition", str, None)
         if "ignore" in args:
             changes["ignore"] = _arg(args, "ignore", int)
-        return to_wire(self.engine.change_breakpoint(_arg(args, "id", int), **changes))
+        return to_wire(self.engine.breakpoints.change(_arg(args, "id", int), **changes))
 
     def do_breakpoints(self, args: dict[str, Any]) -> Any:
-        return {"breakpoints": to_wire(self.engine.list_breakpoints())}
+        return {"breakpoints": to_wire(self.engine.breakpoints.listing())}
 
     def do_set_exception_mode(self, args: dict[str, Any]) -> Any:
         text = _arg(args, "mode", str)
@@ -178,7 +178,7 @@ class Session:
             return
         if self.engine.stopped_thread() is None or not service.pending_paths():
             return
-        self.engine.apply_edits(None)
+        self.engine.enc.apply(None)
 
     def do_continue(self, args: dict[str, Any]) -> Any:
         thread_id = self._thread(args)
@@ -286,7 +286,7 @@ class Session:
                 "Edit and Continue is not available in this session (no edit service is "
                 "loaded); restart the program to run the edited code",
             )
-        outcome = self.engine.apply_edits(paths)
+        outcome = self.engine.enc.apply(paths)
         return {
             "applied": outcome.applied,
             "message": outcome.message,

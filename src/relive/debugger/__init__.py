@@ -4,11 +4,12 @@ Read in this order:
 
 - :mod:`~relive.debugger.model` — the values the engine hands out (breakpoints, stops, threads,
   stack frames, variables) and the events it emits.
-- :mod:`~relive.debugger.engine` — the engine: threads, stops, stepping, pausing; its parts are
-  :mod:`~relive.debugger.breakpoint_control` (breakpoint requests and the check made when a
-  breakpoint's line runs), :mod:`~relive.debugger.inspection` (threads, stacks, variables,
-  evaluation, jump) and :mod:`~relive.debugger.editing` (applying saved edits, moving
-  breakpoints, remap offers); :mod:`~relive.debugger.held` holds its per-thread records.
+- :mod:`~relive.debugger.engine` — the engine: threads, stops, stepping, pausing, remap offers;
+  it holds :mod:`~relive.debugger.breakpoint_control` (``engine.breakpoints``: breakpoint
+  requests, the code they bind to, the check made when a breakpoint's line runs) and
+  :mod:`~relive.debugger.editing` (``engine.enc``: the edit service, applying saved edits);
+  :mod:`~relive.debugger.inspection` is its view of a stopped program (threads, stacks,
+  variables, evaluation, jump); :mod:`~relive.debugger.held` holds its per-thread records.
 - :mod:`~relive.debugger.backends` — how the engine hears the program run.
 - :mod:`~relive.debugger.breakpoints` — the breakpoint table and the index of code per file.
 - :mod:`~relive.debugger.evaluate`, :mod:`~relive.debugger.jump`,

@@ -1,7 +1,9 @@
-"""The engine's breakpoint requests and the check made when a breakpoint's line runs."""
+"""Breakpoint control, an object the engine holds: the requests on breakpoints, the code they
+bind to, the check made when a breakpoint's line runs, and breakpoints following an edit."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
@@ -16,58 +18,36 @@ from relive.debugger.breakpoints import (
     code_lines,
 )
 from relive.debugger.held import HeldThread
-from relive.debugger.model import BreakpointChanged, BreakpointInfo, Event, ExceptionMode, Output
+from relive.debugger.model import BreakpointChanged, BreakpointInfo, Event, Output
 from relive.debugger.paths import canonical, is_user_code
 from relive.debugger.stack import format_log_message
 
 if TYPE_CHECKING:
-    import threading
-
-    from relive.debugger.backends.base import Backend
+    from relive.debugger.edits import EditOutcome
 
 
-class BreakpointsMixin:
-    """Part of :class:`relive.debugger.engine.Engine`."""
+class BreakpointControl:
+    """The session's breakpoints (:attr:`table`), the program's code per file (:attr:`index`)
+    and the code objects that hold an enabled breakpoint's line (:attr:`codes`, what the
+    backends enable line events on).
 
-    if TYPE_CHECKING:
-        _lock: threading.RLock
-        _emit: Callable[[Event], None]
-        _backend: Backend
-        _bp_codes: list[CodeType]
-        _bp_code_ids: frozenset[int]
-        breakpoints: BreakpointTable
-        index: CodeIndex
-        exception_mode: ExceptionMode
+    It shares the engine's lock; ``emit`` reports breakpoint changes and log points, and
+    ``refresh`` asks the backend to look at :attr:`codes` again after a change.
+    """
 
-    # ------------------------------------------------------------------ breakpoints
+    def __init__(self, lock: threading.RLock, emit: Callable[[Event], None],
+                 refresh: Callable[[], None]) -> None:
+        self._lock = lock
+        self._emit = emit
+        self._refresh = refresh
+        self.table = BreakpointTable()
+        self.index = CodeIndex()
+        self.codes: list[CodeType] = []
+        self.code_ids: frozenset[int] = frozenset()  # ids of codes (held there)
 
-    def _rebuild_bp_codes(self) -> None:
-        codes = []
-        for path in self.breakpoints.paths():
-            lines = {
-                ln for ln in self.breakpoints.lines_for(path)
-                if any(bp.enabled for bp in self.breakpoints.at(path, ln))
-            }
-            if not lines:
-                continue
-            for code in self.index.codes(path):
-                if lines & code_lines(code):
-                    codes.append(code)
-        self._bp_codes = codes
-        self._bp_code_ids = frozenset(id(c) for c in codes)
+    # ------------------------------------------------------------------ requests
 
-    def _find_loaded_code(self, path: str, always: bool = False) -> None:
-        """Index code of ``path`` that was loaded before the engine watched imports."""
-        if self.index.has(path) and not always:
-            return
-        import gc
-
-        for obj in gc.get_objects():
-            code = getattr(obj, "__code__", None)
-            if isinstance(code, CodeType) and canonical(code.co_filename) == path:
-                self.index.add_tree(code)
-
-    def add_breakpoint(
+    def add(
         self,
         path: str,
         line: int,
@@ -80,7 +60,7 @@ class BreakpointsMixin:
         """A line breakpoint (or a log point, with ``log_message``). Raises
         :class:`BreakpointError` with advice when the file or line cannot take one."""
         with self._lock:
-            bp = self.breakpoints.add_line(
+            bp = self.table.add_line(
                 path,
                 line,
                 condition=condition,
@@ -90,18 +70,18 @@ class BreakpointsMixin:
             )
             self._find_loaded_code(bp.path)
             bp.verified = self.index.has(bp.path)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
+            self.rebuild()
+        self._refresh()
         return bp.info()
 
-    def add_function_breakpoint(
+    def add_function(
         self, name: str, *, path: str | None = None, condition: str | None = None,
         temporary: bool = False,
     ) -> BreakpointInfo:
         """Stop at the first line of the body of the function named ``name`` (its
         qualified name, or the end of it: ``total`` matches ``Cart.total``)."""
         with self._lock:
-            spec = self.breakpoints.add_function(name, path, condition, temporary)
+            spec = self.table.add_function(name, path, condition, temporary)
             if path is not None:
                 self._find_loaded_code(canonical(path))
             match = _best_match(spec, self.index.all_codes())
@@ -114,39 +94,32 @@ class BreakpointsMixin:
                     message=f"no function {name!r} loaded yet; the breakpoint binds when it is",
                 )
             bp = self._bind_function(spec, match)
-        self._backend.refresh()
+        self._refresh()
         return bp.info()
 
-    def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
-        self.index.add_tree(code)
-        bp = self.breakpoints.bind_function(spec, code)
-        self._find_loaded_code(bp.path, always=True)  # every load of that file
-        self._rebuild_bp_codes()
-        self._emit(BreakpointChanged(bp.info(), "bound"))
-        return bp
-
-    def remove_breakpoint(self, bp_id: int) -> None:
+    def remove(self, bp_id: int) -> None:
         with self._lock:
-            self.breakpoints.remove(bp_id)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
+            self.table.remove(bp_id)
+            self.rebuild()
+        self._refresh()
 
-    def change_breakpoint(self, bp_id: int, **changes: Any) -> BreakpointInfo:
+    def change(self, bp_id: int, **changes: Any) -> BreakpointInfo:
         """Enable/disable, set ``condition`` or ``ignore`` of a breakpoint."""
         allowed = {"enabled", "condition", "ignore"}
         unknown = set(changes) - allowed
         if unknown:
             raise BreakpointError(f"cannot change {', '.join(sorted(unknown))} of a breakpoint")
         with self._lock:
-            bp = self.breakpoints.get(bp_id)
-            self.breakpoints.replace_fields(bp, **changes)
-            self._rebuild_bp_codes()
-        self._backend.refresh()
+            bp = self.table.get(bp_id)
+            self.table.replace_fields(bp, **changes)
+            self.rebuild()
+        self._refresh()
         return bp.info()
 
-    def list_breakpoints(self) -> list[BreakpointInfo]:
-        infos = [bp.info() for bp in self.breakpoints]
-        for spec in self.breakpoints.pending_functions():
+    def listing(self) -> list[BreakpointInfo]:
+        """Every breakpoint, those waiting for their function too, by id."""
+        infos = [bp.info() for bp in self.table]
+        for spec in self.table.pending_functions():
             infos.append(
                 BreakpointInfo(
                     id=spec.id, path=spec.path or "", line=0, requested_line=0,
@@ -156,19 +129,121 @@ class BreakpointsMixin:
             )
         return sorted(infos, key=lambda b: b.id)
 
-    def set_exception_mode(self, mode: ExceptionMode) -> None:
-        self.exception_mode = mode
-        self._backend.refresh()
+    def clear(self) -> None:
+        """No breakpoint any more (the front end is gone)."""
+        with self._lock:
+            self.table.clear()
+            self.rebuild()
 
-    def _check_breakpoints(
-        self, t: HeldThread, frame: FrameType, bps: Iterable[Breakpoint]
-    ) -> list[Breakpoint]:
+    # ------------------------------------------------------------------ code
+
+    def rebuild(self) -> None:
+        """Recompute :attr:`codes` from the table and the index (lock held)."""
+        codes = []
+        for path in self.table.paths():
+            lines = {
+                ln for ln in self.table.lines_for(path)
+                if any(bp.enabled for bp in self.table.at(path, ln))
+            }
+            if not lines:
+                continue
+            for code in self.index.codes(path):
+                if lines & code_lines(code):
+                    codes.append(code)
+        self.codes = codes
+        self.code_ids = frozenset(id(c) for c in codes)
+
+    def code_loaded(self, code: CodeType) -> bool | None:
+        """Index ``code`` and what it nests, and bind the breakpoints waiting for it. None if
+        the code was indexed already; else whether its file has breakpoints (then
+        :attr:`codes` is up to date)."""
+        new = self.index.add_tree(code)
+        if not new:
+            return None
+        path = canonical(code.co_filename)
+        changed = False
+        for bp in self.table.mark_verified([path]):
+            self._emit(BreakpointChanged(bp.info(), "bound"))
+            changed = True
+        for spec in self.table.pending_functions():
+            match = _best_match(spec, new)
+            if match is not None:
+                self._bind_function(spec, match)
+                changed = True
+        if changed or path in self.table.paths():
+            self.rebuild()
+            return True
+        return False
+
+    def add_code(self, code: CodeType) -> None:
+        """Index a version of loaded code (the backend's, of a module with breakpoints)."""
+        self.index.add_tree(code)
+        self.rebuild()
+
+    def _find_loaded_code(self, path: str, always: bool = False) -> None:
+        """Index code of ``path`` that was loaded before the engine watched imports."""
+        if self.index.has(path) and not always:
+            return
+        import gc
+
+        for obj in gc.get_objects():
+            code = getattr(obj, "__code__", None)
+            if isinstance(code, CodeType) and canonical(code.co_filename) == path:
+                self.index.add_tree(code)
+
+    def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
+        self.index.add_tree(code)
+        bp = self.table.bind_function(spec, code)
+        self._find_loaded_code(bp.path, always=True)  # every load of that file
+        self.rebuild()
+        self._emit(BreakpointChanged(bp.info(), "bound"))
+        return bp
+
+    def follow_edit(self, outcome: EditOutcome) -> None:
+        """An edit was applied: index its code, and move each breakpoint with its line (or
+        disable it, its line deleted)."""
+        with self._lock:
+            for code in outcome.new_code:
+                self.index.add_tree(code)
+            import gc
+
+            edited = {canonical(p) for p in outcome.files}
+            for obj in gc.get_objects():
+                found = getattr(obj, "__code__", None)
+                if isinstance(found, CodeType) and canonical(found.co_filename) in edited:
+                    self.index.add_tree(found)
+            moved: list[Breakpoint] = []
+            for path, moves in outcome.line_moves.items():
+                path = canonical(path)
+                for bp in [b for b in self.table if b.path == path]:
+                    if bp.line not in moves:
+                        continue
+                    new_line = moves[bp.line]
+                    if new_line is None:
+                        bp.message = f"the code at line {bp.line} was deleted by the edit"
+                        bp.enabled = False
+                    elif new_line != bp.line:
+                        old = bp.line
+                        self.table.move(bp, new_line, f"moved from line {old} by the edit")
+                    moved.append(bp)
+            self.rebuild()
+        for bp in moved:
+            self._emit(BreakpointChanged(bp.info(), "edit"))
+        self._refresh()
+
+    # ------------------------------------------------------------------ a line runs
+
+    def check(self, t: HeldThread, frame: FrameType, bps: Iterable[Breakpoint]
+              ) -> list[Breakpoint]:
+        """The breakpoints among ``bps`` (at the line ``frame`` is at) that stop ``t``: the
+        enabled ones whose condition holds and whose ignore count is spent; log points
+        print and do not stop. Runs on the program's thread, the lock not held."""
         hit = []
         for bp in list(bps):
             if not bp.enabled:
                 continue
             if bp.compiled_condition is not None:
-                ok, value = self._quiet_eval(t, frame, bp.compiled_condition)
+                ok, value = _quiet_eval(t, frame, bp.compiled_condition)
                 if not ok:
                     self._emit(
                         Output(
@@ -185,29 +260,31 @@ class BreakpointsMixin:
                 continue
             if bp.log_message is not None:
                 text = format_log_message(
-                    bp.log_message, lambda expr: self._quiet_eval_text(t, frame, expr)
+                    bp.log_message, lambda expr: _quiet_eval_text(t, frame, expr)
                 )
                 self._emit(Output("log", text + "\n"))
                 continue
             hit.append(bp)
         return hit
 
-    def _quiet_eval(self, t: HeldThread, frame: FrameType, code: CodeType) -> tuple[bool, Any]:
-        t.evaluating = True
-        try:
-            return True, ev.run_in_frame(frame, code)
-        except Exception as exc:
-            return False, f"{type(exc).__name__}: {exc}"
-        finally:
-            t.evaluating = False
 
-    def _quiet_eval_text(self, t: HeldThread, frame: FrameType, text: str) -> str:
-        try:
-            code = compile(text, "<log message>", "eval")
-        except SyntaxError as exc:
-            return f"<syntax error: {exc.msg}>"
-        ok, value = self._quiet_eval(t, frame, code)
-        return str(value) if ok else f"<{value}>"
+def _quiet_eval(t: HeldThread, frame: FrameType, code: CodeType) -> tuple[bool, Any]:
+    t.evaluating = True
+    try:
+        return True, ev.run_in_frame(frame, code)
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    finally:
+        t.evaluating = False
+
+
+def _quiet_eval_text(t: HeldThread, frame: FrameType, text: str) -> str:
+    try:
+        code = compile(text, "<log message>", "eval")
+    except SyntaxError as exc:
+        return f"<syntax error: {exc.msg}>"
+    ok, value = _quiet_eval(t, frame, code)
+    return str(value) if ok else f"<{value}>"
 
 
 def _best_match(spec: FunctionBreakpointSpec, codes: Iterable[CodeType]) -> CodeType | None:

@@ -32,25 +32,20 @@ from relive._cpython import code as code_flags
 from relive.debugger import evaluate as ev
 from relive.debugger.backends import Backend, make_backend
 from relive.debugger.backends.import_watch import watch_imports
-from relive.debugger.breakpoint_control import BreakpointsMixin, _best_match
-from relive.debugger.breakpoints import (
-    Breakpoint,
-    BreakpointTable,
-    CodeIndex,
-)
-from relive.debugger.editing import EditAndContinueMixin
-from relive.debugger.edits import (
-    EditService,
-)
+from relive.debugger.breakpoint_control import BreakpointControl
+from relive.debugger.breakpoints import Breakpoint
+from relive.debugger.editing import EditAndContinue
+from relive.debugger.edits import RemapOffer, RemapResult
 from relive.debugger.held import EngineError, HeldThread, Job, Step
 from relive.debugger.inspection import InspectionMixin
 from relive.debugger.model import (
-    BreakpointChanged,
     Continued,
     Event,
     ExceptionMode,
     ExceptionRaised,
     ModuleLoaded,
+    RemapCompleteEvent,
+    RemapOpportunityEvent,
     Stopped,
     StopReason,
     ThreadExited,
@@ -61,7 +56,7 @@ from relive.debugger.paths import canonical, is_internal, is_user_code
 _CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, GeneratorExit)
 
 
-class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
+class Engine(InspectionMixin):
     """One debugging session's engine. See the module docstring for the threading model."""
 
     def __init__(self, emit: Callable[[Event], None], *, backend: Backend | None = None) -> None:
@@ -70,10 +65,9 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         self._cond = threading.Condition(self._lock)
         self._threads: dict[int, HeldThread] = {}
         self._ignored: set[int] = set()
-        self.breakpoints = BreakpointTable()
-        self.index = CodeIndex()
-        self._bp_codes: list[CodeType] = []
-        self._bp_code_ids: frozenset[int] = frozenset()  # ids of _bp_codes (held there)
+        self.breakpoints = BreakpointControl(self._lock, emit, self._refresh)
+        self.enc = EditAndContinue(emit, self.breakpoints,
+                                   lambda: self.stopped_thread() is not None)
         self._halt = False
         self._owner: int | None = None
         self._pause_requested = False
@@ -83,8 +77,6 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         self._stepping = 0
         self._refs: dict[int, object] = {}
         self._next_ref = 1
-        self.edit_service: EditService | None = None
-        self.remap_policy = "ask"  # ask the front end; "auto": take the mapped line
         self._backend = backend if backend is not None else make_backend(self)
         self._installed = False
         self._previous_excepthook: Callable[[threading.ExceptHookArgs], Any] | None = None
@@ -95,6 +87,9 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
     @property
     def backend_name(self) -> str:
         return self._backend.name
+
+    def _refresh(self) -> None:
+        self._backend.refresh()
 
     def install(self) -> None:
         """Start watching the program. Call once from the agent before the program runs."""
@@ -147,7 +142,6 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
                 t.solo = False
             self._stepping = 0
             self._cond.notify_all()
-        self._rebuild_bp_codes()
         self._backend.refresh()
 
     # ======================================================= hooks (program threads)
@@ -162,10 +156,10 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
         return self.exception_mode in (ExceptionMode.RAISED, ExceptionMode.USER)
 
     def codes_with_breakpoints(self) -> list[CodeType]:
-        return self._bp_codes
+        return self.breakpoints.codes
 
     def wants_lines(self, code: CodeType) -> bool:
-        if id(code) in self._bp_code_ids:
+        if id(code) in self.breakpoints.code_ids:
             return True
         t = self._threads.get(threading.get_ident())
         return t is not None and t.step is not None
@@ -182,10 +176,10 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
             return False
         if t.evaluating or t.busy:
             return True
-        bps = self.breakpoints.at(canonical(code.co_filename), line)
+        bps = self.breakpoints.table.at(canonical(code.co_filename), line)
         hit: list[Breakpoint] = []
         if bps:
-            hit = self._check_breakpoints(t, frame, bps)
+            hit = self.breakpoints.check(t, frame, bps)
         reason: StopReason | None = None
         if hit:
             reason = (
@@ -294,27 +288,16 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
     def code_loaded(self, code: CodeType) -> CodeType:
         """Index ``code`` (and what it nests); bind breakpoints waiting for its file.
         Returns the code to run: ``code``, or the backend's version of it."""
-        new = self.index.add_tree(code)
-        if not new:
+        has_breakpoints = self.breakpoints.code_loaded(code)
+        if has_breakpoints is None:
             return code
         path = canonical(code.co_filename)
-        changed = False
-        for bp in self.breakpoints.mark_verified([path]):
-            self._emit(BreakpointChanged(bp.info(), "bound"))
-            changed = True
-        for spec in self.breakpoints.pending_functions():
-            match = _best_match(spec, new)
-            if match is not None:
-                self._bind_function(spec, match)
-                changed = True
         result = code
-        if changed or path in self.breakpoints.paths():
-            self._rebuild_bp_codes()
+        if has_breakpoints:
             if code.co_name == "<module>":
                 result = self._backend.prepare_module(code)
                 if result is not code:
-                    self.index.add_tree(result)
-                    self._rebuild_bp_codes()
+                    self.breakpoints.add_code(result)
             self._backend.refresh()
         if code.co_name == "<module>" and not path.startswith("<") and not is_internal(path):
             self._emit(ModuleLoaded(_module_name_for(path), path))
@@ -377,11 +360,11 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
             self._prepare_hold(t, frames, "stopped", at_line and not uncaught)
         for bp in hit:
             if bp.temporary:
-                self.remove_breakpoint(bp.id)
+                self.breakpoints.remove(bp.id)
         self._backend.refresh()
         self._sync_threads()
         stale = False
-        status = self._code_status(frame.f_code)
+        status = self.enc.code_status(frame.f_code)
         if status is not None:
             stale = status.stale
         if not description:
@@ -557,6 +540,77 @@ class Engine(BreakpointsMixin, InspectionMixin, EditAndContinueMixin):
             t.step = Step("entry", None)
         self._backend.refresh()
 
+    def set_exception_mode(self, mode: ExceptionMode) -> None:
+        self.exception_mode = mode
+        self._backend.refresh()
+
+    # ------------------------------------------------------------------ remap (EncHost)
+
+    def offer_remap(self, opportunity: RemapOffer) -> int | None:
+        """See :class:`relive.debugger.edits.EncHost`: hold the frame's thread, stopped with
+        a remap opportunity, until the front end answers (:meth:`remap`) or continues."""
+        ident = threading.get_ident()
+        if ident in self._ignored or self.enc.remap_policy == "auto":
+            return opportunity.mapped_line
+        t = self._threads.get(ident) or self._register_thread(ident)
+        if t.evaluating or t.busy:
+            return None
+        t.remap = opportunity
+        t.remap_answer = None
+        self._emit(
+            RemapOpportunityEvent(
+                thread_id=ident, function=opportunity.definition, path=opportunity.path,
+                old_line=opportunity.old_line, mapped_line=opportunity.mapped_line,
+                generation=opportunity.generation,
+            )
+        )
+        t.busy = True
+        try:
+            self._stop(
+                t, [opportunity.frame], StopReason.REMAP, [], at_line=False,
+                description=_describe_remap(opportunity),
+            )
+            return t.remap_answer
+        finally:
+            t.busy = False
+            t.remap = None
+            t.remap_answer = None
+
+    def remap_completed(self, result: RemapResult) -> None:
+        """See :class:`relive.debugger.edits.EncHost`."""
+        self._emit(
+            RemapCompleteEvent(
+                thread_id=result.thread_id, function=result.definition, path=result.path,
+                line=result.line, remapped=result.remapped, message=result.message,
+            )
+        )
+
+    def remap(self, thread_id: int, line: int | None = None) -> int:
+        """Answer the remap opportunity of ``thread_id``: continue at ``line`` of the new
+        code (default: the mapped line). The thread then stops again at its new line."""
+        with self._cond:
+            t = self._held(thread_id)
+            opp = t.remap
+            if opp is None:
+                raise EngineError(
+                    "no remap opportunity here; one is offered when a stale frame reaches its "
+                    "next statement after `enc`"
+                )
+            answer = opp.mapped_line if line is None else line
+            if answer is None:
+                raise EngineError(
+                    f"line {opp.old_line} has no counterpart in the new code; "
+                    "give the line to continue at: `remap LINE`"
+                )
+            if opp.valid_lines and answer not in opp.valid_lines:
+                raise EngineError(
+                    f"line {answer} is not a statement of the new {opp.definition}; valid: "
+                    + ", ".join(map(str, opp.valid_lines))
+                )
+            t.remap_answer = answer
+        self.resume(thread_id, "in")
+        return answer
+
     # ------------------------------------------------------------------ stepping
 
     def _steppable(self, frame: FrameType) -> bool:
@@ -659,6 +713,14 @@ def _describe_stop(reason: StopReason, hit: Sequence[Breakpoint], stale: bool) -
             "new calls run the new code)"
         )
     return text
+
+
+def _describe_remap(opp: RemapOffer) -> str:
+    mapped = f"line {opp.mapped_line}" if opp.mapped_line is not None else "no exact line"
+    return (
+        f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "
+        f"the new code continues at {mapped}"
+    )
 
 
 def _module_name_for(path: str) -> str:

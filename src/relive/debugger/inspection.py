@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from relive._cpython.code import GENERATOR
 from relive.debugger import evaluate as ev
-from relive.debugger.edits import CodeStatus
 from relive.debugger.held import EngineError, HeldThread, Job
 from relive.debugger.jump import check_jump
 from relive.debugger.model import EvalResult, JumpCheck, StackFrame, ThreadInfo, Variable
@@ -24,6 +23,8 @@ from relive.debugger.stack import describe_stack
 
 if TYPE_CHECKING:
     import threading
+
+    from relive.debugger.editing import EditAndContinue
 
 
 class InspectionMixin:
@@ -35,10 +36,10 @@ class InspectionMixin:
         _threads: dict[int, HeldThread]
         _refs: dict[int, object]
         _next_ref: int
+        enc: EditAndContinue
 
         def _held(self, thread_id: int) -> HeldThread: ...
         def _sync_threads(self) -> None: ...
-        def _code_status(self, code: CodeType) -> CodeStatus | None: ...
 
     # ------------------------------------------------------------------ inspection
 
@@ -62,7 +63,7 @@ class InspectionMixin:
 
     def stack(self, thread_id: int) -> list[StackFrame]:
         t = self._held(thread_id)
-        return describe_stack(t.frames, self._code_status)
+        return describe_stack(t.frames, self.enc.code_status)
 
     def frame(self, thread_id: int, index: int) -> FrameType:
         t = self._held(thread_id)
