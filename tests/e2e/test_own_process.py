@@ -400,6 +400,17 @@ def test_a_restart_never_cuts_a_line_the_program_was_printing(tmp_path: Path) ->
     assert not any("finally" in line for line in lines)
 
 
+def _output_of_app(tmp_path: Path) -> str:
+    """What ``relive run app.py`` prints, the program having ended well."""
+    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    return out
+
+
 def test_a_program_counting_its_objects_counts_the_same_while_relive_sets_up(
         tmp_path: Path) -> None:
     """Leak tests count ``gc.get_objects()`` again and again: while relive tells the front end
@@ -419,21 +430,14 @@ def test_a_program_counting_its_objects_counts_the_same_while_relive_sets_up(
             counts.add(len(gc.get_objects()))
         print(len(counts), pkg.f(), flush=True)
     """), encoding="utf-8")
-    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
-    assert out == "1 1\n"
+    assert _output_of_app(tmp_path) == "1 1\n"
 
 
 def test_a_save_made_before_the_watch_was_in_place_is_applied(tmp_path: Path) -> None:
     """The program edits its module's file right after importing it, before the front end
     heard of the file: no watch sees that save, and still the program gets it."""
     (tmp_path / "pkg").mkdir()
-    init = tmp_path / "pkg" / "__init__.py"
-    init.write_text("def f():\n    return 1\n", encoding="utf-8")
+    (tmp_path / "pkg" / "__init__.py").write_text("def f():\n    return 1\n", encoding="utf-8")
     (tmp_path / "app.py").write_text(textwrap.dedent("""
         import time
         import pkg
@@ -444,10 +448,4 @@ def test_a_save_made_before_the_watch_was_in_place_is_applied(tmp_path: Path) ->
             time.sleep(0.05)
         print(pkg.f(), flush=True)
     """), encoding="utf-8")
-    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
-    assert out == "2\n"
+    assert _output_of_app(tmp_path) == "2\n"
