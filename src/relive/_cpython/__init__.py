@@ -15,4 +15,5 @@ there; the layers above (:mod:`relive.delta` for the pure facts, :mod:`relive.ru
 - :mod:`~relive._cpython.threadstate` — other threads' trace functions (3.11, through ctypes).
 - :mod:`~relive._cpython.collector` — the garbage collector's generations.
 - :mod:`~relive._cpython.syntax` — fields of ``ast`` nodes built by hand.
+- :mod:`~relive._cpython.modules` — the attributes python gives ``__main__``.
 """

@@ -7,6 +7,9 @@
   the next code unit.
 - The position of a ``for`` loop's ``GET_ITER``: 3.13+ gives it the iterable's position, 3.11
   and 3.12 the whole ``for`` statement's.
+- What a ``for`` loop keeps on the value stack: one iterator up to 3.14; from 3.15 two items
+  (``GET_ITER`` has an inline cache and pushes the iterator and NULL, or -- for a list, tuple
+  or string -- the sequence itself and an index: no iterator object exists at all).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sys
 
 JUMP_TARGET_AFTER_CACHES = sys.version_info >= (3, 12)
 GET_ITER_AT_ITERABLE = sys.version_info >= (3, 13)
+VIRTUAL_ITERATORS = sys.version_info >= (3, 15)
+FOR_STACK_ITEMS = 2 if VIRTUAL_ITERATORS else 1  # what a running ``for`` holds on the stack
 
 
 def inline_caches(op: int) -> int:

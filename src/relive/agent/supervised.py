@@ -103,6 +103,9 @@ def _serve(channel: Channel, saved: SavedFiles) -> None:
     It waits in a read and does nothing else: a program that counts its objects
     (``len(gc.get_objects())``, as leak tests do) counts the same whenever it looks, as under
     ``python``; only an edit makes objects come and go."""
+    # the program's signals go to the program's threads: one this thread took would wait for
+    # the main thread's next bytecode, which a main thread sleeping in C may not run for long
+    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     pending = b""
     while True:
         try:

@@ -18,6 +18,7 @@ import types
 from dataclasses import dataclass
 from types import CodeType
 
+from relive._cpython.modules import MAIN_HAS_CACHED
 from relive.runtime import importhook
 from relive.runtime.registry import REGISTRY
 
@@ -75,8 +76,9 @@ def _prepare_script(path: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
                            f"{exc.strerror}") from exc
     main = types.ModuleType("__main__")
     main.__file__ = filename  # absolute, as Python makes it (sys.argv[0] stays as given)
-    main.__cached__ = None  # type: ignore[attr-defined]
-    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
+    if MAIN_HAS_CACHED:
+        main.__cached__ = None  # type: ignore[attr-defined]
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)  # type: ignore[assignment,unused-ignore]
     main.__spec__ = None
     main.__package__ = None
     main.__builtins__ = builtins  # type: ignore[attr-defined]  # the module, as python's
@@ -113,8 +115,9 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
         ".py") else None
     main = types.ModuleType("__main__")
     main.__file__ = spec.origin
-    main.__cached__ = spec.cached  # type: ignore[attr-defined]
-    main.__loader__ = loader
+    if MAIN_HAS_CACHED:
+        main.__cached__ = spec.cached  # type: ignore[attr-defined]
+    main.__loader__ = loader  # type: ignore[assignment,unused-ignore]
     main.__spec__ = spec
     main.__package__ = spec.parent
     main.__builtins__ = builtins  # type: ignore[attr-defined]  # the module, as python's

@@ -14,7 +14,12 @@ import functools
 from collections.abc import Container
 from types import CodeType
 
-from relive._cpython.bytecode import JUMP_TARGET_AFTER_CACHES, has_argument, inline_caches
+from relive._cpython.bytecode import (
+    JUMP_TARGET_AFTER_CACHES,
+    VIRTUAL_ITERATORS,
+    has_argument,
+    inline_caches,
+)
 from relive._cpython.exception_table import decode
 from relive.runtime.enc.handlers import narrow_handler
 from relive.runtime.enc.tree import FOR_PREFIX, SIGNAL_NAME
@@ -77,7 +82,10 @@ _PUSH_EXC_INFO = dis.opmap["PUSH_EXC_INFO"]
 _LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
 _STORE_FAST = dis.opmap["STORE_FAST"]
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
-_GET_ITERS = (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"])
+# the loop heads whose iterator the hidden local takes after the fact (3.15's ``for`` stores
+# the iterator the transform made before ``GET_ITER``: see relive._cpython.bytecode)
+_GET_ITERS = ((dis.opmap["GET_AITER"],) if VIRTUAL_ITERATORS
+              else (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"]))
 
 
 def store_iterators_after_get_iter(code: CodeType) -> CodeType:

@@ -8,12 +8,13 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from relive._cpython.bytecode import GET_ITER_AT_ITERABLE
+from relive._cpython.bytecode import GET_ITER_AT_ITERABLE, VIRTUAL_ITERATORS
 from relive.runtime.enc.safety import (
     DefKey,
     FunctionTable,
 )
 from relive.runtime.enc.tree import (
+    ITER_NAME,
     RESUME_NAME,
     SIGNAL_NAME,
     STRIP_NAME,
@@ -170,9 +171,16 @@ def _keep_iterator(stmt: ast.For | ast.AsyncFor, name: str, undo: Undo | None = 
         # compile() accepts frozenset constants; the AST stubs do not say so
         iterable = ast.copy_location(ast.Constant(value=values), iterable)  # type: ignore[arg-type]
     pos = _iter_position(stmt)
+    made: list[ast.expr] = []
+    if VIRTUAL_ITERATORS and isinstance(stmt, ast.For):
+        # no iterator object would exist for a list, tuple or string: make one, so that the
+        # hidden local holds the loop's position (``iter`` of an iterator is itself)
+        func = ast.Name(id=ITER_NAME, ctx=ast.Load())
+        iterable = ast.Call(func=func, args=[iterable], keywords=[])
+        made += [func, iterable]
     target = ast.Name(id=name, ctx=ast.Store())
     walrus = ast.NamedExpr(target=target, value=iterable)
-    for node in (target, walrus):
+    for node in (*made, target, walrus):
         node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = pos
     stmt.iter = walrus
 

@@ -20,6 +20,7 @@ from relive._cpython.code import FunctionKind
 __all__ = [
     "FOR_PREFIX",
     "HIDDEN_PREFIX",
+    "ITER_NAME",
     "RESUME_NAME",
     "SIGNAL_NAME",
     "STRIP_NAME",
@@ -45,6 +46,7 @@ HIDDEN_PREFIX = "__relive_"
 SIGNAL_NAME = "__relive_RemapSignal__"
 RESUME_NAME = "__relive_resume__"
 STRIP_NAME = "__relive_strip__"
+ITER_NAME = "__relive_iter__"  # ``iter``, for loops where no iterator object would exist
 FOR_PREFIX = "__relive_for"
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

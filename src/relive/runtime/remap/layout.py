@@ -12,9 +12,10 @@ compiled from:
 - an instruction *starts* its statement when control can reach it from an instruction owned by
   another statement (or from the function's entry): that is the first instruction of the
   statement, or the head of a loop reached from the end of its body;
-- the value stack there must hold exactly what the enclosing loops keep on it (one iterator per
-  ``for``), which a static stack-depth analysis checks; one more item means the frame is at the
-  head of a ``for`` loop, about to fetch the next item;
+- the value stack there must hold exactly what the enclosing loops keep on it (what each
+  ``for`` holds: see :data:`relive._cpython.bytecode.FOR_STACK_ITEMS`), which a static
+  stack-depth analysis checks; the items of one more ``for`` mean the frame is at the head of
+  that loop, about to fetch the next item;
 - the innermost exception handler there must be the remap handler, so that the signal raised
   there is caught by the frame itself and passes through no user ``try``, ``with``,
   ``except`` or ``finally`` (those points are not offered);
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Literal
 
+from relive._cpython.bytecode import FOR_STACK_ITEMS
 from relive._cpython.exception_table import Entry, decode
 from relive.runtime.enc import (
     SIGNAL_NAME,
@@ -132,7 +134,8 @@ def _statements(fn: FunctionNode) -> list[_StatementSpan]:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             inner_guard = guarded or (isinstance(stmt, _GUARDED) and not is_remap_wrapper(stmt))
-            loop_stack = stack + 1 if isinstance(stmt, (ast.For, ast.AsyncFor)) else stack
+            loop_stack = (stack + FOR_STACK_ITEMS if isinstance(stmt, ast.For)
+                          else stack + 1 if isinstance(stmt, ast.AsyncFor) else stack)
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 visit(stmt.body, depth + 1, loop_stack, inner_guard)
                 visit(stmt.orelse, depth + 1, stack, inner_guard)
@@ -327,7 +330,7 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
             if depth == stmt.stack:
                 point = Point(path, "start")
             elif (
-                depth == stmt.stack + 1
+                depth == stmt.stack + FOR_STACK_ITEMS
                 and isinstance(stmt.node, ast.For)
                 and loop_index(stmt.node) is not None
             ):
