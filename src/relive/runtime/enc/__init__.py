@@ -41,6 +41,11 @@ Invariants, and why they hold:
   ``COPY 1; STORE_FAST h; GET_ITER`` for ``for x in (h := it)`` and :func:`enc_compile` swaps
   that triple in place to ``GET_ITER; COPY 1; STORE_FAST h`` (same length, same positions: the
   walrus is given the position the compiler gives ``GET_ITER``, so the line table is unchanged).
+  3.15 keeps no iterator object for a list, tuple or string (``GET_ITER`` pushes the sequence
+  and an index): there the header is ``for x in (h := __relive_iter__(it))`` (``iter`` under a
+  hidden builtin name, at the same position), which costs a call per loop start and takes
+  those loops off the interpreter's sequence fast path (``benchmarks/enc_overhead.py``
+  measures it).
 - *Nothing a user sees changes.* Names, ``co_firstlineno``, ``co_qualname``, flags, docstrings,
   line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
   The hidden names (loop iterators; async generators' delegation loop) all start with
