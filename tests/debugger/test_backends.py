@@ -30,9 +30,9 @@ def test_assignment_in_a_caller_frame_sticks_on_this_version() -> None:
         bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.outer_sum)
         stop = s.stopped()
-        frames = s.engine.stack(stop.thread_id)
+        frames = s.engine.inspection.stack(stop.thread_id)
         assert [f.name for f in frames[:2]] == ["add", "outer_sum"]
-        assert s.engine.set_variable(stop.thread_id, 1, "base", "100").ok
+        assert s.engine.inspection.set_variable(stop.thread_id, 1, "base", "100").ok
         s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
         s.join()
@@ -118,7 +118,8 @@ def test_tracing_traces_a_thread_only_inside_the_function_with_the_breakpoint() 
         bp = s.engine.breakpoints.add(prog.__file__, L("add-body"))
         gate.set()
         stop = s.stopped()
-        inside = s.engine.evaluate(stop.thread_id, 0, "__import__('sys').gettrace() is not None")
+        inside = s.engine.inspection.evaluate(
+            stop.thread_id, 0, "__import__('sys').gettrace() is not None")
         s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
         s.join()
@@ -134,7 +135,7 @@ def test_breakpoint_in_a_loop_of_a_hooked_function_is_hit_every_time() -> None:
         seen = []
         for _ in range(3):
             stop = s.stopped()
-            seen.append(s.engine.evaluate(stop.thread_id, 0, "i").value)
+            seen.append(s.engine.inspection.evaluate(stop.thread_id, 0, "i").value)
             s.engine.resume(stop.thread_id)
         s.join()
     assert seen == ["0", "1", "2"]

@@ -48,7 +48,7 @@ def test_conditional_breakpoint_stops_only_when_true() -> None:
         s.engine.breakpoints.add(prog.__file__, L("loop-body"), condition="i == 3")
         s.start(lambda: prog.loop(6))
         stop = s.stopped()
-        assert s.engine.evaluate(stop.thread_id, 0, "i").value == "3"
+        assert s.engine.inspection.evaluate(stop.thread_id, 0, "i").value == "3"
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [sum(i + 1 for i in range(6))]
@@ -59,7 +59,7 @@ def test_ignore_count_skips_the_first_hits() -> None:
         bp = s.engine.breakpoints.add(prog.__file__, L("loop-body"), ignore=2)
         s.start(lambda: prog.loop(5))
         stop = s.stopped()
-        assert s.engine.evaluate(stop.thread_id, 0, "i").value == "2"
+        assert s.engine.inspection.evaluate(stop.thread_id, 0, "i").value == "2"
         assert s.engine.breakpoints.listing()[0].hits == 3
         s.engine.breakpoints.remove(bp.id)
         s.engine.resume(stop.thread_id)
@@ -163,7 +163,7 @@ def test_stack_shows_where_a_coroutine_was_awaited_from() -> None:
         s.engine.breakpoints.add(prog.__file__, L("inner-return"))
         s.start(prog.run_async)
         stop = s.stopped()
-        stack = s.engine.stack(stop.thread_id)
+        stack = s.engine.inspection.stack(stop.thread_id)
         assert [f.name for f in stack[:2]] == ["inner", "outer"]
         assert stack[0].kind == "coroutine" and stack[1].link == "await"
         s.engine.resume(stop.thread_id)
@@ -187,9 +187,9 @@ def test_evaluate_reports_exceptions_without_raising_them() -> None:
         s.engine.breakpoints.add(prog.__file__, L("locals-demo"))
         s.start(prog.locals_demo)
         stop = s.stopped()
-        result = s.engine.evaluate(stop.thread_id, 0, "1 / 0")
+        result = s.engine.inspection.evaluate(stop.thread_id, 0, "1 / 0")
         assert not result.ok and result.error and "ZeroDivisionError" in result.error
-        assert s.engine.evaluate(stop.thread_id, 0, "value + 41").value == "42"
+        assert s.engine.inspection.evaluate(stop.thread_id, 0, "value + 41").value == "42"
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [1 + 3]
@@ -200,8 +200,8 @@ def test_assignment_in_a_frame_sticks_when_the_program_continues() -> None:
         s.engine.breakpoints.add(prog.__file__, L("locals-return"))
         s.start(prog.locals_demo)
         stop = s.stopped()
-        assert s.engine.evaluate(stop.thread_id, 0, "value = 100", mode="exec").ok
-        assert s.engine.set_variable(stop.thread_id, 0, "items", "[0] * 5").ok
+        assert s.engine.inspection.evaluate(stop.thread_id, 0, "value = 100", mode="exec").ok
+        assert s.engine.inspection.set_variable(stop.thread_id, 0, "items", "[0] * 5").ok
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [105]
@@ -214,7 +214,7 @@ def test_assignment_in_a_caller_frame_sticks() -> None:
         stop = s.stopped()
         # frame 1 is caller(); change x after add() returns? x is assigned from add's
         # result, so change add's argument in frame 0 and check the result instead.
-        assert s.engine.set_variable(stop.thread_id, 0, "b", "20").ok
+        assert s.engine.inspection.set_variable(stop.thread_id, 0, "b", "20").ok
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [210]
@@ -225,11 +225,12 @@ def test_evaluation_that_runs_too_long_is_aborted_and_program_goes_on() -> None:
         s.engine.breakpoints.add(prog.__file__, L("locals-demo"))
         s.start(prog.locals_demo)
         stop = s.stopped()
-        result = s.engine.evaluate(stop.thread_id, 0, "while True: value += 1", timeout=0.5)
+        result = s.engine.inspection.evaluate(stop.thread_id, 0, "while True: value += 1",
+                                              timeout=0.5)
         assert result.timed_out and not result.ok
         # what the loop did before the abort is still there, and the frame still works
-        assert int(s.engine.evaluate(stop.thread_id, 0, "value").value) > 1
-        s.engine.set_variable(stop.thread_id, 0, "value", "1")
+        assert int(s.engine.inspection.evaluate(stop.thread_id, 0, "value").value) > 1
+        s.engine.inspection.set_variable(stop.thread_id, 0, "value", "1")
         s.engine.resume(stop.thread_id)
         s.join()
     assert s.results == [4]
@@ -240,7 +241,7 @@ def test_jump_skips_statements() -> None:
         s.engine.breakpoints.add(prog.__file__, L("jump-a"))
         s.start(prog.jumpy)
         stop = s.stopped()
-        check = s.engine.jump(stop.thread_id, L("jump-c"))
+        check = s.engine.inspection.jump(stop.thread_id, L("jump-c"))
         assert check.allowed, check.reason
         s.engine.resume(stop.thread_id)
         s.join()
@@ -252,7 +253,7 @@ def test_jump_into_a_loop_body_is_refused_with_the_rule() -> None:
         s.engine.breakpoints.add(prog.__file__, L("loop-return"))
         s.start(lambda: prog.loop(2))
         stop = s.stopped()
-        check = s.engine.jump(stop.thread_id, L("loop-body"))
+        check = s.engine.inspection.jump(stop.thread_id, L("loop-body"))
         assert not check.allowed and "for" in check.reason
         s.engine.resume(stop.thread_id)
         s.join()
@@ -280,7 +281,7 @@ def test_uncaught_exception_stops_post_mortem() -> None:
         assert raised.uncaught and raised.exception == "ValueError: boom"
         stop = s.stopped()
         assert stop.reason is StopReason.EXCEPTION and stop.line == L("raise")
-        assert s.engine.evaluate(stop.thread_id, 0, "1 + 1").value == "2"
+        assert s.engine.inspection.evaluate(stop.thread_id, 0, "1 + 1").value == "2"
         s.engine.resume(stop.thread_id)
         for thread in s.threads:
             thread.join(60)
@@ -305,13 +306,13 @@ def test_when_one_thread_stops_the_others_park_and_resume_together() -> None:
         s.engine.breakpoints.add(prog.__file__, L("add-body"))
         s.start(prog.caller, name="caller")
         stop = s.stopped()
-        states = {t.name: t.state for t in s.engine.threads()}
+        states = {t.name: t.state for t in s.engine.inspection.threads()}
         # the spinner reaches its next line event and parks
         for _ in range(200):
             if states.get("spinner") == "parked":
                 break
             threading.Event().wait(0.05)
-            states = {t.name: t.state for t in s.engine.threads()}
+            states = {t.name: t.state for t in s.engine.inspection.threads()}
         assert states["caller"] == "stopped" and states["spinner"] == "parked"
         flag.set()
         s.engine.resume(stop.thread_id)
@@ -341,10 +342,10 @@ def test_children_list_items_and_attributes() -> None:
         s.engine.breakpoints.add(prog.__file__, L("locals-return"))
         s.start(prog.locals_demo)
         stop = s.stopped()
-        scopes = s.engine.scopes(stop.thread_id, 0)
+        scopes = s.engine.inspection.scopes(stop.thread_id, 0)
         items = next(v for v in scopes["locals"] if v.name == "items")
         assert items.ref
-        assert [c.value for c in s.engine.children(items.ref)] == ["1", "2", "3"]
+        assert [c.value for c in s.engine.inspection.children(items.ref)] == ["1", "2", "3"]
         s.engine.resume(stop.thread_id)
         s.join()
 

@@ -199,7 +199,7 @@ class Session:
         return {"requested": self.engine.pause()}
 
     def do_jump(self, args: dict[str, Any]) -> Any:
-        return to_wire(self.engine.jump(self._thread(args), _arg(args, "line", int)))
+        return to_wire(self.engine.inspection.jump(self._thread(args), _arg(args, "line", int)))
 
     def do_jump_rules(self, args: dict[str, Any]) -> Any:
         return {"text": JUMP_RULES}
@@ -207,23 +207,23 @@ class Session:
     # ------------------------------------------------------------------ state
 
     def do_threads(self, args: dict[str, Any]) -> Any:
-        return {"threads": to_wire(self.engine.threads())}
+        return {"threads": to_wire(self.engine.inspection.threads())}
 
     def do_stack(self, args: dict[str, Any]) -> Any:
-        return {"frames": to_wire(self.engine.stack(self._thread(args)))}
+        return {"frames": to_wire(self.engine.inspection.stack(self._thread(args)))}
 
     def do_scopes(self, args: dict[str, Any]) -> Any:
-        scopes = self.engine.scopes(self._thread(args), _arg(args, "frame", int, 0))
+        scopes = self.engine.inspection.scopes(self._thread(args), _arg(args, "frame", int, 0))
         return {name: to_wire(variables) for name, variables in scopes.items()}
 
     def do_children(self, args: dict[str, Any]) -> Any:
-        return {"variables": to_wire(self.engine.children(_arg(args, "ref", int)))}
+        return {"variables": to_wire(self.engine.inspection.children(_arg(args, "ref", int)))}
 
     def do_evaluate(self, args: dict[str, Any]) -> Any:
         mode = _arg(args, "mode", str, "auto")
         if mode not in ("auto", "eval", "exec"):
             raise RequestError("bad arguments", "mode must be auto, eval or exec")
-        result = self.engine.evaluate(
+        result = self.engine.inspection.evaluate(
             self._thread(args),
             _arg(args, "frame", int, 0),
             _arg(args, "text", str),
@@ -233,7 +233,7 @@ class Session:
         return to_wire(result)
 
     def do_set_variable(self, args: dict[str, Any]) -> Any:
-        result = self.engine.set_variable(
+        result = self.engine.inspection.set_variable(
             self._thread(args),
             _arg(args, "frame", int, 0),
             _arg(args, "name", str),
@@ -242,13 +242,13 @@ class Session:
         return to_wire(result)
 
     def do_completions(self, args: dict[str, Any]) -> Any:
-        names = self.engine.completions(
+        names = self.engine.inspection.completions(
             self._thread(args), _arg(args, "frame", int, 0), _arg(args, "prefix", str)
         )
         return {"names": names[:200]}
 
     def do_disassemble(self, args: dict[str, Any]) -> Any:
-        frame = self.engine.frame(self._thread(args), _arg(args, "frame", int, 0))
+        frame = self.engine.inspection.frame(self._thread(args), _arg(args, "frame", int, 0))
         lasti = frame.f_lasti
         lines = []
         for instr in dis.get_instructions(frame.f_code):

@@ -8,8 +8,9 @@ Read in this order:
   it holds :mod:`~relive.debugger.breakpoint_control` (``engine.breakpoints``: breakpoint
   requests, the code they bind to, the check made when a breakpoint's line runs) and
   :mod:`~relive.debugger.editing` (``engine.enc``: the edit service, applying saved edits);
-  :mod:`~relive.debugger.inspection` is its view of a stopped program (threads, stacks,
-  variables, evaluation, jump); :mod:`~relive.debugger.held` holds its per-thread records.
+  :mod:`~relive.debugger.inspection` (``engine.inspection``: the view of a stopped program,
+  threads, stacks, variables, evaluation, jump); :mod:`~relive.debugger.held` holds its
+  per-thread records.
 - :mod:`~relive.debugger.backends` — how the engine hears the program run.
 - :mod:`~relive.debugger.breakpoints` — the breakpoint table and the index of code per file.
 - :mod:`~relive.debugger.evaluate`, :mod:`~relive.debugger.jump`,

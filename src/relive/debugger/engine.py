@@ -22,6 +22,7 @@ messages and evaluations run outside it).
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -37,7 +38,7 @@ from relive.debugger.breakpoints import Breakpoint
 from relive.debugger.editing import EditAndContinue
 from relive.debugger.edits import RemapOffer, RemapResult
 from relive.debugger.held import EngineError, HeldThread, Job, Step
-from relive.debugger.inspection import InspectionMixin
+from relive.debugger.inspection import Inspection
 from relive.debugger.model import (
     Continued,
     Event,
@@ -56,7 +57,7 @@ from relive.debugger.paths import canonical, is_internal, is_user_code
 _CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, GeneratorExit)
 
 
-class Engine(InspectionMixin):
+class Engine:
     """One debugging session's engine. See the module docstring for the threading model."""
 
     def __init__(self, emit: Callable[[Event], None], *, backend: Backend | None = None) -> None:
@@ -68,6 +69,8 @@ class Engine(InspectionMixin):
         self.breakpoints = BreakpointControl(self._lock, emit, self._refresh)
         self.enc = EditAndContinue(emit, self.breakpoints,
                                    lambda: self.stopped_thread() is not None)
+        self.inspection = Inspection(self._held, self.thread_records, self.run_on_thread,
+                                     self.enc.code_status)
         self._halt = False
         self._owner: int | None = None
         self._pause_requested = False
@@ -75,8 +78,6 @@ class Engine(InspectionMixin):
         self.exception_mode = ExceptionMode.OFF
         self.step_into_libraries = False
         self._stepping = 0
-        self._refs: dict[int, object] = {}
-        self._next_ref = 1
         self._backend = backend if backend is not None else make_backend(self)
         self._installed = False
         self._previous_excepthook: Callable[[threading.ExceptHookArgs], Any] | None = None
@@ -470,6 +471,36 @@ class Engine(InspectionMixin):
             )
         return t
 
+    def run_on_thread(self, thread_id: int, fn: Callable[[], Any], timeout: float) -> Any:
+        """Run ``fn`` on held thread ``thread_id`` and return its result. After ``timeout``
+        seconds the work is aborted (an :class:`EvaluationAborted` is raised into it) and
+        :class:`TimeoutError` is raised here."""
+        job = Job(fn)
+        with self._cond:
+            t = self._held(thread_id)
+            t.jobs.append(job)
+            self._cond.notify_all()
+        if not job.done.wait(timeout):
+            with job.lock:
+                if job.state == "running":
+                    _set_async_exc(thread_id, ev.EvaluationAborted)
+            # The abort lands at the next instruction of Python code; code blocked in a
+            # native call is reached when that call returns.
+            job.done.wait(max(5.0, timeout))
+            with job.lock:
+                if job.state == "waiting":
+                    t.jobs.remove(job)
+            raise TimeoutError(f"the evaluation ran for more than {timeout:g} s and was aborted")
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def thread_records(self) -> list[HeldThread]:
+        """Every program thread the engine knows (those started or ended since, updated)."""
+        self._sync_threads()
+        with self._lock:
+            return list(self._threads.values())
+
     def stopped_thread(self) -> int | None:
         """The thread that owns the current stop, if any."""
         with self._lock:
@@ -497,7 +528,7 @@ class Engine(InspectionMixin):
                 if t.step is None:
                     self._stepping += 1
                 t.step = Step(action if top is not None else "in", top)
-            self._refs.clear()
+            self.inspection.forget_values()
             if all_threads or not self.stop_all:
                 self._halt = False
                 self._owner = None
@@ -721,6 +752,10 @@ def _describe_remap(opp: RemapOffer) -> str:
         f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "
         f"the new code continues at {mapped}"
     )
+
+
+def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
 
 
 def _module_name_for(path: str) -> str:

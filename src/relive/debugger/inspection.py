@@ -1,69 +1,80 @@
-"""The engine's view of a stopped program: threads, stacks, variables, evaluation, jump.
+"""The engine's view of a stopped program, an object the engine holds: threads, stacks,
+variables, evaluation, jump.
 
 Evaluation and jumps run on the frame's own thread, handed to it as a job while it is held
-(see :meth:`InspectionMixin.run_on_thread`).
+(the engine's :meth:`~relive.debugger.engine.Engine.run_on_thread`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from relive._cpython.code import GENERATOR
 from relive.debugger import evaluate as ev
-from relive.debugger.held import EngineError, HeldThread, Job
+from relive.debugger.edits import CodeStatus
+from relive.debugger.held import EngineError, HeldThread
 from relive.debugger.jump import check_jump
 from relive.debugger.model import EvalResult, JumpCheck, StackFrame, ThreadInfo, Variable
 from relive.debugger.paths import canonical, is_internal
 from relive.debugger.stack import describe_stack
 
-if TYPE_CHECKING:
-    import threading
 
-    from relive.debugger.editing import EditAndContinue
+class Inspection:
+    """What a front end may look at and change while the program is stopped.
 
+    ``held(thread_id)`` is the held thread (or raises :class:`EngineError`), ``threads()``
+    every thread the engine knows, ``run_on_thread(thread_id, fn, timeout)`` runs ``fn`` on a
+    held thread, and ``code_status`` says whether code is stale. Values shown get numbers
+    (``ref``) to ask for their children; :meth:`forget_values` drops them when the program
+    goes on.
+    """
 
-class InspectionMixin:
-    """Part of :class:`relive.debugger.engine.Engine`."""
+    def __init__(
+        self,
+        held: Callable[[int], HeldThread],
+        threads: Callable[[], list[HeldThread]],
+        run_on_thread: Callable[[int, Callable[[], Any], float], Any],
+        code_status: Callable[[CodeType], CodeStatus | None],
+    ) -> None:
+        self._held = held
+        self._threads = threads
+        self.run_on_thread = run_on_thread
+        self._code_status = code_status
+        self._lock = threading.RLock()
+        self._refs: dict[int, object] = {}
+        self._next_ref = 1
 
-    if TYPE_CHECKING:
-        _lock: threading.RLock
-        _cond: threading.Condition
-        _threads: dict[int, HeldThread]
-        _refs: dict[int, object]
-        _next_ref: int
-        enc: EditAndContinue
-
-        def _held(self, thread_id: int) -> HeldThread: ...
-        def _sync_threads(self) -> None: ...
+    def forget_values(self) -> None:
+        """The program goes on: the numbered values are not the user's to ask for any more."""
+        with self._lock:
+            self._refs.clear()
 
     # ------------------------------------------------------------------ inspection
 
     def threads(self) -> list[ThreadInfo]:
-        self._sync_threads()
         out = []
         current = sys._current_frames()
-        with self._lock:
-            for t in sorted(self._threads.values(), key=lambda t: t.ident):
-                frame = t.frames[0] if t.frames else current.get(t.ident)
-                while frame is not None and is_internal(frame.f_code.co_filename):
-                    frame = frame.f_back
-                out.append(
-                    ThreadInfo(
-                        id=t.ident, name=t.name, state=t.state, daemon=t.daemon,
-                        line=frame.f_lineno if frame is not None else None,
-                        path=canonical(frame.f_code.co_filename) if frame is not None else None,
-                    )
+        for t in sorted(self._threads(), key=lambda t: t.ident):
+            frame = t.frames[0] if t.frames else current.get(t.ident)
+            while frame is not None and is_internal(frame.f_code.co_filename):
+                frame = frame.f_back
+            out.append(
+                ThreadInfo(
+                    id=t.ident, name=t.name, state=t.state, daemon=t.daemon,
+                    line=frame.f_lineno if frame is not None else None,
+                    path=canonical(frame.f_code.co_filename) if frame is not None else None,
                 )
+            )
         return out
 
     def stack(self, thread_id: int) -> list[StackFrame]:
         t = self._held(thread_id)
-        return describe_stack(t.frames, self.enc.code_status)
+        return describe_stack(t.frames, self._code_status)
 
     def frame(self, thread_id: int, index: int) -> FrameType:
         t = self._held(thread_id)
@@ -110,30 +121,6 @@ class InspectionMixin:
             return [ev.variable(k, v, self._ref(v)) for k, v in ev.children(value)]
 
     # ------------------------------------------------------------------ evaluation
-
-    def run_on_thread(self, thread_id: int, fn: Callable[[], Any], timeout: float) -> Any:
-        """Run ``fn`` on held thread ``thread_id`` and return its result. After ``timeout``
-        seconds the work is aborted (an :class:`EvaluationAborted` is raised into it) and
-        :class:`TimeoutError` is raised here."""
-        job = Job(fn)
-        with self._cond:
-            t = self._held(thread_id)
-            t.jobs.append(job)
-            self._cond.notify_all()
-        if not job.done.wait(timeout):
-            with job.lock:
-                if job.state == "running":
-                    _set_async_exc(thread_id, ev.EvaluationAborted)
-            # The abort lands at the next instruction of Python code; code blocked in a
-            # native call is reached when that call returns.
-            job.done.wait(max(5.0, timeout))
-            with job.lock:
-                if job.state == "waiting":
-                    t.jobs.remove(job)
-            raise TimeoutError(f"the evaluation ran for more than {timeout:g} s and was aborted")
-        if job.error is not None:
-            raise job.error
-        return job.result
 
     def evaluate(
         self, thread_id: int, frame_index: int, text: str, mode: str = "auto",
@@ -247,7 +234,3 @@ def _is_expression(code: CodeType, text: str) -> bool:
     except SyntaxError:
         return False
     return True
-
-
-def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
