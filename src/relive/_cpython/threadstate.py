@@ -14,6 +14,10 @@ found once, by a probe thread that installs a known trace object and looks for i
 own ident in its thread state; the probe leaves the calling thread's own trace function alone.
 If anything does not match exactly once, :func:`available` is False (:func:`problem` says why)
 and the callers fall back to what needs no other thread's state.
+
+:func:`raise_in` raises an exception in another thread (the public
+``PyThreadState_SetAsyncExc``, every version): the debugger's abort of an evaluation, and
+``relive run``'s end of the program for a restart.
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+
+
+def raise_in(ident: int, exc_type: type[BaseException]) -> None:
+    """Make thread ``ident`` raise ``exc_type`` at its next bytecode (a thread blocked in C
+    raises when it comes back to Python)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+
 
 _WORDS = 96  # how much of a PyThreadState is searched (in pointer-sized words)
 

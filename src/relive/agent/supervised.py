@@ -186,10 +186,9 @@ def _stop_program() -> None:
     here if the main thread is blocked (in a system call, not in the middle of a print)."""
     main = threading.main_thread()
     if main.ident is not None and main.is_alive():
-        import ctypes
+        from relive._cpython.threadstate import raise_in
 
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main.ident),
-                                                   ctypes.py_object(_EndNow))
+        raise_in(main.ident, _EndNow)
         time.sleep(_STOP_WAIT_S)
     _end_now()
 

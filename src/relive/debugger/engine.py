@@ -22,7 +22,6 @@ messages and evaluations run outside it).
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 from relive._cpython import code as code_flags
+from relive._cpython import threadstate
 from relive.debugger import evaluate as ev
 from relive.debugger.backends import Backend, make_backend
 from relive.debugger.backends.import_watch import watch_imports
@@ -483,7 +483,7 @@ class Engine:
         if not job.done.wait(timeout):
             with job.lock:
                 if job.state == "running":
-                    _set_async_exc(thread_id, ev.EvaluationAborted)
+                    threadstate.raise_in(thread_id, ev.EvaluationAborted)
             # The abort lands at the next instruction of Python code; code blocked in a
             # native call is reached when that call returns.
             job.done.wait(max(5.0, timeout))
@@ -752,10 +752,6 @@ def _describe_remap(opp: RemapOffer) -> str:
         f"remap opportunity: {opp.definition} is at line {opp.old_line} of the old code; "
         f"the new code continues at {mapped}"
     )
-
-
-def _set_async_exc(ident: int, exc_type: type[BaseException]) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
 
 
 def _module_name_for(path: str) -> str:
