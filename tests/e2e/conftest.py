@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,10 @@ from typing import Any
 import pytest
 
 TIMEOUT = 30.0  # generous: the machine may be busy
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class RunningProgram:
@@ -32,7 +37,10 @@ class RunningProgram:
              str(self.events_path), *args],
             cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1"))
+            env=dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1"),
+            # as a terminal starts a command: a test run started in the background (where a
+            # shell ignores SIGINT) must not give the program an ignored Ctrl-C
+            preexec_fn=_interruptible)
         threading.Thread(target=self._pump_out, daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
 

@@ -136,8 +136,8 @@ def test_connection_patterns_leave_the_owner_served() -> None:
                     sock.sendall(data)
                 except OSError:
                     pass  # refused (overloaded) and closed already
-                opened.append((how, sock))
-            for how, sock in opened:
+                opened.append((how, data, sock))
+            for how, data, sock in opened:
                 if how == "half close":
                     sock.shutdown(socket.SHUT_WR)
                 if how != "close" and data.endswith(b"\n"):  # else: the hello's time limit
