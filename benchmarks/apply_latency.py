@@ -6,6 +6,10 @@ module; a million live objects are created; then each step edits the body of one
 and 95th percentile of the whole reload (read, delta, apply); the target is a median of at
 most 3 ms on CPython 3.12. The first apply also builds the module's live index and is shown
 apart.
+
+``--threads N`` adds N threads waiting in ``queue.get`` (a pool's idle workers) and
+``--busy-threads N`` N threads running Python code: with other threads the commit holds them
+for its duration (see ``relive._cpython.world``), and these show what that costs.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import _pydecimal
 import argparse
 import gc
 import importlib
+import queue
 import random
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +38,21 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="idle threads")
+    parser.add_argument("--busy-threads", type=int, default=0, help="threads running code")
     args = parser.parse_args()
+    stop = threading.Event()
+    idle: queue.Queue[None] = queue.Queue()
+
+    def busy() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+
+    threads = [threading.Thread(target=idle.get, daemon=True) for _ in range(args.threads)]
+    threads += [threading.Thread(target=busy, daemon=True) for _ in range(args.busy_threads)]
+    for thread in threads:
+        thread.start()
 
     workdir = Path(tempfile.mkdtemp(prefix="relive-bench-"))
     try:
@@ -77,7 +97,8 @@ def main() -> int:
         times.sort()
         print(f"Python {sys.version.split()[0]}, {len(heap):,} extra live objects "
               f"({len(gc.get_objects()):,} tracked by the collector), "
-              f"{len(base.index)} definitions")
+              f"{len(base.index)} definitions, {args.threads} idle and {args.busy_threads} "
+              f"busy other threads")
         print(f"first reload (builds the live index): {first * 1e3:.2f} ms")
         median = statistics.median(times) * 1e3
         print(f"relive.reload over {len(times)} one-function edits: median "
@@ -91,6 +112,9 @@ def main() -> int:
               f"of it")
         return 0
     finally:
+        stop.set()
+        for _ in range(args.threads):
+            idle.put(None)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

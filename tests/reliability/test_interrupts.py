@@ -8,6 +8,7 @@ from __future__ import annotations
 import dis
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 import pytest
 
 import relive
+from relive._cpython import world
 from relive.delta import compute_delta
 from relive.runtime import tracked
 from relive.runtime.apply.pipeline import apply_delta
+from relive.runtime.remap import tracker
 from tests.runtime.conftest import LiveModule
 
 OLD = "def f():\n    return 2\n\nX = 1\n"
@@ -25,7 +28,10 @@ NEW = "def f():\n    return 3\n\nX = 2\nY = X + 1\n"
 STRIDE = 13  # outside the commit sequence, one bytecode in this many is interrupted
 # the frames whose every bytecode is interrupted: the apply's own sequence and the commit
 TOOL = 4  # a sys.monitoring tool id of no one else's here
-EVERY = {"_apply_locked", "apply_delta", "commit", "rollback", "withdraw", "settle"}
+EVERY = {"_apply_locked", "apply_delta", "commit", "rollback", "withdraw", "settle",
+         # the hold of other threads around the commit
+         "held", "end", "undo", "_start_monitoring", "_start_tracing", "replace_others",
+         "restore_others", "restore_frames"}
 
 
 class _Interrupter:
@@ -102,14 +108,34 @@ class _Interrupter:
 def _checkpoints(code: CodeType) -> frozenset[int]:
     """The offsets at which CPython may raise a KeyboardInterrupt in ``code``: where the eval
     loop handles pending signals (a function's start, a backward jump) and the instruction
-    after a call (the signal arrived while it ran)."""
+    after a call (the signal arrived while it ran). CPython raises that one at the call
+    itself, so the instruction after it stands for the call only where the same exception
+    handler covers both (after the last call in a ``with`` block, it does not)."""
+    bytecode = dis.Bytecode(code)
+
+    def handler(offset: int) -> object:
+        return next(((e.target, e.depth) for e in bytecode.exception_entries
+                     if e.start <= offset < e.end), None)
+
     points = set()
-    previous = ""
-    for instruction in dis.get_instructions(code):
-        if instruction.opname in ("RESUME", "JUMP_BACKWARD") or previous.startswith("CALL"):
+    previous: dis.Instruction | None = None
+    for instruction in bytecode:
+        if instruction.opname in ("RESUME", "JUMP_BACKWARD") or (
+                previous is not None and previous.opname.startswith("CALL")
+                and handler(previous.offset) == handler(instruction.offset)):
             points.add(instruction.offset)
-        previous = instruction.opname
+        previous = instruction
     return frozenset(points)
+
+
+def _tracker_free() -> bool:
+    """The remapper's lock is not held (by this thread: no other takes it here)."""
+    lock = tracker._TRACKER.lock
+    if not lock.acquire(blocking=False):
+        return False
+    lock.release()
+    # an RLock this thread holds is acquired again: it must not have been held already
+    return not lock._is_owned()  # type: ignore[attr-defined]
 
 
 def _state(m: LiveModule) -> str:
@@ -126,6 +152,16 @@ def test_an_interrupt_anywhere_in_an_apply_leaves_module_and_baseline_in_step(
     t = tracked(m.module)
     assert relive.reload(m.module, OLD).applied  # warm: the live index is built
     counts = {"old": 0, "new": 0, "completed": 0}
+    # another thread, so that each commit holds it (and an interrupt can cut the hold short)
+    release = threading.Event()
+    after: dict[str, object] = {}
+
+    def waiting() -> None:
+        release.wait()
+        after["trace"] = sys.gettrace()
+
+    other = threading.Thread(target=waiting)
+    other.start()
     at = 1
     while True:
         delta = compute_delta(t.baseline, NEW)
@@ -137,6 +173,7 @@ def test_an_interrupt_anywhere_in_an_apply_leaves_module_and_baseline_in_step(
             pass
         try:
             state = _state(m)
+            assert _tracker_free(), "the remapper's lock is still taken"
         except AssertionError as exc:
             raise AssertionError(f"interrupted at {interrupter.where}: {exc}") from None
         counts[state] += 1
@@ -150,6 +187,13 @@ def test_an_interrupt_anywhere_in_an_apply_leaves_module_and_baseline_in_step(
         at += 1
     # every later save still reaches the code
     assert relive.reload(m.module, NEW).applied and _state(m) == "new"
+    # and nothing of the hold or of the remapper is left behind
+    release.set()
+    other.join(10)
+    assert world._current is None and after == {"trace": None}
+    if sys.version_info >= (3, 12):
+        assert world.TOOL_NAME not in {sys.monitoring.get_tool(i) for i in range(6)}
+    assert _tracker_free()
     assert counts["completed"] == 1 and counts["old"] > 40 and counts["new"] > 10, counts
     print(f"interrupted applies: {counts}")
 

@@ -3,10 +3,11 @@
 ``sys.settrace`` acts on the calling thread only, and on 3.11 any trace function makes every
 instruction of its thread go through the interpreter's slow tracing path. So relive keeps no
 trace function while nothing needs one, and installs one in other threads only when it must:
-the debugger's 3.11 backend for a breakpoint, a step or a pause, and the remapper for the frames
-it waits for. To reach threads that are running, both call the interpreter's
-``_PyEval_SetTrace`` on their thread states. (3.12+ has ``sys.monitoring`` instead, which acts
-on every thread.)
+the debugger's 3.11 backend for a breakpoint, a step or a pause, the remapper for the frames
+it waits for, and the hold of other threads around a commit (:mod:`relive._cpython.world`,
+which replaces whatever they have and puts it back). To reach threads that are running,
+they call the interpreter's ``_PyEval_SetTrace`` on their thread states. (3.12+ has
+``sys.monitoring`` instead, which acts on every thread.)
 
 ``PyThreadState`` is not a public structure: the two fields used here (the thread's ident and
 the trace object that ``sys.settrace`` installs, two words after the C trace function) are
@@ -147,6 +148,38 @@ def set_others(func: Callable[..., Any] | None, replacing: object) -> None:
         installed = (ctypes.c_void_p * _WORDS).from_address(ts)[layout.obj_index]
         if installed != want and installed in (None, id(replacing)):
             _set(layout, ts, func)
+
+
+Saved = list[tuple[int, int, int, object]]
+"""Other threads' trace functions as :func:`replace_others` found them."""
+
+
+def replace_others(func: Callable[..., Any], saved: Saved) -> None:
+    """Give every other thread ``func`` as its trace function, whatever it had; what each
+    had is added to ``saved`` (for :func:`restore_others`) before it is replaced. Raises
+    RuntimeError where 3.11 refuses a trace function (another thread's audit hook sees one
+    installed); the threads done by then are in ``saved``."""
+    layout = _the_layout()
+    current = layout.api.PyThreadState_Get()
+    for ident, ts in list(layout.states()):
+        if ts == current:
+            continue
+        words = (ctypes.c_void_p * _WORDS).from_address(ts)
+        c_func, c_obj = words[layout.obj_index - 2] or 0, words[layout.obj_index]
+        # a reference of our own: the thread state drops its own when it is replaced
+        obj = ctypes.cast(c_obj, ctypes.py_object).value if c_obj else None
+        saved.append((ident, ts, c_func, obj))
+        _set(layout, ts, func)
+
+
+def restore_others(saved: Saved) -> None:
+    """Put back the trace functions :func:`replace_others` replaced, in the threads that are
+    still there."""
+    layout = _the_layout()
+    alive = set(layout.states())
+    for ident, ts, c_func, obj in saved:
+        if (ident, ts) in alive:
+            layout.api._PyEval_SetTrace(ts, c_func or None, id(obj) if obj is not None else None)
 
 
 def _set(layout: _Layout, ts: int, func: Callable[..., Any] | None) -> None:

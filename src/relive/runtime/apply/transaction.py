@@ -5,9 +5,11 @@ All changes an apply makes to live objects are attribute assignments and deletio
 call into C: ``deque(map(setattr, ...))`` runs no Python bytecode between two assignments,
 so the interpreter cannot switch threads in the middle (CPython only switches threads between
 bytecodes, and these built-in setters never release the GIL). That is what makes the commit
-atomic for every other thread. The previous values are kept, so a failure part way restores
-them all; keeping them also means no object is freed (and no ``__del__`` runs) during the
-commit.
+atomic for every other thread. Where an assignment runs Python code all the same (an audit
+hook, a metaclass ``__setattr__``), :func:`relive._cpython.world.held` keeps every other
+thread from running its next instruction until the commit is over. The previous values are
+kept, so a failure part way restores them all; keeping them also means no object is freed
+(and no ``__del__`` runs) during the commit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from relive._cpython.code import SUSPENDS
+from relive._cpython.world import held
 
 MISSING: Any = object()
 _clear_cache = operator.methodcaller("cache_clear")
@@ -77,7 +80,7 @@ class Transaction:
                                            else ((), (), ()))
         del_objs, del_names = zip(*self.deletes, strict=True) if self.deletes else ((), ())
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), held():
                 if self._changes_kind():
                     # 3.13+ warns when a function is given code of another kind (a function
                     # that became a generator); that is an edit relive makes on purpose, and
