@@ -14,8 +14,9 @@ it sees the state before the change or the state after it, as without hooks.
 How a thread is stopped before its next instruction depends on the version:
 
 - 3.12+: ``sys.monitoring`` ``INSTRUCTION`` events for the time of the change, on a tool id of
-  their own. Setting them instruments the code running in every thread at once. (``LINE``
-  events where another tool takes ``INSTRUCTION`` events: see :func:`_start_monitoring`.)
+  their own, in the code the other threads are running (setting them instruments that code
+  at once). (``LINE`` events where another tool takes ``INSTRUCTION`` events: see
+  :func:`_start_monitoring`.)
 - 3.11: a trace function with opcode events in every other thread
   (:mod:`relive._cpython.threadstate`), set on each running frame too, and each thread's own
   trace function and each frame's trace settings put back afterwards.
@@ -37,7 +38,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from relive._cpython import threadstate
@@ -151,17 +152,38 @@ def _start_monitoring(hold: Hold, patience: float) -> None:
     event = (mon.events.LINE if any(mon.get_events(t) & instruction for t in range(6))
              else instruction)
 
+    # Only the code that other threads are running gets events: a thread runs an instruction
+    # of its innermost frame before anything else, so that is where it is held (its outer
+    # frames are instrumented too, for a thread returning from another tool's callback).
+    # Switching events on for all code would send every code object that runs afterwards,
+    # relive's own included, through instrumenting and back.
+    codes: list[CodeType] = []
+
     def undo() -> None:
         if mon.get_tool(tool) == TOOL_NAME:
-            mon.set_events(tool, 0)
+            for code in codes:
+                mon.set_local_events(tool, code, 0)
             mon.register_callback(tool, event, None)
             mon.free_tool_id(tool)
 
     hold.undo.append(undo)
     mon.use_tool_id(tool, TOOL_NAME)
     mon.register_callback(tool, event, here)
-    mon.set_events(tool, event)
+    for code in _running_codes(hold.owner):
+        codes.append(code)
+        mon.set_local_events(tool, code, event)
     hold.how = "monitoring" if event == instruction else "monitoring lines"
+
+
+def _running_codes(owner: int) -> dict[CodeType, None]:
+    """The code of every frame of every thread but ``owner``, once each."""
+    codes: dict[CodeType, None] = {}
+    for ident, top in sys._current_frames().items():
+        frame: FrameType | None = None if ident == owner else top
+        while frame is not None:
+            codes[frame.f_code] = None
+            frame = frame.f_back
+    return codes
 
 
 def _start_tracing(hold: Hold, patience: float) -> None:
