@@ -10,9 +10,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-USAGE = """\
-usage: relive run [options] script.py [args...]
-       relive run [options] -m module [args...]
+SYNOPSIS = """relive run [options] script.py [args...]
+       relive run [options] -m module [args...]"""
+
+USAGE = f"""\
+usage: {SYNOPSIS}
 
 Run a Python program with Edit and Continue: every time you save one of its source files,
 the running process takes the change (functions, methods, classes, module names) and keeps
@@ -41,7 +43,8 @@ options:
 
 def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """Split relive's options from the program and its arguments."""
-    parser = argparse.ArgumentParser(prog="relive run", add_help=False, usage=USAGE)
+    # an error prints the synopsis and the error (argparse adds "usage: "); --help prints USAGE
+    parser = argparse.ArgumentParser(prog="relive run", add_help=False, usage=SYNOPSIS)
     parser.add_argument("--on-rude", choices=("ask", "restart", "ignore"), default=None)
     parser.add_argument("--events", default=None)
     parser.add_argument("--paths", action="append", default=None)
