@@ -40,26 +40,44 @@ PROMPT = "(relive) "
 WAIT_FOR_STOP_S = None  # a program may run as long as it likes between stops
 
 
+SYNOPSIS = """relive debug [options] script.py [args...]
+       relive debug [options] -m module [args...]"""
+
+USAGE = f"""\
+usage: {SYNOPSIS}
+
+Debug a Python program, with Edit and Continue: breakpoints, stepping and evaluation at a
+prompt; `enc` applies the saved files to the stopped program, and its running frames move to
+the new code when you say so. Type `help` at the prompt for the commands.
+
+options:
+  --stop-on-entry                stop at the program's first line
+  --commands FILE                read the debugger's commands from FILE instead of the
+                                 terminal
+  --stop-one-thread              when a thread stops, let the other threads run (by
+                                 default all of them stop)
+  -h, --help                     show this help
+"""
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="relive debug",
-        description="Debug a Python program, with Edit and Continue.",
-        epilog="Type `help` at the prompt for the commands.",
-    )
-    parser.add_argument("--stop-on-entry", action="store_true", help="stop at the first line")
-    parser.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE")
-    parser.add_argument(
-        "--stop-one-thread", action="store_true",
-        help="when a thread stops, let the other threads run (default: all stop)",
-    )
+    # as ``relive run``: an error prints the synopsis and the error; --help prints USAGE
+    parser = argparse.ArgumentParser(prog="relive debug", add_help=False, usage=SYNOPSIS)
+    parser.add_argument("--stop-on-entry", action="store_true")
+    parser.add_argument("--commands", metavar="FILE")
+    parser.add_argument("--stop-one-thread", action="store_true")
     parser.add_argument("--edit-service", help=argparse.SUPPRESS)
-    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module as a script")
-    parser.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args...]")
+    parser.add_argument("-h", "--help", action="store_true")
+    parser.add_argument("-m", dest="module", metavar="MODULE")
+    parser.add_argument("target", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.help:
+        print(USAGE, end="")
+        raise SystemExit(0)
     if args.module is None and not args.target:
         parser.error("give a script to debug, or -m module")
     if args.module is None and args.target[0].startswith("-"):
-        parser.error(f"unknown option {args.target[0]}")
+        parser.error(f"unrecognized arguments: {args.target[0]}")
     return args
 
 
