@@ -141,11 +141,8 @@ def set_others(func: Callable[..., Any] | None, replacing: object) -> None:
     or ``replacing`` (a thread that runs another tool's trace function is left alone)."""
     layout = _the_layout()
     want = id(func) if func is not None else None
-    current = layout.api.PyThreadState_Get()
-    for _ident, ts in layout.states():
-        if ts == current:
-            continue
-        installed = (ctypes.c_void_p * _WORDS).from_address(ts)[layout.obj_index]
+    for _ident, ts, words in _others(layout):
+        installed = words[layout.obj_index]
         if installed != want and installed in (None, id(replacing)):
             _set(layout, ts, func)
 
@@ -160,11 +157,7 @@ def replace_others(func: Callable[..., Any], saved: Saved) -> None:
     RuntimeError where 3.11 refuses a trace function (another thread's audit hook sees one
     installed); the threads done by then are in ``saved``."""
     layout = _the_layout()
-    current = layout.api.PyThreadState_Get()
-    for ident, ts in list(layout.states()):
-        if ts == current:
-            continue
-        words = (ctypes.c_void_p * _WORDS).from_address(ts)
+    for ident, ts, words in _others(layout):
         c_func, c_obj = words[layout.obj_index - 2] or 0, words[layout.obj_index]
         # a reference of our own: the thread state drops its own when it is replaced
         obj = ctypes.cast(c_obj, ctypes.py_object).value if c_obj else None
@@ -180,6 +173,14 @@ def restore_others(saved: Saved) -> None:
     for ident, ts, c_func, obj in saved:
         if (ident, ts) in alive:
             layout.api._PyEval_SetTrace(ts, c_func or None, id(obj) if obj is not None else None)
+
+
+def _others(layout: _Layout) -> list[tuple[int, int, Any]]:
+    """(ident, thread state, its words) of every thread but the calling one, listed before
+    any is changed (setting a trace function runs audit hooks, which may switch threads)."""
+    current = layout.api.PyThreadState_Get()
+    return [(ident, ts, (ctypes.c_void_p * _WORDS).from_address(ts))
+            for ident, ts in layout.states() if ts != current]
 
 
 def _set(layout: _Layout, ts: int, func: Callable[..., Any] | None) -> None:

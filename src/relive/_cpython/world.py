@@ -104,10 +104,18 @@ def _hold_here(ident: int, patience: float) -> None:
         hold.wait(patience)
 
 
+def _other_frames(owner: int) -> Iterator[FrameType]:
+    """Every frame of every thread of this interpreter but ``owner``."""
+    for ident, top in sys._current_frames().items():
+        frame: FrameType | None = None if ident == owner else top
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+
+
 def others_running() -> bool:
     """Whether any other thread of this interpreter has Python frames."""
-    frames = sys._current_frames()
-    return len(frames) > 1 or threading.get_ident() not in frames
+    return next(_other_frames(threading.get_ident()), None) is not None
 
 
 @contextmanager
@@ -157,11 +165,11 @@ def _start_monitoring(hold: Hold, patience: float) -> None:
     # frames are instrumented too, for a thread returning from another tool's callback).
     # Switching events on for all code would send every code object that runs afterwards,
     # relive's own included, through instrumenting and back.
-    codes: list[CodeType] = []
+    installed: set[CodeType] = set()
 
     def undo() -> None:
         if mon.get_tool(tool) == TOOL_NAME:
-            for code in codes:
+            for code in installed:
                 mon.set_local_events(tool, code, 0)
             mon.register_callback(tool, event, None)
             mon.free_tool_id(tool)
@@ -169,21 +177,14 @@ def _start_monitoring(hold: Hold, patience: float) -> None:
     hold.undo.append(undo)
     mon.use_tool_id(tool, TOOL_NAME)
     mon.register_callback(tool, event, here)
-    for code in _running_codes(hold.owner):
-        codes.append(code)
-        mon.set_local_events(tool, code, event)
+    # A thread that runs while events are being set can move on to code that has none: look
+    # again until every other thread is in code that has them (there it is held before it can
+    # move anywhere).
+    while new := {frame.f_code for frame in _other_frames(hold.owner)} - installed:
+        for code in new:
+            installed.add(code)
+            mon.set_local_events(tool, code, event)
     hold.how = "monitoring" if event == instruction else "monitoring lines"
-
-
-def _running_codes(owner: int) -> dict[CodeType, None]:
-    """The code of every frame of every thread but ``owner``, once each."""
-    codes: dict[CodeType, None] = {}
-    for ident, top in sys._current_frames().items():
-        frame: FrameType | None = None if ident == owner else top
-        while frame is not None:
-            codes[frame.f_code] = None
-            frame = frame.f_back
-    return codes
 
 
 def _start_tracing(hold: Hold, patience: float) -> None:
@@ -219,14 +220,11 @@ def _start_tracing(hold: Hold, patience: float) -> None:
             frame.f_trace, frame.f_trace_opcodes = f_trace, opcodes
 
     hold.undo.append(restore_frames)
-    for ident, top in sys._current_frames().items():
-        if ident == owner:
-            continue
-        frame: FrameType | None = top
-        while frame is not None:
-            saved_frames.append((frame, frame.f_trace, frame.f_trace_opcodes))
-            frame.f_trace, frame.f_trace_opcodes = trace, True
-            frame = frame.f_back
+    # (a frame that starts after this thread's trace function was replaced is held at its
+    # call event, so one look at the running frames is enough)
+    for frame in _other_frames(owner):
+        saved_frames.append((frame, frame.f_trace, frame.f_trace_opcodes))
+        frame.f_trace, frame.f_trace_opcodes = trace, True
     hold.how = "tracing"
 
 
