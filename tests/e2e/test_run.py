@@ -196,3 +196,43 @@ def test_the_running_main_loop_takes_an_edit_of_its_own_body(program: Start) -> 
     remapped = p.wait_event("remap", what="remapped")
     assert remapped["path"] == "main" and remapped["new_line"] == remapped["old_line"]
     p.wait_stderr(lambda line: "remapped" in line)
+
+
+GUARDED_LOOP = """
+    import threading
+    import time
+
+    lock = threading.Lock()
+
+    def main():
+        count = 0
+        try:
+            with lock:
+                while True:
+                    count += 1
+                    print("count", count, lock.locked(), flush=True)
+                    time.sleep(0.02)
+        except KeyboardInterrupt:
+            print("interrupted at", count, "locked:", lock.locked(), flush=True)
+
+    if __name__ == "__main__":
+        main()
+"""
+
+
+def test_a_main_loop_inside_try_and_with_takes_an_edit_and_its_handler_still_runs(
+        program: Start) -> None:
+    p = program({"loop.py": GUARDED_LOOP}, ["loop.py"])
+    p.wait_line(lambda line: line == "count 5 True")
+    p.edit("loop.py", 'print("count", count, lock.locked(), flush=True)',
+           'print("edited", count * 10, lock.locked(), flush=True)')
+    remapped = p.wait_event("remap", what="remapped")
+    assert remapped["path"] == "main"
+    line = p.wait_line(lambda line: line.startswith("edited"))
+    value, held = int(line.split()[1]), line.split()[2]
+    assert value > 50 and value % 10 == 0, "the loop carries on with its counter"
+    assert held == "True", "the lock the frame took is still held by the new code"
+    p.process.send_signal(signal.SIGINT)
+    line = p.wait_line(lambda line: line.startswith("interrupted"))
+    assert line.endswith("locked: False"), "the with was left once, by the new code"
+    assert p.wait() == 0

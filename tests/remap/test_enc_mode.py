@@ -316,10 +316,14 @@ def test_enc_mode_keeps_names_signatures_docstrings_and_sources(modules: Any) ->
         assert inspect.getsource(e) == inspect.getsource(p)
         assert is_enc_code(ec) and not is_enc_code(pc)
         assert remap_handler_offset(ec) is not None
-        # every instruction of the user's body is before the remap machinery
-        user_offsets = [start for start, _end, line in ec.co_lines()
-                        if line is not None and line != ec.co_firstlineno]
-        assert not any(in_remap_machinery(ec, offset) for offset in user_offsets)
+        # every instruction of the user's body is before the remap machinery: the machinery's
+        # lines are the def line and the landing, a line after the function's last one
+        plain_lines = {line for _start, _end, line in pc.co_lines() if line is not None}
+        lines = [(start, line) for start, _end, line in ec.co_lines() if line is not None]
+        landing = max(line for _start, line in lines)
+        assert landing > max(plain_lines)
+        assert {line for start, line in lines if in_remap_machinery(ec, start)} <= {
+            ec.co_firstlineno, landing}
     assert enc.Shape.__doc__ == plain.Shape.__doc__
 
 

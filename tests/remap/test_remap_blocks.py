@@ -1,10 +1,9 @@
-"""Remapping frames inside `if`, `try`, `with` and `match` blocks, and across changed locals."""
+"""Remapping frames inside `if`, `except` and `match` blocks, and across changed locals
+(`try` and `with` bodies: test_remap_try_with.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,26 +35,6 @@ def test_if_elif_branch_continues_in_the_new_branch_without_testing_again() -> N
     assert log == ["ZERO", "END"]
 
 
-def test_a_frame_inside_a_try_body_waits_until_it_leaves_the_try() -> None:
-    source = """
-    def run(hook, log):
-        try:
-            hook()
-            log.append("in-try")
-        finally:
-            log.append("finally")
-        log.append("after")
-    """
-    new = source.replace('"in-try"', '"IN-TRY"').replace('"finally"', '"FINALLY"').replace(
-        '"after"', '"AFTER"'
-    )
-    prog = Program(source)
-    log: list[Any] = []
-    prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
-    assert log == ["in-try", "finally", "AFTER"]
-    assert prog.remapped() == [(8, 8)]
-
-
 def test_a_frame_inside_an_except_handler_waits_until_it_leaves_the_handler() -> None:
     source = """
     def run(hook, log):
@@ -71,54 +50,6 @@ def test_a_frame_inside_an_except_handler_waits_until_it_leaves_the_handler() ->
     log: list[Any] = []
     prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
     assert log == ["handled", "AFTER"]
-
-
-def test_a_frame_inside_a_with_block_waits_and_the_context_manager_exits_normally() -> None:
-    source = """
-    def run(cm, hook, log):
-        with cm:
-            hook()
-            log.append("inside")
-        log.append("after")
-    """
-    new = source.replace('"inside"', '"INSIDE"').replace('"after"', '"AFTER"')
-    prog = Program(source)
-    log: list[Any] = []
-
-    @contextlib.contextmanager
-    def cm() -> Iterator[None]:
-        log.append("enter")
-        yield
-        log.append("exit")
-
-    prog.function("run")(cm(), _once(lambda: prog.edit(new, "run")), log)
-    assert log == ["enter", "inside", "exit", "AFTER"]
-
-
-def test_a_target_inside_a_try_in_the_new_version_makes_the_frame_wait() -> None:
-    source = """
-    def run(hook, log):
-        hook()
-        log.append("a")
-        log.append("b")
-        log.append("c")
-    """
-    new = """
-    def run(hook, log):
-        hook()
-        try:
-            log.append("A")
-        finally:
-            pass
-        log.append("B")
-        log.append("C")
-    """
-    prog = Program(source)
-    log: list[Any] = []
-    line_map: dict[int, int | None] = {2: 2, 3: 3, 4: 5, 5: 8, 6: 9}
-    prog.function("run")(_once(lambda: prog.edit(new, "run", line_map=line_map)), log)
-    assert log == ["a", "B", "C"]
-    assert any("inside a try or with block" in r for r in prog.deferred())
 
 
 def test_match_case_body_continues_in_the_new_case_body() -> None:

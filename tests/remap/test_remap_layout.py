@@ -9,6 +9,7 @@ from types import CodeType
 
 import pytest
 
+from relive._cpython.bytecode import WITH_STACK_ITEMS
 from relive.runtime.enc import enc_compile_with_trees, is_enc_code, iter_code_objects
 from relive.runtime.remap.layout import Layout, compute_layout
 
@@ -36,7 +37,7 @@ def test_a_for_loop_has_a_start_point_and_a_head_point() -> None:
     assert _point_lines(code, layout) == [(2, "head"), (2, "start"), (3, "start"), (4, "start")]
 
 
-def test_statements_inside_try_with_and_except_are_not_points() -> None:
+def test_try_and_with_bodies_are_jump_points_and_except_and_finally_bodies_are_no_points() -> None:
     source = """def f(cm):
     try:
         a = 1
@@ -44,14 +45,21 @@ def test_statements_inside_try_with_and_except_are_not_points() -> None:
         b = 2
     finally:
         c = 3
-    with cm:
+    with cm, cm:
         d = 4
     e = 5
 """
     code, layout = _layout(source, "f")
     lines = {line for line, _mode in _point_lines(code, layout)}
-    assert lines.isdisjoint({3, 5, 7, 9})
-    assert 10 in lines and 8 in lines  # entering the `with` is a boundary; its body is not
+    assert lines.isdisjoint({5, 7})
+    assert {3, 8, 9, 10} <= lines
+    at = {i.offset: i.positions.lineno for i in dis.get_instructions(code) if i.positions}
+    by_line = {at[offset]: point for offset, point in layout.points.items()}
+    items = WITH_STACK_ITEMS
+    assert by_line[3].jump and by_line[3].withs == ()
+    assert by_line[9].jump and by_line[9].withs == (0, items)  # one exit per item
+    assert not by_line[8].jump and not by_line[10].jump  # the signal reaches them
+    assert layout.landing is not None and layout.landing > 10
 
 
 def test_the_middle_of_a_multi_line_expression_is_not_a_point() -> None:

@@ -78,15 +78,15 @@ def test_events_report_the_opportunity_then_the_remap_with_old_and_new_lines() -
     assert describe_event(remapped) == f"run ({prog.filename}): remapped, line 7 -> line 8"
 
 
-def test_a_frame_that_finishes_inside_a_try_is_reported_stale_with_a_reason() -> None:
+def test_a_frame_that_finishes_inside_an_except_block_is_reported_stale_with_a_reason() -> None:
     source = """
     def run(hook, log):
         try:
+            raise KeyError("k")
+        except KeyError:
             hook()
             log.append("old")
             return len(log)
-        finally:
-            pass
     """
     prog = Program(source)
     log: list[Any] = []
@@ -284,20 +284,21 @@ def test_a_frame_that_leaves_by_an_exception_is_reported_stale() -> None:
     source = """
     def run(hook, log):
         try:
+            raise ValueError("in")
+        except ValueError:
             hook()
+            log.append("handler")
             raise KeyError("out")
-        finally:
-            log.append("finally")
     """
     prog = Program(source)
     log: list[Any] = []
     with pytest.raises(KeyError):
-        prog.function("run")(_once(lambda: prog.edit(source.replace('"finally"', '"F"'), "run")),
+        prog.function("run")(_once(lambda: prog.edit(source.replace('"handler"', '"H"'), "run")),
                              log)
     from relive.runtime.remap import tracker
 
     tracker._TRACKER.prune()  # 3.12+ has no local event for unwinding: the prune notices
-    assert log == ["finally"]
+    assert log == ["handler"]
     assert prog.stale() == ["the frame finished before a remap point"]
 
 

@@ -11,6 +11,8 @@ there; the layers above (:mod:`relive.delta` for the pure facts, :mod:`relive.ru
 - :mod:`~relive._cpython.linetable` — ``co_linetable`` written, and swapped in place under a
   running frame (3.11 to 3.13).
 - :mod:`~relive._cpython.frames` — what ``frame.f_locals`` is.
+- :mod:`~relive._cpython.valuestack` — a paused frame's value stack (a ``with``'s exit),
+  through ctypes.
 - :mod:`~relive._cpython.tracing` — ``sys.monitoring`` or trace functions.
 - :mod:`~relive._cpython.threadstate` — other threads' trace functions (3.11, through ctypes).
 - :mod:`~relive._cpython.collector` — the garbage collector's generations.

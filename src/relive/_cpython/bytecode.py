@@ -21,6 +21,7 @@ JUMP_TARGET_AFTER_CACHES = sys.version_info >= (3, 12)
 GET_ITER_AT_ITERABLE = sys.version_info >= (3, 13)
 VIRTUAL_ITERATORS = sys.version_info >= (3, 15)
 FOR_STACK_ITEMS = 2 if VIRTUAL_ITERATORS else 1  # what a running ``for`` holds on the stack
+WITH_STACK_ITEMS = 2 if sys.version_info >= (3, 14) else 1  # what a ``with`` body sits on
 
 
 def inline_caches(op: int) -> int:

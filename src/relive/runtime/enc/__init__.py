@@ -21,6 +21,8 @@ remapped) is compiled as::
             return                                   # the implicit return, made explicit
         except __relive_RemapSignal__:               # the remap handler
             pass
+        if __relive_strip__ is None:                 # never true: the landing, reached by a
+            pass                                     # jump (on the line after the body's last)
         try:                                         # the trailer: only reached after a remap
             return __relive_resume__(lambda: (cells...))()  # or `yield from`, `await`, or a
         except BaseException:                        # delegation loop (async generators)
@@ -106,7 +108,7 @@ from relive.runtime.enc.safety import (
     function_table,
     iter_code_objects,
 )
-from relive.runtime.enc.signal import RemapSignal, set_pending
+from relive.runtime.enc.signal import RemapSignal, drop_pending, set_pending
 from relive.runtime.enc.transform import transform_function, transform_module
 from relive.runtime.enc.tree import (
     HIDDEN_PREFIX,
@@ -145,6 +147,7 @@ __all__ = [
     "annotate_function",
     "code_kind",
     "definition_paths",
+    "drop_pending",
     "enc_compile",
     "enc_compile_checked",
     "enc_compile_with_trees",

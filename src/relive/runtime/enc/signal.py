@@ -17,15 +17,16 @@ from types import FrameType
 
 from relive.runtime.enc.tree import ITER_NAME, RESUME_NAME, SIGNAL_NAME, STRIP_NAME
 
-__all__ = ["RemapSignal", "set_pending"]
+__all__ = ["RemapSignal", "drop_pending", "set_pending"]
 
 
 class RemapSignal(BaseException):
     """Raised into a stale frame at a statement boundary; the frame's own handler catches it.
 
     It is a ``BaseException`` so that no user ``except Exception`` could ever see it (it never
-    crosses user code anyway: remap points are outside every user ``try`` and ``with``). The
-    continuation to run is registered for the frame beforehand (:func:`set_pending`).
+    crosses user code anyway: it is only raised at points outside every user ``try`` and
+    ``with``; a frame inside one is sent to its trailer by a jump instead). The continuation
+    to run is registered for the frame beforehand (:func:`set_pending`).
     """
 
 
@@ -43,6 +44,12 @@ def set_pending(
     """
     with _PENDING_LOCK:
         _PENDING[frame] = start
+
+
+def drop_pending(frame: FrameType) -> None:
+    """Forget what was registered for ``frame`` (its move did not happen)."""
+    with _PENDING_LOCK:
+        _PENDING.pop(frame, None)
 
 
 def _resume(capture: Callable[[], object] | None) -> Callable[[], object]:

@@ -247,7 +247,30 @@ def transform_function(fn: FunctionNode, kind: FunctionKind, cells: Sequence[str
     wrapper.lineno, wrapper.end_lineno, wrapper.col_offset, wrapper.end_col_offset = _NOWHERE
     mark_remap_wrapper(wrapper)
     pos = (fn.lineno, fn.lineno, fn.col_offset, fn.col_offset)
-    fn.body = [*doc, wrapper, *_trailer(kind, sorted(set(cells)), pos)]
+    fn.body = [*doc, wrapper, _landing([*doc, *body]),
+               *_trailer(kind, sorted(set(cells)), pos)]
+
+
+def _landing(body: list[ast.stmt]) -> ast.stmt:
+    """``if __relive_strip__ is None: pass``, the ``pass`` on the line after the body's last.
+
+    A frame inside a ``try`` or ``with`` block cannot be handed the remap signal (the block's
+    handlers would run), so it is sent here by setting its ``f_lineno`` from the line event
+    instead, which leaves every block around it without running any of their code. The
+    ``pass`` is the only instruction on its line (a line no other instruction of the code
+    has, hence the jump's target), at an empty value stack, and falls through to the trailer;
+    the test is never true, so a frame reaches it only by that jump.
+    """
+    last = max([stmt.end_lineno or stmt.lineno for stmt in body if stmt.lineno > 0] or [0])
+    target = ast.Pass()
+    target.lineno, target.end_lineno, target.col_offset, target.end_col_offset = (
+        last + 1, last + 1, 0, 4)
+    test = ast.Compare(left=ast.Name(id=STRIP_NAME, ctx=ast.Load()), ops=[ast.Is()],
+                       comparators=[ast.Constant(value=None)])
+    landing = ast.If(test=test, body=[target], orelse=[])
+    for node in (test, test.left, test.comparators[0], landing):
+        node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = _NOWHERE
+    return landing
 
 
 def _first_line(fn: FunctionNode) -> int:

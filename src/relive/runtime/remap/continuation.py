@@ -13,6 +13,11 @@ function would run from there:
   and the remaining iterations run the loop unchanged;
 - a ``for`` loop resumes on the frame's live iterator (kept in the hidden local
   ``__relive_for<N>`` by EnC mode), so the loop carries on where it was;
+- the rest of a ``try`` body runs inside the new version's ``try`` (its handlers, ``else`` and
+  ``finally``), and the rest of a ``with`` body inside ``with __relive_with<K>__:``, where the
+  hidden local holds a :class:`Reentered` that stands for the item the frame entered: entering
+  it does nothing, leaving it calls the exit the frame held (read from its value stack), so
+  the context manager is entered once and left once, by the new code;
 - locals are unpacked from a hidden parameter; closure cells are *shared* with the old frame
   (the continuation is built with the old frame's cells as its closure), so closures created
   before the remap and the frame keep seeing the same variables.
@@ -76,7 +81,36 @@ __all__ = [
 _VALUES = CONTINUATION_VALUES
 _UNBOUND = "__relive_u__"
 _OUTER = "__relive_outer__"
-_GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
+_WITH_PREFIX = "__relive_with"
+
+
+def with_local(index: int) -> str:
+    """The hidden local of a continuation that holds the ``index``-th ``with`` item (from the
+    outermost) that the frame had entered."""
+    return f"{_WITH_PREFIX}{index}__"
+
+
+class Reentered:
+    """A ``with`` item that a frame entered in the old code, as the continuation's ``with``
+    re-enters it: entering does nothing (the item was entered), leaving calls ``exit``, what
+    the old frame would have called (the bound ``__exit__`` or ``__aexit__``)."""
+
+    __slots__ = ("exit",)
+
+    def __init__(self, exit: Callable[..., Any]) -> None:
+        self.exit = exit
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> Any:
+        return self.exit(*exc_info)
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> Any:
+        return await self.exit(*exc_info)
 
 
 class UnitMismatchError(ValueError):
@@ -198,6 +232,7 @@ class ResumePoint:
     new_line: int
     loops: tuple[tuple[str, str], ...]  # (hidden local in new, hidden local in old)
     async_loops: frozenset[str]  # hidden locals (new) of `async for` loops
+    withs: tuple[int, ...] = ()  # value-stack index of each entered `with` item's exit
 
 
 def _loops_of(stmt: ast.stmt, ancestors: tuple[ast.stmt, ...], mode: PointMode) -> list[ast.stmt]:
@@ -222,8 +257,9 @@ def resolve_target(
     if path is None:
         return f"line {stmt.lineno} maps to line {new_line}, where no statement starts"
     target, new_ancestors = new.statements[path]
-    if any(isinstance(a, _GUARDED) for a in new_ancestors):
-        return f"line {new_line} is inside a try or with block in the new version"
+    problem = _blocks_problem(old, point, new, path)
+    if problem is not None:
+        return problem
     if point.mode == "head" and type(target) is not type(stmt):
         return f"the loop at line {stmt.lineno} is no longer a for loop"
     old_loops = _loops_of(stmt, ancestors, point.mode)
@@ -241,7 +277,54 @@ def resolve_target(
         if isinstance(loop, ast.AsyncFor):
             async_loops.add(for_local(new_index))
     return ResumePoint(path, point.mode, stmt.lineno, new_line, tuple(pairs),
-                       frozenset(async_loops))
+                       frozenset(async_loops), point.withs)
+
+
+def _blocks(version: FunctionVersion, path: Path) -> list[tuple[ast.stmt, str]]:
+    """The statements around the one at ``path``, outermost first, each with the field of it
+    that holds ``path`` ("body", "orelse", "handlers", "finalbody"...)."""
+    found: list[tuple[ast.stmt, str]] = []
+    for depth in range(1, len(path)):
+        outer = version.statements.get(path[:depth])
+        if outer is not None:
+            found.append((outer[0], path[depth][0]))
+    return found
+
+
+def _header(stmt: ast.With | ast.AsyncWith) -> str:
+    return ast.dump(ast.Module(body=[type(stmt)(items=stmt.items, body=[])], type_ignores=[]))
+
+
+def _blocks_problem(old: FunctionVersion, point: Point, new: FunctionVersion,
+                    path: Path) -> str | None:
+    """Why a frame at ``point`` cannot continue at ``path`` for the blocks around them: the
+    new code would enter a ``try`` handler or ``finally`` in the middle, or the ``with``
+    blocks the frame is in are not the ones around the target."""
+    new_blocks = _blocks(new, path)
+    for stmt, field in new_blocks:
+        if isinstance(stmt, (ast.Try, ast.TryStar)) and field not in ("body", "orelse"):
+            kind = "finally" if field == "finalbody" else "except"
+            return (f"the target is inside the {kind} block of the try at line {stmt.lineno}"
+                    " in the new version")
+    olds = [b for b, f in _blocks(old, point.path) if isinstance(b, (ast.With, ast.AsyncWith))]
+    news = [b for b, f in new_blocks if isinstance(b, (ast.With, ast.AsyncWith))]
+    for before, after in zip(olds, news, strict=False):
+        if type(before) is not type(after) or _header(before) != _header(after):
+            return (f"the `{_keyword(before)}` around line {before.lineno} changed: the frame"
+                    " keeps the context it entered until it leaves the block")
+    if len(olds) > len(news):
+        gone = olds[len(news)]
+        return (f"the `{_keyword(gone)}` around line {gone.lineno} was removed: the frame"
+                " waits until it leaves it")
+    if len(news) > len(olds):
+        added = news[len(olds)]
+        return (f"the `{_keyword(added)}` at line {added.lineno} of the new version is not"
+                " entered by the frame: it waits for a statement outside it")
+    return None
+
+
+def _keyword(stmt: ast.With | ast.AsyncWith) -> str:
+    return "async with" if isinstance(stmt, ast.AsyncWith) else "with"
 
 
 def restart_target(new: FunctionVersion, old_line: int | None) -> ResumePoint:
@@ -291,8 +374,11 @@ def _same(node: Any) -> Any:
 
 
 def _resume_block(
-    block: list[ast.stmt], steps: Path, mode: PointMode, clone: Callable[[Any], Any]
+    block: list[ast.stmt], steps: Path, mode: PointMode, clone: Callable[[Any], Any],
+    entered: int = 0, at: ast.stmt | None = None,
 ) -> list[ast.stmt]:
+    """``block`` resumed at ``steps``; ``entered`` counts the ``with`` items around it, ``at``
+    is the target statement (where a re-entered ``with`` is placed)."""
     index = steps[0][1]
     stmt = block[index]
     rest = [clone(s) for s in block[index + 1:]]
@@ -303,16 +389,43 @@ def _resume_block(
         return [clone(stmt), *rest]
     field, inner = steps[1]
     if isinstance(stmt, ast.If):
-        return [*_resume_block(getattr(stmt, field), steps[1:], mode, clone), *rest]
+        return [*_resume_block(getattr(stmt, field), steps[1:], mode, clone, entered, at), *rest]
     if isinstance(stmt, ast.Match):
         case = stmt.cases[inner]
-        return [*_resume_block(case.body, steps[2:], mode, clone), *rest]
+        return [*_resume_block(case.body, steps[2:], mode, clone, entered, at), *rest]
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
         if field == "orelse":
-            return [*_resume_block(stmt.orelse, steps[1:], mode, clone), *rest]
-        partial = _resume_block(stmt.body, steps[1:], mode, clone)
+            return [*_resume_block(stmt.orelse, steps[1:], mode, clone, entered, at), *rest]
+        partial = _resume_block(stmt.body, steps[1:], mode, clone, entered, at)
         loop = clone(stmt) if isinstance(stmt, ast.While) else _resumed_loop(stmt, clone)
         return [_one_shot(partial, loop), *rest]
+    if isinstance(stmt, (ast.Try, ast.TryStar)) and field in ("body", "orelse"):
+        partial = _resume_block(getattr(stmt, field), steps[1:], mode, clone, entered, at)
+        resumed = copy.copy(stmt)
+        if field == "body":
+            resumed.body = partial
+            resumed.handlers = [clone(h) for h in stmt.handlers]
+            resumed.orelse = [clone(s) for s in stmt.orelse]
+        else:  # the else block: the handlers no longer apply, `finally` still does
+            if not stmt.finalbody:
+                return [*partial, *rest]
+            resumed = ast.Try(body=partial, handlers=[], orelse=[], finalbody=[])
+            _hidden(resumed)
+            mark_synthetic(resumed)
+        resumed.finalbody = [clone(s) for s in stmt.finalbody]
+        return [resumed, *rest]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)) and field == "body":
+        names = [ast.Name(id=with_local(entered + i), ctx=ast.Load())
+                 for i in range(len(stmt.items))]
+        partial = _resume_block(stmt.body, steps[1:], mode, clone, entered + len(names), at)
+        entry = type(stmt)(items=[ast.withitem(context_expr=name) for name in names], body=[])
+        _hidden(entry)
+        for name in names:
+            # at the target's position: the continuation's first line event is the target's
+            # (3.14 and 3.15 also fail to compile a `with` whose every part has none)
+            ast.copy_location(name, at or stmt)
+        entry.body = partial
+        return [mark_synthetic(entry), *rest]
     raise AssertionError(f"cannot resume inside {type(stmt).__name__}")  # refused earlier
 
 
@@ -323,7 +436,8 @@ def resumed_body(new: FunctionVersion, target: ResumePoint,
     clone = _deep if copy_nodes else _same
     if target.path is None:
         return [clone(s) for s in new.logical.body]
-    return _resume_block(new.logical.body, target.path, target.mode, clone)
+    at = new.statements[target.path][0]
+    return _resume_block(new.logical.body, target.path, target.mode, clone, 0, at)
 
 
 def target_reads(new: FunctionVersion, target: ResumePoint) -> frozenset[str]:
@@ -400,7 +514,7 @@ def _plain_locals(new: FunctionVersion, target: ResumePoint, skip: set[str]) -> 
     return tuple(sorted(
         name for name in new.varnames
         if name not in skip and (not name.startswith(HIDDEN_PREFIX) or name in loops)
-    ))
+    )) + tuple(with_local(i) for i in range(len(target.withs)))
 
 
 def _prologue(globals_: list[str], nonlocal_names: list[str], values: tuple[str, ...]) -> list[

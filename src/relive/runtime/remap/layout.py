@@ -16,11 +16,16 @@ compiled from:
   ``for`` holds: see :data:`relive._cpython.bytecode.FOR_STACK_ITEMS`), which a static
   stack-depth analysis checks; the items of one more ``for`` mean the frame is at the head of
   that loop, about to fetch the next item;
-- the innermost exception handler there must be the remap handler, so that the signal raised
-  there is caught by the frame itself and passes through no user ``try``, ``with``,
-  ``except`` or ``finally`` (those points are not offered);
-- the statement must not be inside a ``try``/``with`` of the tree (the same rule, stated on the
-  source, which also catches code the compiler laid out without a handler).
+- outside every ``try`` and ``with`` of the tree, the innermost exception handler there must
+  be the remap handler, so that the signal raised there is caught by the frame itself;
+- inside the body (or ``else``) of a ``try`` and the body of a ``with`` or ``async with``, the
+  signal would run the blocks' handlers, so the frame is moved by a jump instead (a *jump
+  point*: its ``f_lineno`` is set to the code's landing line, see
+  :mod:`relive.runtime.enc.transform`), which leaves the blocks without running their code.
+  The point records where on the value stack each enclosing ``with`` keeps its exit, so that
+  the continuation can take it along; the stack there must hold exactly the items of the
+  enclosing loops and ``with`` blocks. Inside an ``except`` or ``finally`` body there is no
+  point (the exception being handled, or the pending ``return``, are not carried).
 
 Every rule errs on the side of *no point*: a frame that finds no point simply waits for the
 next line. Anything the analysis does not understand (an inconsistent stack depth, say) makes
@@ -37,7 +42,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Literal
 
-from relive._cpython.bytecode import FOR_STACK_ITEMS
+from relive._cpython.bytecode import FOR_STACK_ITEMS, WITH_STACK_ITEMS
 from relive._cpython.exception_table import Entry, decode
 from relive.runtime.enc import (
     SIGNAL_NAME,
@@ -68,15 +73,21 @@ _UNCONDITIONAL = frozenset({
 _NOT_JUMPS = frozenset({dis.opmap["END_ASYNC_FOR"]})
 _JUMPS = (frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
           | frozenset(getattr(dis, "hasjump", ()))) - _NOT_JUMPS
-_GUARDED = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
 
 @dataclass(frozen=True)
 class Point:
-    """A statement boundary of the logical function: before ``path`` or at its loop head."""
+    """A statement boundary of the logical function: before ``path`` or at its loop head.
+
+    ``withs`` is empty for a point reached by the remap signal. A jump point (inside a ``try``
+    or ``with``) has ``jump`` set and gives, for each enclosing ``with`` item from the
+    outermost, the value-stack index of its exit's first item (see
+    :data:`relive._cpython.bytecode.WITH_STACK_ITEMS`)."""
 
     path: Path
     mode: PointMode
+    jump: bool = False
+    withs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Layout:
     reason: str | None = None  # why there are no points at all, when that is the case
     successors: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     handler: int | None = None  # offset of the remap handler
+    landing: int | None = None  # the line a jump point's frame is sent to
 
     def next_points(self, offset: int, limit: int = 512) -> list[int]:
         """The remap points a frame at ``offset`` can reach first, found by walking the
@@ -121,40 +133,47 @@ class _StatementSpan:
     node: ast.stmt
     path: Path | None
     depth: int  # nesting depth in the compiled tree, to find the innermost owner
-    stack: int  # value-stack items the enclosing loops hold while this statement runs
-    guarded: bool  # inside a try/with/except/finally of the compiled tree
+    stack: int  # value-stack items the enclosing loops and `with` blocks hold here
+    handling: bool  # inside an except or finally body of the compiled tree: no point
+    blocked: bool  # inside a try body or a with body: a jump point
+    withs: tuple[int, ...]  # stack index of each enclosing `with` item's exit
 
 
 def _statements(fn: FunctionNode) -> list[_StatementSpan]:
     found: list[_StatementSpan] = []
 
-    def visit(block: list[ast.stmt], depth: int, stack: int, guarded: bool) -> None:
+    def visit(block: list[ast.stmt], depth: int, stack: int, handling: bool, blocked: bool,
+              withs: tuple[int, ...]) -> None:
         for stmt in block:
-            found.append(_StatementSpan(stmt, statement_path(stmt), depth, stack, guarded))
+            found.append(_StatementSpan(stmt, statement_path(stmt), depth, stack, handling,
+                                        blocked, withs))
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
-            inner_guard = guarded or (isinstance(stmt, _GUARDED) and not is_remap_wrapper(stmt))
+            inner = depth + 1
             loop_stack = (stack + FOR_STACK_ITEMS if isinstance(stmt, ast.For)
                           else stack + 1 if isinstance(stmt, ast.AsyncFor) else stack)
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                visit(stmt.body, depth + 1, loop_stack, inner_guard)
-                visit(stmt.orelse, depth + 1, stack, inner_guard)
+                visit(stmt.body, inner, loop_stack, handling, blocked, withs)
+                visit(stmt.orelse, inner, stack, handling, blocked, withs)
             elif isinstance(stmt, ast.If):
-                visit(stmt.body, depth + 1, stack, inner_guard)
-                visit(stmt.orelse, depth + 1, stack, inner_guard)
+                visit(stmt.body, inner, stack, handling, blocked, withs)
+                visit(stmt.orelse, inner, stack, handling, blocked, withs)
             elif isinstance(stmt, ast.Match):
                 for case in stmt.cases:
-                    visit(case.body, depth + 1, stack, inner_guard)
+                    visit(case.body, inner, stack, handling, blocked, withs)
             elif isinstance(stmt, (ast.Try, ast.TryStar)):
-                visit(stmt.body, depth + 1, stack, inner_guard)
+                wrapper = is_remap_wrapper(stmt)
+                visit(stmt.body, inner, stack, handling, blocked or not wrapper, withs)
                 for handler in stmt.handlers:
-                    visit(handler.body, depth + 1, stack, True)
-                visit(stmt.orelse, depth + 1, stack, inner_guard)
-                visit(stmt.finalbody, depth + 1, stack, True)
+                    visit(handler.body, inner, stack, True, blocked, withs)
+                visit(stmt.orelse, inner, stack, handling, blocked or not wrapper, withs)
+                visit(stmt.finalbody, inner, stack, True, blocked, withs)
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-                visit(stmt.body, depth + 1, stack, True)
+                exits = tuple(stack + WITH_STACK_ITEMS * i for i in range(len(stmt.items)))
+                visit(stmt.body, inner, stack + WITH_STACK_ITEMS * len(stmt.items), handling,
+                      True, withs + exits)
 
-    visit(fn.body, 0, 0, False)
+    visit(fn.body, 0, 0, False, False, ())
     return found
 
 
@@ -286,6 +305,7 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         return Layout({}, "the stack-depth analysis of this code object failed")
     statements = _statements(fn)
     owners = _owners(instrs, statements)
+    landing = _landing(instrs, handler, depths)
     covering = _handler_at(entries)
 
     predecessors: dict[int, list[int]] = {}
@@ -311,12 +331,9 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         first = prefix[0] if prefix else instr.offset
         candidates = owners.get(instr.offset)
         depth = depths.get(first)
-        if (
-            not candidates
-            or depth is None
-            or any(covering.get(o) != handler for o in (*prefix, instr.offset))
-        ):
+        if not candidates or depth is None:
             continue
+        caught = all(covering.get(o) == handler for o in (*prefix, instr.offset))
         path = candidates[0].path
         if path is None:
             continue
@@ -325,20 +342,40 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
             continue
         point: Point | None = None
         for stmt in candidates:
-            if stmt.guarded or stmt.path != path:
+            if stmt.handling or stmt.path != path:
+                continue
+            if (landing is None) if stmt.blocked else not caught:
                 continue
             if depth == stmt.stack:
-                point = Point(path, "start")
+                point = Point(path, "start", stmt.blocked, stmt.withs)
             elif (
                 depth == stmt.stack + FOR_STACK_ITEMS
                 and isinstance(stmt.node, ast.For)
                 and loop_index(stmt.node) is not None
             ):
-                point = Point(path, "head")
+                point = Point(path, "head", stmt.blocked, stmt.withs)
         if point is not None:
             for offset in (*prefix, instr.offset):
                 points[offset] = point
-    return Layout(points, None, successors, handler)
+    return Layout(points, None, successors, handler, landing)
+
+
+def _landing(instrs: list[dis.Instruction], handler: int, depths: Mapping[int, int]) -> int | None:
+    """The line jump points send a frame to: the landing ``pass`` after the remap handler, the
+    only instruction on the code's last line, at an empty stack."""
+    lines = [i.positions.lineno for i in instrs if i.positions and i.positions.lineno]
+    if not lines:
+        return None
+    last = max(lines)
+    on_last = [i for i in instrs if i.positions and i.positions.lineno == last]
+    if (
+        len(on_last) != 1
+        or on_last[0].opname != "NOP"
+        or on_last[0].offset < handler
+        or depths.get(on_last[0].offset) != 0
+    ):
+        return None
+    return last
 
 
 def _remap_handler(instrs: list[dis.Instruction]) -> int | None:

@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from relive._cpython import valuestack
 from relive.runtime.enc import FunctionNode
 from relive.runtime.remap.continuation import (
     Continuation,
     FunctionVersion,
+    Reentered,
     ResumePoint,
     build_continuation,
     resolve_target,
     restart_target,
     target_reads,
+    with_local,
 )
 from relive.runtime.remap.events import EventSink, RemapPolicy
 from relive.runtime.remap.layout import Layout, Point
@@ -90,6 +93,11 @@ class Plan:
             return target
         snapshot = dict(frame.f_locals)
         new_locals = set(new.varnames) | set(new.cellvars)
+        if restart and point.withs:
+            return ("restarting would leave the `with` around the frame without running its"
+                    " exit")
+        if target.withs and not valuestack.available():
+            return f"the with's exit cannot be read here: {valuestack.problem()}"
         if restart:
             names = _param_names(new.logical)
             missing = [n for n in names if n not in snapshot]
@@ -106,6 +114,8 @@ class Plan:
                 if iterator is state or not _is_iterator(iterator, new_name in target.async_loops):
                     return f"the loop around line {target.old_line} has no live iterator"
                 state[new_name] = iterator
+            for index, stack_index in enumerate(target.withs):
+                state[with_local(index)] = Reentered(valuestack.with_exit(frame, stack_index))
             reads = self.reads.get(target)
             if reads is None:
                 reads = self.reads[target] = target_reads(new, target)
@@ -144,7 +154,7 @@ class Plan:
         if continuation is None:
             try:
                 continuation = build_continuation(self.new, target)
-            except (SyntaxError, RuntimeError) as exc:
+            except (SyntaxError, ValueError, RuntimeError) as exc:
                 continuation = f"the continuation does not compile: {exc}"
             self.continuations[target] = continuation
         return continuation

@@ -29,8 +29,9 @@ re-run the new version from its first line with the current values of its parame
 ``"stale"`` (nothing moves; only new calls run new code).
 
 Invariants: nothing here prints; a frame moves only at a point where its own handler catches
-the signal (never through user ``try``/``with`` code); a frame that cannot move keeps running
-the old code exactly as before; instrumentation exists only while stale frames may exist.
+the signal, or, inside a user ``try`` or ``with``, by a jump to its trailer that runs none of
+their code (a ``with``'s exit goes along to the continuation); a frame that cannot move keeps
+running the old code exactly as before; instrumentation exists only while stale frames may exist.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import gc
 import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +49,7 @@ from types import CellType, CodeType, FrameType
 from typing import Any
 
 from relive._cpython.tracing import HAS_MONITORING
-from relive.runtime.enc import FunctionNode, RemapSignal, code_kind, set_pending
+from relive.runtime.enc import FunctionNode, RemapSignal, code_kind, drop_pending, set_pending
 from relive.runtime.remap.continuation import (
     FunctionVersion,
     UnitMismatchError,
@@ -495,9 +497,18 @@ class _Tracker:
                     events.append((sink, RemapDeferred(state.info, old_line, decision)))
             else:
                 signal = self._signal(frame, decision)
+                problem = None
+                if point.jump:  # inside a try or with: leave them by a jump, not the signal
+                    signal = None
+                    problem = _jump(frame, entry.layout.landing)
                 self._untrack(frame, state)
-                events.append((sink, Remapped(state.info, old_line, decision.target.new_line,
-                                              plan.policy == "restart")))
+                if problem is not None:
+                    drop_pending(frame)
+                    events.append((sink, LeftStale(state.info, old_line, problem)))
+                else:
+                    events.append((sink, Remapped(state.info, old_line,
+                                                  decision.target.new_line,
+                                                  plan.policy == "restart")))
         self._emit(events)
         if signal is not None:
             raise signal
@@ -538,6 +549,24 @@ class _Tracker:
                 events.append((state.stale.plan.on_event,
                                LeftStale(state.info, frame.f_lineno, reason)))
         self._emit(events)
+
+
+def _jump(frame: FrameType, landing: int | None) -> str | None:
+    """Send ``frame`` (in its own line event) to its code's landing line, from where its
+    trailer runs the continuation: every ``try`` and ``with`` around it is left without
+    running its code (a with's exit is carried by the continuation). Why not, if it fails."""
+    if landing is None:
+        return "the code has no landing line"
+    try:
+        # 3.12+ binds None to the frame's unbound locals, with a RuntimeWarning that is
+        # not the program's to see: the frame only runs its trailer from there, which reads
+        # none of them (its state was taken already)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame.f_lineno = landing  # type: ignore[misc]  # settable in a line event
+    except (ValueError, RuntimeWarning) as exc:
+        return f"the frame could not be moved to its trailer: {exc}"
+    return None
 
 
 _TRACKER = _Tracker()
