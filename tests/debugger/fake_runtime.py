@@ -81,6 +81,9 @@ class FakeEditService:
             return CodeStatus(self._generation[path], False)
         return None
 
+    def remap_here(self, frame: FrameType) -> None:
+        pass  # this fake offers at the next line only
+
     def apply_saved_edits(self, paths: Sequence[str] | None = None) -> EditOutcome:
         started = time.perf_counter()
         wanted = self.pending_paths() if paths is None else [p for p in paths if p in self._texts]

@@ -182,13 +182,16 @@ def test_fix_a_function_at_a_breakpoint_then_enc_remap_and_continue(tmp_path: Pa
     session.expect("Edit applied (generation 1): update f")
     session.expect("Applied edits to")
     session.send("go")
-    session.expect(f"Remap opportunity: f is at line {middle} of the old code; the new code "
-                   f"continues at line {middle}")
+    # stopped before line `body` when the edit was applied: the opportunity is right there
+    session.expect(f"Remap opportunity: f is at line {body} of the old code; the new code "
+                   f"continues at line {body}")
     session.send("where")
     session.expect("[stale]")
     session.send("remap")
-    session.expect(f"Remap complete: f continues at line {middle} of the new code")
-    session.expect("Stopped (step")
+    session.expect(f"Remap complete: f continues at line {body} of the new code")
+    session.expect("Stopped (breakpoint 1)")  # the breakpoint followed its line
+    session.send("next")
+    session.expect(f"enc_prog.py:{middle}")
     session.send("print y")
     session.expect("0")
     session.send("delete")
@@ -355,3 +358,135 @@ def test_code_that_only_moved_takes_running_frames_along_without_asking(tmp_path
     assert code == 0, output
     assert "Remap opportunity" not in output, output
     assert "f 0 = 1" in output and "f 1 = 3" in output and "f 2 = 5" in output, output
+
+
+def test_the_mdbg_hello_world_walkthrough(tmp_path: Path) -> None:
+    """Edit and Continue's reference walkthrough: stopped at a breakpoint on the line being
+    edited, `enc` then `go` offer the remap right there, and the new line runs."""
+    source = tmp_path / "hello_prog.py"
+    shutil.copy(PROGRAMS / "hello_prog.py", source)
+    world = tag("hello_prog", "world")
+    session = Interactive(source)
+    session.send(f"break {source}:{world}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in print_world")
+    source.write_text(source.read_text().replace('print("World")', 'print("new World")'))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update print_world")
+    session.send("go")
+    session.expect(f"Remap opportunity: print_world is at line {world} of the old code; the new"
+                   f" code continues at line {world}")
+    session.send("remap")
+    session.expect(f"Remap complete: print_world continues at line {world} of the new code")
+    # the breakpoint followed its line into the new code, where the frame now stands
+    session.expect("Stopped (breakpoint 1) in print_world")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    printed = [line.strip() for line in output.splitlines()]
+    assert "new World" in printed and "World" not in printed, output
+    assert printed.index("new World") < printed.index("done"), output
+
+
+def test_declining_the_remap_offered_at_a_breakpoint_runs_the_old_line_and_asks_once(
+        tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body = tag("enc_prog", "f-body")
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("y = x * 2", "y = x * 20").replace(
+        "z = y + 1", "z = y + 1000"))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update f")
+    session.send("delete")
+    session.send("go")
+    session.expect(f"Remap opportunity: f is at line {body} of the old code")
+    session.send("go")  # keep the old code: the running call finishes on it
+    output, code = session.finish()
+    assert code == 0, output
+    assert output.count("Remap opportunity") == 1, output
+    assert " 0 = 1\n" in output and "f 1 = 1020" in output and "f 2 = 1040" in output, output
+
+
+def test_remap_after_a_second_enc_continues_where_the_latest_mapping_says(
+        tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body = tag("enc_prog", "f-body")
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1", "z = y + 100"))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update f")
+    session.send("delete")
+    session.send("go")
+    session.expect(f"Remap opportunity: f is at line {body} of the old code; the new code "
+                   f"continues at line {body}")
+    # edited again before answering: a line above moves the statement down by one
+    source.write_text(source.read_text().replace(
+        "def f(x):\n", "def f(x):\n    # doubled, then a hundred more\n"))
+    session.send("enc")
+    session.expect("Edit applied (generation 2)")
+    session.send("remap")
+    session.expect(f"Remap complete: f continues at line {body + 1} of the new code")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert " 0 = 100\n" in output and "f 1 = 102" in output and "f 2 = 104" in output, output
+
+
+def test_next_at_a_remap_opportunity_remaps_to_the_mapped_line_and_steps(tmp_path: Path) -> None:
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body, middle, ret = (tag("enc_prog", t) for t in ("f-body", "f-middle", "f-return"))
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1", "z = y + 7"))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update f")
+    session.send("delete")
+    session.send("go")
+    session.expect(f"Remap opportunity: f is at line {body} of the old code")
+    session.send("next")
+    session.expect(f"Remap complete: f continues at line {body} of the new code")
+    session.expect(f"enc_prog.py:{middle}")  # ran the mapped line, stopped at the next
+    session.send("next")
+    session.expect(f"enc_prog.py:{ret}")
+    session.send("print z")
+    session.expect("7")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert output.count("Remap opportunity") == 1, output
+    assert " 0 = 7\n" in output and "f 1 = 9" in output, output
+
+
+def test_enc_beside_proxies_and_a_failing_update_handler_reports_each_as_what_it_is(
+        tmp_path: Path) -> None:
+    source = tmp_path / "proxy_prog.py"
+    shutil.copy(PROGRAMS / "proxy_prog.py", source)
+    session = Interactive(source)
+    session.send(f"break {source}:{tag('proxy_prog', 'handle')}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in handle")
+    source.write_text(source.read_text().replace("total = n + 1", "total = n + 10"))
+    session.send("enc")
+    lines = session.expect("update handler broken_handler raised KeyError('handler bug')")
+    assert not any(line.startswith("***") for line in lines), lines  # no failed command
+    assert any("Edit applied (generation 1): update handle" in line for line in lines), lines
+    session.send("delete")
+    session.send("go")
+    session.expect("Remap opportunity")
+    session.send("remap")
+    session.expect("Remap complete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert "handled 10" in output and "handled 11" in output, output

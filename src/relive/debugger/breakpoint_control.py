@@ -3,9 +3,10 @@ bind to, the check made when a breakpoint's line runs, and breakpoints following
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Iterable
-from types import CodeType, FrameType
+from collections.abc import Callable, Iterable, Iterator
+from types import CodeType, FrameType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from relive.debugger import evaluate as ev
@@ -184,11 +185,8 @@ class BreakpointControl:
         """Index code of ``path`` that was loaded before the engine watched imports."""
         if self.index.has(path) and not always:
             return
-        import gc
-
-        for obj in gc.get_objects():
-            code = getattr(obj, "__code__", None)
-            if isinstance(code, CodeType) and canonical(code.co_filename) == path:
+        for code in live_function_code():
+            if canonical(code.co_filename) == path:
                 self.index.add_tree(code)
 
     def _bind_function(self, spec: FunctionBreakpointSpec, code: CodeType) -> Breakpoint:
@@ -205,12 +203,9 @@ class BreakpointControl:
         with self._lock:
             for code in outcome.new_code:
                 self.index.add_tree(code)
-            import gc
-
             edited = {canonical(p) for p in outcome.files}
-            for obj in gc.get_objects():
-                found = getattr(obj, "__code__", None)
-                if isinstance(found, CodeType) and canonical(found.co_filename) in edited:
+            for found in live_function_code():
+                if canonical(found.co_filename) in edited:
                     self.index.add_tree(found)
             moved: list[Breakpoint] = []
             for path, moves in outcome.line_moves.items():
@@ -303,7 +298,13 @@ def _best_match(spec: FunctionBreakpointSpec, codes: Iterable[CodeType]) -> Code
 
 def _find_function_on_heap(spec: FunctionBreakpointSpec) -> CodeType | None:
     """The code of a live function matching ``spec`` (loaded before the engine watched)."""
-    import gc
+    return _best_match(spec, live_function_code())
 
-    codes = (getattr(obj, "__code__", None) for obj in gc.get_objects())
-    return _best_match(spec, (c for c in codes if isinstance(c, CodeType)))
+
+def live_function_code() -> Iterator[CodeType]:
+    """The code of every function object alive. Only functions are asked (a program's
+    objects may answer any attribute with code of their own: a proxy to a request context
+    raises outside one, a lazy object loads itself), and only for their code."""
+    for obj in gc.get_objects():
+        if isinstance(obj, FunctionType):
+            yield obj.__code__

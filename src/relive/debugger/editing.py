@@ -8,12 +8,12 @@ Offering a remap holds the frame's thread: that is the engine's (:meth:`Engine.o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import CodeType
+from types import CodeType, FrameType
 
 from relive.debugger.breakpoint_control import BreakpointControl
 from relive.debugger.edits import CodeStatus, EditOutcome, EditService
 from relive.debugger.held import EngineError
-from relive.debugger.model import EditApplied, Event, RudeEditReported
+from relive.debugger.model import EditApplied, Event, Output, RudeEditReported
 from relive.debugger.paths import canonical
 
 
@@ -41,6 +41,14 @@ class EditAndContinue:
         except Exception:
             return None
 
+    def remap_here(self, frame: FrameType) -> None:
+        """A frame held at a line goes on: if an edit made its code stale meanwhile, its
+        remap opportunity is this line (see :meth:`EditService.remap_here`)."""
+        service = self.service
+        status = self.code_status(frame.f_code)
+        if service is not None and status is not None and status.stale:
+            service.remap_here(frame)
+
     def apply(self, paths: Sequence[str] | None = None) -> EditOutcome:
         """Apply the edits saved on disk (``enc``). The program must be stopped, so that
         every thread is at a safe point. Moves breakpoints along the line moves."""
@@ -67,5 +75,11 @@ class EditAndContinue:
                     generation=max(generations) if generations else None,
                 )
             )
-            self._breakpoints.follow_edit(outcome)
+            try:
+                self._breakpoints.follow_edit(outcome)
+            except Exception as exc:  # the edit is in: say what did not follow it
+                self._emit(Output("console", "the edit was applied, but breakpoints could"
+                                  f" not follow it: {type(exc).__name__}: {exc}\n"))
+        for note in outcome.notes:
+            self._emit(Output("console", note + "\n"))
         return outcome

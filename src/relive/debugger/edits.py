@@ -9,11 +9,13 @@ through :class:`EncHost` (implemented by :class:`relive.debugger.engine.Engine`)
   where the line's code is gone). The engine moves breakpoints along the line moves and
   emits ``edit applied`` and ``rude edit`` events.
 - When a stale frame reaches a statement boundary where it could move to the new code, the
-  runtime calls :meth:`EncHost.offer_remap` *on that frame's thread*. The engine stops the
-  thread (reason ``remap opportunity``), the user answers with ``remap [LINE]`` (or
-  declines by continuing), and ``offer_remap`` returns the chosen line of the new code, or
-  None to stay on the old code. The runtime then moves the frame and reports with
-  :meth:`EncHost.remap_completed`.
+  runtime calls :meth:`EncHost.offer_remap` *on that frame's thread*. (A frame that was
+  stopped at a line when the edit was applied is at such a boundary already: the engine
+  asks for its opportunity there as it goes on, :meth:`EditService.remap_here`.) The
+  engine stops the thread (reason ``remap opportunity``), the user answers with ``remap
+  [LINE]`` or a step (declines by continuing), and ``offer_remap`` returns the chosen line
+  of the new code, or None to stay on the old code. The runtime then moves the frame and
+  reports with :meth:`EncHost.remap_completed`.
 
 Everything crossing the seam is a frozen dataclass of plain values (apart from the code
 objects and frames the in-process parties share), so the same records go on the wire.
@@ -72,6 +74,9 @@ class EditOutcome:
     new_code: tuple[CodeType, ...] = ()
     generation: Mapping[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
+    # what failed after the edit was applied (an update handler that raised): reported as
+    # what it is, next to the success, never as if the apply had failed
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,3 +148,9 @@ class EditService(Protocol):
     def code_status(self, code: CodeType) -> CodeStatus | None:
         """The generation and staleness of ``code``; None for code the runtime does not
         manage."""
+
+    def remap_here(self, frame: FrameType) -> None:
+        """``frame`` was held at a line (a breakpoint, a step) while an edit made its code
+        stale, and goes on now: offer its remap opportunity at this line, before it runs the
+        old statement (:meth:`EncHost.offer_remap`, on this thread). May raise the
+        runtime's remap signal into the frame: the caller lets it propagate."""

@@ -188,6 +188,11 @@ class Engine:
                 if all(bp.function for bp in hit)
                 else StopReason.BREAKPOINT
             )
+        elif t.step is not None and t.step.kind.startswith("remap-"):
+            if not in_remap_machinery(frame) and self._steppable(frame):
+                # the moved frame's first line: the statement it stood at, in the new code;
+                # the step the user asked for starts here
+                t.step = Step(t.step.kind.removeprefix("remap-"), frame)
         elif t.step is not None and self._step_done(t.step, frame):
             reason = StopReason.ENTRY if t.step.kind == "entry" else StopReason.STEP
         elif self._pause_requested:
@@ -206,6 +211,9 @@ class Engine:
             self._stop(t, [frame], reason, hit, at_line=True)
         else:
             self._park(t, frame)
+        # An edit applied while the frame was held at this line made it stale: this line is
+        # its remap opportunity (it has not run the statement yet), offered before it does.
+        self.enc.remap_here(frame)
         return bool(bps)
 
     def on_return(self, frame: FrameType, is_yield: bool) -> None:
@@ -514,13 +522,18 @@ class Engine:
         ``thread_id``'s top frame. With ``all_threads`` every held thread goes on."""
         with self._cond:
             t = self._held(thread_id)
-            if t.remap is not None and t.remap_answer is None:
-                t.remap_answer = None  # continuing declines the remap
+            remap_step = False
+            # at a remap opportunity, continuing declines the remap; a step takes it (to the
+            # mapped line) and steps from there, in the new code
+            if (t.remap is not None and t.remap_answer is None
+                    and action in ("in", "over", "out") and t.remap.mapped_line is not None):
+                t.remap_answer = t.remap.mapped_line
+                remap_step = True
             if action != "continue":
                 if action not in ("in", "over", "out"):
                     raise EngineError(f"unknown resume action {action!r}")
                 top = t.frames[0] if t.frames else None
-                if (top is None or not t.at_line) and action != "in":
+                if (top is None or not t.at_line) and action != "in" and not remap_step:
                     raise EngineError(
                         "this stop has no running frame to step in (post mortem); "
                         "use `go` to let the program finish"
@@ -528,6 +541,8 @@ class Engine:
                 if t.step is None:
                     self._stepping += 1
                 t.step = Step(action if top is not None else "in", top)
+                if remap_step:
+                    t.step = Step(f"remap-{action}", None)
             self.inspection.forget_values()
             if all_threads or not self.stop_all:
                 self._halt = False

@@ -19,7 +19,8 @@ class EngineError(RuntimeError):
 
 @dataclass
 class Step:
-    kind: str  # "in", "over", "out", or "entry" (like "in", reported as the entry stop)
+    kind: str  # "in", "over", "out", or "entry" (like "in", reported as the entry stop);
+    # "remap-in" etc.: the step asked for at a remap opportunity, from the moved frame's line
     frame: FrameType | None  # the frame the step is about (None: any user frame will do)
 
 

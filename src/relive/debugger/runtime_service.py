@@ -26,8 +26,8 @@ from relive.debugger.edits import (
 )
 from relive.display import display_path
 from relive.runtime import REGISTRY, events, reload
-from relive.runtime.events import RuntimeEvent
-from relive.runtime.remap import schedule
+from relive.runtime.events import HandlerError, RuntimeEvent
+from relive.runtime.remap import schedule, tracker
 from relive.runtime.remap.events import LeftStale, RemapDeferred, Remapped
 from relive.runtime.result import ApplyResult
 
@@ -64,6 +64,22 @@ class RuntimeEditService:
             return EditOutcome(False, "no saved edits to apply: every file is as it runs")
         results: list[ApplyResult] = []
         messages: list[str] = []
+        notes: list[str] = []
+
+        def note(event: RuntimeEvent) -> None:
+            if isinstance(event, HandlerError):
+                notes.append(f"{display_path(event.result.filename)}: the edit was applied, then"
+                             f" update handler {event.handler} raised {event.error!r}")
+
+        unsubscribe = events.observe(note)
+        try:
+            self._apply(targets, results, messages)
+        finally:
+            unsubscribe()
+        return _outcome(results, messages, tuple(notes))
+
+    def _apply(self, targets: list[str], results: list[ApplyResult],
+               messages: list[str]) -> None:
         for path in targets:
             tracked = REGISTRY.by_file(path)
             if tracked is None:
@@ -73,13 +89,15 @@ class RuntimeEditService:
             results.append(result)
             if not result.applied:
                 messages.append(f"{display_path(path)}: {result.describe()}")
-        return _outcome(results, messages)
 
     def code_status(self, code: CodeType) -> CodeStatus | None:
         tracked = REGISTRY.by_file(code.co_filename)
         if tracked is None:
             return None
         return CodeStatus(tracked.generation, tracked.is_replaced(code))
+
+    def remap_here(self, frame: FrameType) -> None:
+        tracker.remap_here(frame)
 
     # -- remap opportunities -------------------------------------------------------------
 
@@ -123,7 +141,8 @@ class RuntimeEditService:
                     False, f"not moved: {reason}"))
 
 
-def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
+def _outcome(results: list[ApplyResult], messages: list[str],
+             notes: tuple[str, ...] = ()) -> EditOutcome:
     applied = [r for r in results if r.applied]
     edits: list[EditSummary] = []
     rude: list[RudeEditInfo] = []
@@ -153,7 +172,7 @@ def _outcome(results: list[ApplyResult], messages: list[str]) -> EditOutcome:
         files=tuple(r.filename for r in applied), edits=tuple(edits), rude_edits=tuple(rude),
         line_moves=moves, new_code=tuple(new_code),
         generation={r.filename: r.generation for r in applied},
-        duration_s=sum(r.duration_s for r in results))
+        duration_s=sum(r.duration_s for r in results), notes=notes)
 
 
 def make_edit_service() -> RuntimeEditService:

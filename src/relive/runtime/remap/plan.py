@@ -7,7 +7,7 @@ does not depend on the frame. It holds no frame and takes no lock: the tracker d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -79,6 +79,19 @@ class Plan:
     reads: dict[ResumePoint, frozenset[str]] = field(default_factory=dict)
     continuations: dict[ResumePoint, Continuation | str] = field(default_factory=dict)
     chooser: Chooser | None = None
+    # the line maps of the edits that retargeted this plan to a later version, in order: a
+    # line chosen in an earlier version is carried through them
+    revisions: list[Mapping[int, int | None]] = field(default_factory=list)
+
+    def carry(self, line: int, since: int) -> int | None:
+        """``line`` of the version this plan went to after ``since`` revisions, as a line
+        of its newest version (None: deleted since)."""
+        current: int | None = line
+        for line_map in self.revisions[since:]:
+            if current is None:
+                break
+            current = line_map.get(current, current)
+        return current
 
     def decide(self, point: Point, frame: FrameType, line: int | None = None) -> Go | str:
         """Whether the frame can move at this point: the move to make, or why not.

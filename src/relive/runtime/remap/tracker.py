@@ -72,7 +72,7 @@ from relive.runtime.remap.hooks import Hooks, make_hooks
 from relive.runtime.remap.layout import Layout, compute_layout
 from relive.runtime.remap.plan import Chooser, Go, Plan
 
-__all__ = ["RemapSchedule", "has_stale_code", "schedule_remap"]
+__all__ = ["RemapSchedule", "has_stale_code", "remap_here", "schedule_remap"]
 
 class RemapSchedule:
     """What :func:`schedule_remap` found, and a way to wait for it to settle."""
@@ -255,6 +255,7 @@ class _Tracker:
                     for old, mid in plan.line_map.items()
                 }
                 plan.new = new
+                plan.revisions.append(dict(item.line_map))
                 plan.targets.clear()
                 plan.reads.clear()
                 plan.continuations.clear()
@@ -463,6 +464,7 @@ class _Tracker:
             self._emit(events)
             events = []
             valid = tuple(sorted(plan.new.by_line))
+            asked, chosen_before = len(plan.revisions), chosen
             try:
                 answer = plan.chooser(frame, old_line, chosen, valid)
             except Exception:
@@ -477,6 +479,10 @@ class _Tracker:
                                              "the debugger's user kept the old code"))])
                 return
             chosen = answer
+            if len(plan.revisions) != asked:
+                # edited again while the user was asked: the mapped line is the newest
+                # mapping's (None below), a line the user chose follows its statement
+                chosen = None if answer == chosen_before else plan.carry(answer, asked)
         with self.lock:
             state = self.frames.get(frame)
             if state is None:
@@ -588,6 +594,21 @@ def schedule_remap(
     each frame should continue; by default it continues at the mapped line.
     """
     return _TRACKER.schedule(items, policy, on_event, chooser)
+
+
+def remap_here(frame: FrameType) -> None:
+    """Give ``frame`` its remap opportunity at the statement it stands before, now.
+
+    For a frame held in a line event of its own (a debugger's breakpoint or step) while an
+    apply made its code stale: that line event was under way before the code was
+    instrumented, so the frame's next opportunity would come one statement late. Call it on
+    the frame's thread, inside that line event, as the frame goes on. It does what the
+    frame's own remap event would do there, and may raise the remap signal into the frame
+    (let it propagate) or move the frame by a jump. Nothing happens for a frame that is not
+    waiting to move or not at a remap point."""
+    if id(frame.f_code) not in _TRACKER.stale:
+        return
+    _TRACKER.on_line(frame, frame.f_code)
 
 
 def has_stale_code() -> bool:
