@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,10 +65,13 @@ class Interactive:
     """``relive debug`` with commands written to its stdin one at a time."""
 
     def __init__(self, program: str | Path, *options: str, extra_env: dict[str, str] | None = None):
+        # A process group of its own, as a terminal's foreground job (``interrupt`` sends
+        # Ctrl-C to it), with Ctrl-C at its default (a test run in the background ignores it).
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "relive", "debug", *options, str(program)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=env(**(extra_env or {})),
+            env=env(**(extra_env or {})), process_group=0,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
@@ -78,6 +82,10 @@ class Interactive:
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
+
+    def interrupt(self) -> None:
+        """Ctrl-C at the terminal: SIGINT to the debugger and the program alike."""
+        os.killpg(self.proc.pid, signal.SIGINT)
 
     def send(self, command: str) -> None:
         assert self.proc.stdin is not None

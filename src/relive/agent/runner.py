@@ -9,7 +9,8 @@ contract with the client:
 3. wait for the client's ``start`` request (it sets breakpoints first), or for the client
    to go away, or for ``--wait-s`` seconds without any client (the program then runs);
 4. run the program as ``__main__`` (a script, or a module with ``-m``) with its own
-   ``sys.argv``; its stdin, stdout, stderr and signals are untouched;
+   ``sys.argv``; its stdin, stdout, stderr and signals are untouched, but for Ctrl-C, which
+   pauses the program while a front end is attached (unless the program handles SIGINT);
 5. wait for the program's non-daemon threads, then report ``process exited``, stop watching
    (nothing is traced while the interpreter shuts down) and exit with the program's exit
    status.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -111,6 +113,21 @@ def _run_program(engine: Engine, main: types.ModuleType, code: types.CodeType,
     return 0
 
 
+def _pause_on_interrupt(engine: Engine, agent: Agent) -> None:
+    """Ctrl-C pauses the program while a front end is attached (as pdb's ``continue`` does);
+    the front end ends it on a second Ctrl-C. A program that sets its own SIGINT handler
+    gets the signal itself, and without a front end Ctrl-C interrupts as it always does."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+
+    def interrupted(signum: int, frame: types.FrameType | None) -> None:
+        if not agent.attached():
+            signal.default_int_handler(signum, frame)
+        engine.pause()  # False when stopped already: the stop is there
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
 def _program_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
     """Skip the runner's own frames, so the traceback looks as without relive."""
     from relive.debugger.paths import is_internal
@@ -153,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.emit_event(ProcessExited(2))
         agent.close()
         return 2
+    _pause_on_interrupt(engine, agent)  # before the engine watches this thread
     engine.unignore_thread(threading.get_ident())
     status = _run_program(engine, main_module, code, session.stop_on_entry)
     agent_threads = {t.ident for t in threading.enumerate() if t.name.startswith("relive-")}

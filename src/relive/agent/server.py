@@ -86,6 +86,10 @@ class Agent:
     def engine(self) -> Engine:
         return self.session.engine
 
+    def attached(self) -> bool:
+        """Is a front end connected now?"""
+        return self._client is not None
+
     def listen(self) -> None:
         """Bind and listen (before the client is told to connect)."""
         check_private_directory(os.path.dirname(self.socket_path) or ".")

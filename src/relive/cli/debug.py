@@ -7,17 +7,17 @@ The program runs in its own process under the agent; this process is the front e
 commands from ``--commands FILE``, else from standard input when that is not a terminal (the
 program then gets no standard input), else interactively with a prompt, history and name
 completion. Scripted sessions print plainly, each command echoed after the prompt, so a
-transcript reads like the interactive session would. When the commands run out, the session
-detaches: breakpoints are cleared, the program runs to its end, and ``relive debug`` exits
-with the program's exit status.
+transcript reads like the interactive session would. When the commands run out, or at
+``detach``, the session detaches: breakpoints are cleared, the program runs to its end, and
+``relive debug`` exits with the program's exit status. ``quit`` ends the program, as pdb's
+does. An uncaught exception stops the program post mortem (``catch off`` to not).
 
 Before the first ``go``/``step``/``next`` the program has not started: set breakpoints
 first. With ``--stop-on-entry`` it starts at once and stops at its first line.
 
-The program keeps its signals: Ctrl-C on the shared terminal goes to the program (a
-program stopped at a breakpoint gets it when it continues), and this front end only notes
-it. Pausing a running program is a request of the protocol (``pause``) for front ends that
-read input while the program runs; this one waits for the next stop.
+Ctrl-C while the program runs pauses it and returns to the prompt, as in pdb; a second
+Ctrl-C within a second (or ``kill``) ends it. A program that handles SIGINT itself keeps
+getting it. At the prompt, Ctrl-C only cancels the line.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -119,6 +120,7 @@ class Debugger:
         self.frame = 0
         self.list_next: tuple[str, int] | None = None
         self.main_path = ""
+        self.interrupted_at: float | None = None  # the last Ctrl-C while the program ran
         self.commands: dict[str, Callable[[str], None]] = {}
         for names, fn in _COMMANDS:
             for name in names:
@@ -130,14 +132,41 @@ class Debugger:
         return self.conn.request(command, **args)
 
     def wait_for_stop(self) -> None:
-        """Show events until the program stops or ends."""
+        """Show events until the program stops or ends. Ctrl-C pauses the program (its
+        agent pauses it too, on the same signal from the terminal); a second one within a
+        second ends it."""
         self.running = True
+        presses: list[float] = []
+        previous = signal.signal(signal.SIGINT,
+                                 lambda signum, frame: presses.append(time.monotonic()))
+        try:
+            self._wait_for_stop(presses)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _interrupted(self, when: float) -> bool:
+        """Ctrl-C while the program runs; True when the program was ended."""
+        if self.interrupted_at is not None and when - self.interrupted_at < 1.0:
+            self.out.say("Ending the program (Ctrl-C twice).")
+            self.launched.kill()
+            self._ended(self.launched.process.returncode)
+            return True
+        self.interrupted_at = when
+        self.out.say("Pausing the program (Ctrl-C again within a second ends it).")
+        try:
+            self.request("pause")
+        except AgentError:
+            pass  # stopped already, or ending: the event says which
+        return False
+
+    def _wait_for_stop(self, presses: list[float]) -> None:
         while True:
+            while presses:
+                if self._interrupted(presses.pop(0)):
+                    return
             try:
-                event = self.conn.events.get()
-            except KeyboardInterrupt:
-                # The terminal sent Ctrl-C to the program too: it is the program's signal.
-                self.out.say("(Ctrl-C went to the program; still waiting for it to stop)")
+                event = self.conn.events.get(timeout=0.1)
+            except queue.Empty:
                 continue
             if event is None:
                 self._ended(None)
@@ -256,6 +285,13 @@ class Debugger:
         self.out.say(view.help_text(rest))
 
     def cmd_quit(self, rest: str) -> None:
+        """End the program, as pdb's ``quit`` does (``detach`` lets it run on)."""
+        if self.exited is None:
+            self.launched.kill()
+            self._ended(self.launched.process.returncode)
+        raise _Quit
+
+    def cmd_detach(self, rest: str) -> None:
         raise _Quit
 
     def cmd_kill(self, rest: str) -> None:
@@ -559,6 +595,7 @@ _COMMANDS: list[tuple[tuple[str, ...], str]] = [
     (("modules",), "cmd_modules"),
     (("kill",), "cmd_kill"),
     (("quit", "q", "exit"), "cmd_quit"),
+    (("detach",), "cmd_detach"),
     (("help", "h", "?"), "cmd_help"),
 ]
 
@@ -614,6 +651,8 @@ def main(argv: Sequence[str]) -> int:
         dbg.main_path = os.path.abspath(target.name)
     if args.stop_one_thread:
         dbg.request("settings", stop_all_threads=False)
+    # as pdb: an uncaught exception stops the program post mortem (`catch off` to not)
+    dbg.request("set_exception_mode", mode="uncaught")
     if interactive:
         _install_completion(dbg)
         welcome = launched.conn.welcome
@@ -622,8 +661,8 @@ def main(argv: Sequence[str]) -> int:
             f"(Python {welcome.get('python')}, {welcome.get('backend')})."
             " `help` lists the commands; `go` runs the program."
         )
-    # Ctrl-C belongs to the program (it shares the terminal); the debugger ignores it
-    # while the program runs, and at the prompt it only cancels the line.
+    # Ctrl-C while the program runs pauses it (wait_for_stop); at the prompt it only
+    # cancels the line, and between scripted commands it is ignored.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if not interactive else None
     try:
         return dbg.run(lines, args.stop_on_entry)

@@ -51,7 +51,8 @@ HELP = {
     "dis": "dis -- bytecode of the selected frame, current instruction marked",
     "modules": "modules -- the loaded modules",
     "kill": "kill -- end the program",
-    "quit": "quit [q] -- detach: breakpoints go, the program runs to its end",
+    "quit": "quit [q] -- end the program and the session",
+    "detach": "detach -- end the session: breakpoints go, the program runs to its end",
 }
 
 

@@ -15,9 +15,9 @@ function would run from there:
   ``__relive_for<N>`` by EnC mode), so the loop carries on where it was;
 - the rest of a ``try`` body runs inside the new version's ``try`` (its handlers, ``else`` and
   ``finally``), and the rest of a ``with`` body inside ``with __relive_with<K>__:``, where the
-  hidden local holds a :class:`Reentered` that stands for the item the frame entered: entering
-  it does nothing, leaving it calls the exit the frame held (read from its value stack), so
-  the context manager is entered once and left once, by the new code;
+  hidden local holds a :func:`reentered` item standing for the one the frame entered:
+  entering it does nothing, leaving it calls the exit the frame held (read from its value
+  stack), so the context manager is entered once and left once, by the new code;
 - locals are unpacked from a hidden parameter; closure cells are *shared* with the old frame
   (the continuation is built with the old frame's cells as its closure), so closures created
   before the remap and the frame keep seeing the same variables.
@@ -90,27 +90,24 @@ def with_local(index: int) -> str:
     return f"{_WITH_PREFIX}{index}__"
 
 
-class Reentered:
+async def _entered() -> None:
+    return None
+
+
+def reentered(exit: Callable[..., Any]) -> object:
     """A ``with`` item that a frame entered in the old code, as the continuation's ``with``
-    re-enters it: entering does nothing (the item was entered), leaving calls ``exit``, what
-    the old frame would have called (the bound ``__exit__`` or ``__aexit__``)."""
+    re-enters it: entering does nothing (the item was entered), leaving calls ``exit``,
+    what the old frame would have called (its bound ``__exit__`` or ``__aexit__``).
 
-    __slots__ = ("exit",)
-
-    def __init__(self, exit: Callable[..., Any]) -> None:
-        self.exit = exit
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> Any:
-        return self.exit(*exc_info)
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> Any:
-        return await self.exit(*exc_info)
+    A class of its own, with ``exit`` itself as the special method (a static method), so
+    that leaving calls it directly, as plain code does: a Python ``__exit__`` in between
+    would give a Ctrl-C one more place to land before a lock's exit is called.
+    """
+    none = type(None)  # called with no arguments: None, in C
+    namespace = {"__enter__": staticmethod(none), "__exit__": staticmethod(exit),
+                 "__aenter__": staticmethod(_entered), "__aexit__": staticmethod(exit),
+                 "__slots__": ()}
+    return type("Reentered", (), namespace)()
 
 
 class UnitMismatchError(ValueError):

@@ -17,9 +17,9 @@ from relive.runtime.enc import FunctionNode
 from relive.runtime.remap.continuation import (
     Continuation,
     FunctionVersion,
-    Reentered,
     ResumePoint,
     build_continuation,
+    reentered,
     resolve_target,
     restart_target,
     target_reads,
@@ -128,7 +128,7 @@ class Plan:
                     return f"the loop around line {target.old_line} has no live iterator"
                 state[new_name] = iterator
             for index, stack_index in enumerate(target.withs):
-                state[with_local(index)] = Reentered(valuestack.with_exit(frame, stack_index))
+                state[with_local(index)] = reentered(valuestack.with_exit(frame, stack_index))
             reads = self.reads.get(target)
             if reads is None:
                 reads = self.reads[target] = target_reads(new, target)
