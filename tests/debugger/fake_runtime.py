@@ -81,6 +81,9 @@ class FakeEditService:
             return CodeStatus(self._generation[path], False)
         return None
 
+    def running_source(self, code: CodeType) -> str | None:
+        return None
+
     def remap_here(self, frame: FrameType) -> None:
         pass  # this fake offers at the next line only
 

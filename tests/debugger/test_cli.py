@@ -391,10 +391,20 @@ def test_the_mdbg_hello_world_walkthrough(tmp_path: Path) -> None:
     session.send("go")
     session.expect(f"Remap opportunity: print_world is at line {world} of the old code; the new"
                    f" code continues at line {world}")
+    # the stopped frame runs the old code: its line is shown as it runs, marked stale
+    shown = session.expect("(stale: the code before the edit")
+    assert any('print("World")' in line and "->" in line for line in shown), shown
+    session.send("list")
+    listed = session.expect("(stale: the code before the edit")
+    assert any('print("World")' in line for line in listed), listed
+    assert not any("new World" in line for line in listed), listed
     session.send("remap")
     session.expect(f"Remap complete: print_world continues at line {world} of the new code")
     # the breakpoint followed its line into the new code, where the frame now stands
     session.expect("Stopped (breakpoint 1) in print_world")
+    session.send("list")  # the new code now: the file's text, not stale
+    listed = session.expect('print("new World")')
+    assert not any("stale" in line for line in listed), listed
     session.send("go")
     output, code = session.finish()
     assert code == 0, output
@@ -535,3 +545,15 @@ def test_a_second_ctrl_c_within_a_second_ends_a_program_that_does_not_pause() ->
     session.expect("Ending the program (Ctrl-C twice)")
     output, code = session.finish()
     assert "woke" not in output and code != 0, output
+
+
+def test_function_breakpoints_stop_in_the_programs_decorated_function_not_a_library_one() -> None:
+    body = tag("decorated_prog", "count-body")
+    for where in ("count", "decorated_prog.py:count"):
+        run = relive_debug(program("decorated_prog.py"), [f"break {where}", "go", "where",
+                                                          "go"])
+        stops = [line for line in run.lines() if line.startswith("Stopped")]
+        assert len(stops) == 1, run.output
+        assert "in count at " in stops[0] and stops[0].endswith(f"decorated_prog.py:{body}"), (
+            run.output)
+        assert "UserList" not in run.output, run.output

@@ -212,6 +212,9 @@ class Session:
     def do_stack(self, args: dict[str, Any]) -> Any:
         return {"frames": to_wire(self.engine.inspection.stack(self._thread(args)))}
 
+    def do_source(self, args: dict[str, Any]) -> Any:
+        return self.engine.inspection.source(self._thread(args), _arg(args, "frame", int, 0))
+
     def do_scopes(self, args: dict[str, Any]) -> Any:
         scopes = self.engine.inspection.scopes(self._thread(args), _arg(args, "frame", int, 0))
         return {name: to_wire(variables) for name, variables in scopes.items()}

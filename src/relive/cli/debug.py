@@ -119,6 +119,7 @@ class Debugger:
         self.thread: int | None = None
         self.frame = 0
         self.list_next: tuple[str, int] | None = None
+        self.list_running: list[str] | None = None  # the old text a stale frame runs
         self.main_path = ""
         self.interrupted_at: float | None = None  # the last Ctrl-C while the program ran
         self.commands: dict[str, Callable[[str], None]] = {}
@@ -131,15 +132,16 @@ class Debugger:
     def request(self, command: str, **args: Any) -> Any:
         return self.conn.request(command, **args)
 
-    def wait_for_stop(self) -> None:
-        """Show events until the program stops or ends. Ctrl-C pauses the program (its
-        agent pauses it too, on the same signal from the terminal); a second one within a
-        second ends it."""
-        self.running = True
+    def run_until_stop(self, command: str, **args: Any) -> None:
+        """Send ``command`` (which lets the program run), then show events until the
+        program stops or ends. Ctrl-C pauses the program (its agent pauses it too, on the
+        same signal from the terminal); a second one within a second ends it."""
         presses: list[float] = []
         previous = signal.signal(signal.SIGINT,
                                  lambda signum, frame: presses.append(time.monotonic()))
         try:
+            self.request(command, **args)
+            self.running = True
             self._wait_for_stop(presses)
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -181,7 +183,8 @@ class Debugger:
                 self.thread = body["thread_id"]
                 self.frame = 0
                 self.list_next = None
-                self.out.stopped(body)
+                self.list_running = None
+                self.out.stopped(body, self._running_lines(0) if body.get("stale") else None)
                 return
             if name == "process exited":
                 self._ended(body.get("exit_code"))
@@ -221,14 +224,12 @@ class Debugger:
         if not self.started:
             self.started = True
             # A step before the start stops at the program's first line.
-            self.request("start", stop_on_entry=command == "step")
-            self.wait_for_stop()
+            self.run_until_stop("start", stop_on_entry=command == "step")
             return
         if command == "continue":
-            self.request("continue", thread_id=self.thread)
+            self.run_until_stop("continue", thread_id=self.thread)
         else:
-            self.request("step", thread_id=self.thread, kind=args["kind"])
-        self.wait_for_stop()
+            self.run_until_stop("step", thread_id=self.thread, kind=args["kind"])
 
     def need_stop(self) -> int:
         if self.exited is not None:
@@ -244,8 +245,7 @@ class Debugger:
     def run(self, lines: Iterator[str], stop_on_entry: bool) -> int:
         if stop_on_entry:
             self.started = True
-            self.request("start", stop_on_entry=True)
-            self.wait_for_stop()
+            self.run_until_stop("start", stop_on_entry=True)
         for raw in lines:
             line = raw.strip()
             if not self.interactive:
@@ -467,9 +467,20 @@ class Debugger:
             frames = self.request("stack", thread_id=thread)["frames"]
             frame = frames[self.frame]
             path, line, current = frame["path"], frame["line"], frame["line"]
+            self.list_running = self._running_lines(self.frame) if frame["stale"] else None
         marks = {b["line"] for b in bps if b["path"] == path and b["enabled"]}
-        shown_to = self.out.listing(path, line, current, marks)
+        running = self.list_running if not rest else None
+        shown_to = self.out.listing(path, line, current, marks, running)
         self.list_next = (path, shown_to + 1 - 5)
+
+    def _running_lines(self, frame: int) -> list[str] | None:
+        """The text a stale frame runs (the old code), when the agent knows it."""
+        try:
+            found = self.request("source", thread_id=self.thread, frame=frame)
+        except AgentError:
+            return None
+        lines = found.get("lines")
+        return list(lines) if lines is not None else None
 
     def cmd_print(self, rest: str) -> None:
         result = self.request(
@@ -545,8 +556,7 @@ class Debugger:
         thread = self.need_stop()
         if rest and not rest.isdigit():
             raise AgentError("bad arguments", "usage: remap [LINE]")
-        self.request("remap", thread_id=thread, line=int(rest) if rest else None)
-        self.wait_for_stop()
+        self.run_until_stop("remap", thread_id=thread, line=int(rest) if rest else None)
 
     def cmd_dis(self, rest: str) -> None:
         self.out.disassembly(
@@ -661,7 +671,7 @@ def main(argv: Sequence[str]) -> int:
             f"(Python {welcome.get('python')}, {welcome.get('backend')})."
             " `help` lists the commands; `go` runs the program."
         )
-    # Ctrl-C while the program runs pauses it (wait_for_stop); at the prompt it only
+    # Ctrl-C while the program runs pauses it (run_until_stop); at the prompt it only
     # cancels the line, and between scripted commands it is ignored.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if not interactive else None
     try:

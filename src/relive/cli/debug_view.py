@@ -89,13 +89,13 @@ class Out:
 
     # ------------------------------------------------------------------ stops, events
 
-    def stopped(self, body: dict[str, Any]) -> None:
+    def stopped(self, body: dict[str, Any], running: list[str] | None = None) -> None:
         where = f"{display_path(body['path'])}:{body['line']}"
         text = f"Stopped ({body['description'] or body['reason']}) in {body['function']} at {where}"
         self.say(text, "bold yellow")
         if body.get("exception"):
             self.say(f"    {body['exception']}", "red")
-        self.source(body["path"], body["line"], context=0)
+        self.source(body["path"], body["line"], context=0, running=running)
 
     def event(self, name: str, body: dict[str, Any]) -> None:
         if name == "output":
@@ -141,23 +141,38 @@ class Out:
 
     # ------------------------------------------------------------------ source
 
-    def source(self, path: str, line: int, context: int = 0) -> None:
-        linecache.checkcache(path)
+    def source(self, path: str, line: int, context: int = 0,
+               running: list[str] | None = None) -> None:
+        """The lines around ``line``: of ``running`` (the text an old frame runs, marked
+        stale) when given, else of the file."""
+        if running is None:
+            linecache.checkcache(path)
         for number in range(max(1, line - context), line + context + 1):
-            text = linecache.getline(path, number).rstrip("\n")
+            if running is not None:
+                text = running[number - 1] if number <= len(running) else ""
+            else:
+                text = linecache.getline(path, number).rstrip("\n")
             if not text and number != line:
                 continue
             self._source_line(number, text, number == line, False)
+        if running is not None:
+            self.say("    (stale: the code before the edit, which this frame still runs)",
+                     "yellow")
 
     def _source_line(self, number: int, text: str, current: bool, breakpoint: bool) -> None:
         mark = "->" if current else "  "
         bp = "B" if breakpoint else " "
         self.say(f"{bp}{mark}{number:5d}  {text}", "bold" if current else None)
 
-    def listing(self, path: str, center: int, current: int | None, marks: set[int]) -> int:
-        """Eleven lines around ``center``; returns the last line shown."""
-        linecache.checkcache(path)
-        lines = linecache.getlines(path)
+    def listing(self, path: str, center: int, current: int | None, marks: set[int],
+                running: list[str] | None = None) -> int:
+        """Eleven lines around ``center``, of ``running`` (the text an old frame runs, then
+        marked stale) or of the file; returns the last line shown."""
+        if running is not None:
+            lines = running
+        else:
+            linecache.checkcache(path)
+            lines = linecache.getlines(path)
         if not lines:
             self.say(f"*** cannot read {path}")
             return center
@@ -166,6 +181,9 @@ class Out:
         for number in range(first, last + 1):
             self._source_line(number, lines[number - 1].rstrip("\n"), number == current,
                               number in marks)
+        if running is not None:
+            self.say("    (stale: the code before the edit, which this frame still runs)",
+                     "yellow")
         return last
 
     # ------------------------------------------------------------------ lists

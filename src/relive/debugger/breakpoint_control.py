@@ -284,13 +284,18 @@ def _quiet_eval_text(t: HeldThread, frame: FrameType, text: str) -> str:
 
 def _best_match(spec: FunctionBreakpointSpec, codes: Iterable[CodeType]) -> CodeType | None:
     """The code ``spec`` names best: an exact qualified name before a suffix match, the
-    user's code before libraries; never code without a source file."""
+    user's code before libraries; never code without a source file. A library's function
+    is only taken when named exactly (``UserList.count``, ``collections.UserList.count``):
+    ``count`` waits for the program's own ``count``, which may not be loaded yet."""
     best: tuple[int, CodeType] | None = None
     for code in codes:
         if code.co_filename.startswith("<") or not spec.matches(code):
             continue
+        user = is_user_code(code.co_filename)
+        if not user and not spec.matches(code, exactly=True):
+            continue
         rank = 2 if code.co_qualname == spec.name else 0
-        rank += 1 if is_user_code(code.co_filename) else 0
+        rank += 1 if user else 0
         if best is None or rank > best[0]:
             best = (rank, code)
     return best[1] if best is not None else None

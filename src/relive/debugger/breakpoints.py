@@ -32,8 +32,14 @@ class BreakpointError(ValueError):
 
 
 def code_lines(code: CodeType) -> frozenset[int]:
-    """The lines that own at least one instruction of ``code`` (not of nested code)."""
-    return frozenset(line for _, _, line in code.co_lines() if line is not None)
+    """The lines that own at least one instruction of ``code`` (not of nested code), not
+    counting EnC mode's remap machinery after the body (its trailer carries the ``def``
+    line, which of a decorated function is not the first line of the code)."""
+    from relive.runtime.enc import remap_handler_offset
+
+    end = remap_handler_offset(code)
+    return frozenset(line for start, _, line in code.co_lines()
+                     if line is not None and (end is None or start < end))
 
 
 def walk_code(code: CodeType) -> Iterator[CodeType]:
@@ -168,15 +174,17 @@ class FunctionBreakpointSpec:
     condition: str | None
     temporary: bool
 
-    def matches(self, code: CodeType) -> bool:
+    def matches(self, code: CodeType, exactly: bool = False) -> bool:
+        """Does ``code`` have this name: its qualified name, or (unless ``exactly``) one that
+        ends with ``.name``; or ``module.qualname`` (``exactly``) or ``module.tail``."""
         if self.path is not None and canonical(code.co_filename) != self.path:
             return False
         qualname = code.co_qualname
-        if qualname == self.name or qualname.endswith("." + self.name):
+        if qualname == self.name or (not exactly and qualname.endswith("." + self.name)):
             return True
         # ``module.function``: the module named by its file (``pkg/shapes.py`` -> ``shapes``)
         module, _, rest = self.name.partition(".")
-        if rest and (qualname == rest or qualname.endswith("." + rest)):
+        if rest and (qualname == rest or (not exactly and qualname.endswith("." + rest))):
             stem = os.path.splitext(os.path.basename(code.co_filename))[0]
             parent = os.path.basename(os.path.dirname(code.co_filename))
             return module in (stem, parent) if stem == "__init__" else module == stem

@@ -41,6 +41,17 @@ class EditAndContinue:
         except Exception:
             return None
 
+    def running_source(self, code: CodeType) -> str | None:
+        """The text ``code`` runs when it is not the file's (see
+        :meth:`EditService.running_source`); None without a service or when unknown."""
+        service = self.service
+        if service is None:
+            return None
+        try:
+            return service.running_source(code)
+        except Exception:
+            return None
+
     def remap_here(self, frame: FrameType) -> None:
         """A frame held at a line goes on: if an edit made its code stale meanwhile, its
         remap opportunity is this line (see :meth:`EditService.remap_here`)."""

@@ -149,6 +149,11 @@ class EditService(Protocol):
         """The generation and staleness of ``code``; None for code the runtime does not
         manage."""
 
+    def running_source(self, code: CodeType) -> str | None:
+        """The source text ``code`` was compiled from, at its real lines, when that is not
+        the file's text on disk (the old code of a frame an edit left stale); None when the
+        file's text is it, or when it is not known."""
+
     def remap_here(self, frame: FrameType) -> None:
         """``frame`` was held at a line (a breakpoint, a step) while an edit made its code
         stale, and goes on now: offer its remap opportunity at this line, before it runs the

@@ -70,7 +70,7 @@ class Engine:
         self.enc = EditAndContinue(emit, self.breakpoints,
                                    lambda: self.stopped_thread() is not None)
         self.inspection = Inspection(self._held, self.thread_records, self.run_on_thread,
-                                     self.enc.code_status)
+                                     self.enc.code_status, self.enc.running_source)
         self._halt = False
         self._owner: int | None = None
         self._pause_requested = False

@@ -40,8 +40,10 @@ class Inspection:
         threads: Callable[[], list[HeldThread]],
         run_on_thread: Callable[[int, Callable[[], Any], float], Any],
         code_status: Callable[[CodeType], CodeStatus | None],
+        running_source: Callable[[CodeType], str | None] = lambda code: None,
     ) -> None:
         self._held = held
+        self._running_source = running_source
         self._threads = threads
         self.run_on_thread = run_on_thread
         self._code_status = code_status
@@ -75,6 +77,17 @@ class Inspection:
     def stack(self, thread_id: int) -> list[StackFrame]:
         t = self._held(thread_id)
         return describe_stack(t.frames, self._code_status)
+
+    def source(self, thread_id: int, index: int) -> dict[str, Any]:
+        """The source a frame runs: ``lines`` of the text its code was compiled from when
+        that is not the file's text (old code after an edit: ``stale``), else None (the
+        file's text on disk is it)."""
+        frame = self.frame(thread_id, index)
+        status = self._code_status(frame.f_code)
+        stale = status is not None and status.stale
+        text = self._running_source(frame.f_code) if stale else None
+        return {"path": frame.f_code.co_filename, "stale": stale,
+                "lines": text.splitlines() if text is not None else None}
 
     def frame(self, thread_id: int, index: int) -> FrameType:
         t = self._held(thread_id)

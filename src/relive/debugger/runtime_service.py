@@ -96,6 +96,10 @@ class RuntimeEditService:
             return None
         return CodeStatus(tracked.generation, tracked.is_replaced(code))
 
+    def running_source(self, code: CodeType) -> str | None:
+        status = self.code_status(code)
+        return tracker.running_source(code) if status is not None and status.stale else None
+
     def remap_here(self, frame: FrameType) -> None:
         tracker.remap_here(frame)
 

@@ -56,6 +56,7 @@ from relive.runtime.remap.continuation import (
     derived_codes,
     load_version,
     make_runner,
+    unalias,
 )
 from relive.runtime.remap.events import (
     EventSink,
@@ -72,7 +73,8 @@ from relive.runtime.remap.hooks import Hooks, make_hooks
 from relive.runtime.remap.layout import Layout, compute_layout
 from relive.runtime.remap.plan import Chooser, Go, Plan
 
-__all__ = ["RemapSchedule", "has_stale_code", "remap_here", "schedule_remap"]
+__all__ = ["RemapSchedule", "has_stale_code", "remap_here", "running_source",
+           "schedule_remap"]
 
 class RemapSchedule:
     """What :func:`schedule_remap` found, and a way to wait for it to settle."""
@@ -609,6 +611,18 @@ def remap_here(frame: FrameType) -> None:
     if id(frame.f_code) not in _TRACKER.stale:
         return
     _TRACKER.on_line(frame, frame.f_code)
+
+
+def running_source(code: CodeType) -> str | None:
+    """The source text ``code`` was compiled from, at its real lines, if it is a version a
+    remap knows (the old code of a frame that was running when an edit replaced it): what
+    a debugger shows for a stale frame. None when unknown."""
+    code = unalias(code)  # a debugger's entry-hooked copy runs its base's text
+    with _TRACKER.lock:
+        cached = _TRACKER.versions.get(id(code))
+        if cached is not None and cached[0]() is code:
+            return cached[1]
+    return None
 
 
 def has_stale_code() -> bool:
