@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -523,6 +524,7 @@ def test_ctrl_c_pauses_the_running_program_and_returns_to_the_prompt() -> None:
     session = Interactive(program("spin_prog.py"))
     session.send("go")
     session.expect("spinning")
+    time.sleep(0.3)  # let it spin
     session.interrupt()
     session.expect("Pausing the program")
     session.expect("Stopped (pause) in <module>")
