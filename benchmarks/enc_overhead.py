@@ -1,11 +1,12 @@
 """Run-time cost of EnC mode: the same kernels compiled plainly and in EnC mode.
 
-The kernels are small pyperformance-style programs, chosen to stress what EnC mode adds: calls
-(every function has the remap ``try``, free until something is raised) and loop entries and
-exits (each ``for`` stores its iterator in a hidden local and deletes it after the loop; the
-kernels with short inner loops are the worst case). One more kernel raises exceptions through
-a few frames; it is reported apart: exceptions only enter the remap handler when raised by
-the first instruction of a line (the handler is narrowed to where a line event can fire).
+The kernels are small pyperformance-style programs, chosen to stress what EnC mode adds or
+once added: calls (every function has the remap ``try``, free until something is raised) and
+loop entries and exits (the kernels with short inner loops were the worst case while each
+``for`` kept its iterator in a hidden local; it is now read from the value stack instead).
+One more kernel raises exceptions through a few frames; it is reported apart: exceptions only
+enter the remap handler when raised by the first instruction of a line (the handler is
+narrowed to where a line event can fire).
 
 Both variants are compiled from the same source and run interleaved (plain, EnC, EnC, plain,
 ...) so that drift in machine load affects both alike; time is the thread's CPU time (time

@@ -1,10 +1,12 @@
 """The value stack of a paused frame: the items a ``with`` keeps below its body's statements.
 
 A frame inside ``with cm:`` holds what will exit the block on its value stack (3.11 to 3.13: the
-bound ``__exit__``; 3.14+: the special method and ``self``, or the callable and NULL). Python
-code cannot see a frame's value stack, and a frame that moves to new code in the middle of the
-block must take that exit along (:mod:`relive.runtime.remap`). So it is read here, through
-ctypes, from the interpreter frame (``_PyInterpreterFrame``) that the frame object points to:
+bound ``__exit__``; 3.14+: the special method and ``self``, or the callable and NULL), and a
+frame inside a ``for`` loop holds the loop's iterator there (3.15: or a sequence and an
+index). Python code cannot see a frame's value stack, and a frame that moves to new code in
+the middle of a block or a loop must take these along (:mod:`relive.runtime.remap`). So it
+is read here, through ctypes, from the interpreter frame (``_PyInterpreterFrame``) that the
+frame object points to:
 
 - ``PyFrameObject`` starts with the object header, ``f_back`` and the pointer to its
   interpreter frame (every supported version), which points back to the frame object and to
@@ -31,14 +33,15 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-from relive._cpython.bytecode import WITH_STACK_ITEMS
+from relive._cpython.bytecode import FOR_STACK_ITEMS, VIRTUAL_ITERATORS, WITH_STACK_ITEMS
 
-__all__ = ["available", "items", "problem", "with_exit"]
+__all__ = ["available", "for_iterator", "items", "problem", "with_exit"]
 
 _WORD = ctypes.sizeof(ctypes.c_void_p)
 _MASK = ~(_WORD - 1)  # objects are word-aligned; 3.14+ keeps tags in the low bits
 _FRAME_FIELD = 3 * _WORD  # PyFrameObject: ob_refcnt, ob_type, f_back, f_frame
 _SEARCH = 24  # words of an interpreter frame searched for its first locals
+_INT_TAG = 3  # 3.15: a tagged integer on the stack is (value << 2) | 3
 
 
 def _word(address: int) -> int:
@@ -85,6 +88,24 @@ def with_exit(frame: FrameType, index: int) -> Callable[..., Any]:
     return functools.partial(method, found[1])
 
 
+def for_iterator(frame: FrameType, index: int, asynchronous: bool = False) -> object:
+    """The live iterator of the ``for`` loop whose items start at stack index ``index`` of
+    ``frame`` (an ``async for``'s: its one item). Up to 3.14 a ``for`` keeps its iterator
+    there. 3.15 keeps the iterator and NULL, or, for a list, tuple or string, the sequence
+    and the next index as a tagged integer: no iterator object exists, so one is made at
+    that index (``__setstate__``), which goes on exactly as the loop would."""
+    base = _localsplus(frame) + (_slots(frame.f_code) + index) * _WORD
+    first = _object(_word(base))
+    if asynchronous or not VIRTUAL_ITERATORS:
+        return first
+    second = _word(base + _WORD)
+    if second & _INT_TAG != _INT_TAG:
+        return first  # an iterator, then NULL
+    iterator: Any = iter(first)  # type: ignore[call-overload]
+    iterator.__setstate__(second >> 2)
+    return iterator
+
+
 class _ExitMarker:
     def __enter__(self) -> None:
         return None
@@ -112,7 +133,8 @@ def _first_locals() -> tuple[int | None, str | None]:
 
 
 def _check() -> str | None:
-    """Read a ``with``'s exit in a frame with an argument cell and a free variable."""
+    """Read a ``with``'s exit in a frame with an argument cell and a free variable, and a
+    ``for`` loop's position over a list and over an iterator."""
     outer = _ExitMarker()
 
     def probe(cell: object) -> str | None:
@@ -126,6 +148,13 @@ def _check() -> str | None:
             owner = getattr(found[0], "__self__", None) if WITH_STACK_ITEMS == 1 else found[1]
             if owner is not marker:
                 return "a with's exit is not where the count of local slots puts it"
+        for sequence in ([10, 20, 30], iter((10, 20, 30))):
+            for value in sequence:
+                if value == 20:
+                    inner = for_iterator(sys._getframe(), FOR_STACK_ITEMS)  # after the outer
+                    rest = list(inner)  # type: ignore[call-overload]
+                    if rest != [30]:
+                        return f"a for loop's iterator read from the stack gave {rest}"
         del user
         return None
 

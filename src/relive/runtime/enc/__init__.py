@@ -29,28 +29,18 @@ remapped) is compiled as::
             __relive_strip__()                       # drop this frame's traceback entry
             raise
 
-and every ``for``/``async for`` of the function's own scope keeps its live iterator in a hidden
-local ``__relive_for<N>__`` (``N`` is the number of ``for`` loops around it, so loops that never
-run at the same time share one), deleted again when the loop is left.
+and the user's body is compiled as it is: a running loop's iterator is on the frame's value
+stack, where a remap reads it (:mod:`relive._cpython.valuestack`).
 
 Invariants, and why they hold:
 
 - *Zero run-time cost.* A ``try`` costs nothing on 3.11+ until something is raised; the
   synthetic ``try``/``return`` carry no source position (``lineno = -1``), so the compiler emits
-  exactly the instructions and line table it emits for the plain function. The only added work
-  on the normal path is ``COPY 1; STORE_FAST`` when a loop starts and ``DELETE_FAST`` when it
-  ends. The iterator is stored *after* ``GET_ITER``: the compiler emits
-  ``COPY 1; STORE_FAST h; GET_ITER`` for ``for x in (h := it)`` and :func:`enc_compile` swaps
-  that triple in place to ``GET_ITER; COPY 1; STORE_FAST h`` (same length, same positions: the
-  walrus is given the position the compiler gives ``GET_ITER``, so the line table is unchanged).
-  3.15 keeps no iterator object for a list, tuple or string (``GET_ITER`` pushes the sequence
-  and an index): there the header is ``for x in (h := __relive_iter__(it))`` (``iter`` under a
-  hidden builtin name, at the same position), which costs a call per loop start and takes
-  those loops off the interpreter's sequence fast path (``benchmarks/enc_overhead.py``
-  measures it).
+  exactly the instructions and line table it emits for the plain function, with the same
+  locals (``benchmarks/enc_overhead.py`` measures it).
 - *Nothing a user sees changes.* Names, ``co_firstlineno``, ``co_qualname``, flags, docstrings,
   line numbers, tracebacks and tracing events of the user's code are those of a plain compile.
-  The hidden names (loop iterators; async generators' delegation loop) all start with
+  The hidden names (what a continuation carries; async generators' delegation loop) start with
   ``__relive_`` so that debuggers can filter them, and end with ``__`` so that the compiler
   does not mangle them inside classes.
 - *Exceptions pass through untouched.* After compiling, the remap handler's reach is cut down

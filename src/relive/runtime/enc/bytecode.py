@@ -1,10 +1,8 @@
 """The bytecode side of EnC mode: what marks EnC code, and the rewrites made after compiling.
 
-Two rewrites run on the code the compiler makes from a transformed tree (see
-:mod:`relive.runtime.enc.transform` for why): the hidden loop local is made to receive the iterator
-rather than the iterable (:func:`store_iterators_after_get_iter`), and each remap handler is
-narrowed to the offsets where a line event can fire (:func:`narrow_handlers`, with
-:mod:`relive.runtime.enc.handlers`).
+One rewrite runs on the code the compiler makes from a transformed tree (see
+:mod:`relive.runtime.enc.transform` for why): each remap handler is narrowed to the offsets
+where a line event can fire (:func:`narrow_handlers`, with :mod:`relive.runtime.enc.handlers`).
 """
 
 from __future__ import annotations
@@ -16,13 +14,12 @@ from types import CodeType
 
 from relive._cpython.bytecode import (
     JUMP_TARGET_AFTER_CACHES,
-    VIRTUAL_ITERATORS,
     has_argument,
     inline_caches,
 )
 from relive._cpython.exception_table import decode
 from relive.runtime.enc.handlers import narrow_handler
-from relive.runtime.enc.tree import FOR_PREFIX, SIGNAL_NAME
+from relive.runtime.enc.tree import SIGNAL_NAME
 
 __all__ = [
     "in_remap_machinery",
@@ -30,7 +27,6 @@ __all__ = [
     "jump_targets",
     "narrow_handlers",
     "remap_handler_offset",
-    "store_iterators_after_get_iter",
 ]
 
 
@@ -82,53 +78,6 @@ _PUSH_EXC_INFO = dis.opmap["PUSH_EXC_INFO"]
 _LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
 _STORE_FAST = dis.opmap["STORE_FAST"]
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
-# the loop heads whose iterator the hidden local takes after the fact (3.15's ``for`` stores
-# the iterator the transform made before ``GET_ITER``: see relive._cpython.bytecode)
-_GET_ITERS = ((dis.opmap["GET_AITER"],) if VIRTUAL_ITERATORS
-              else (dis.opmap["GET_ITER"], dis.opmap["GET_AITER"]))
-
-
-def store_iterators_after_get_iter(code: CodeType) -> CodeType:
-    """Swap ``COPY 1; STORE_FAST __relive_forN__; GET_ITER`` so that the hidden local receives
-    the iterator rather than the iterable (see the module docstring). Nested code objects are
-    patched too. None of these instructions has inline cache entries, so the window is
-    contiguous, and all of them carry the same position, so the line table is unaffected."""
-    consts = tuple(
-        store_iterators_after_get_iter(c) if isinstance(c, CodeType) else c
-        for c in code.co_consts
-    )
-    hidden = {i for i, name in enumerate(code.co_varnames) if name.startswith(FOR_PREFIX)}
-    raw = bytearray(code.co_code)
-    changed = False
-    if hidden:
-        offset = 0
-        while offset < len(raw) - 4:
-            if raw[offset] != _COPY or raw[offset + 1] != 1:
-                offset += 2
-                continue
-            cursor, arg = offset + 2, 0
-            while cursor < len(raw) - 2 and raw[cursor] == _EXTENDED_ARG:
-                arg = (arg << 8) | raw[cursor + 1]
-                cursor += 2
-            if (
-                cursor < len(raw) - 2
-                and raw[cursor] == _STORE_FAST
-                and ((arg << 8) | raw[cursor + 1]) in hidden
-                and raw[cursor + 2] in _GET_ITERS
-            ):
-                get_iter = cursor + 2
-                raw[offset : get_iter + 2] = raw[get_iter : get_iter + 2] + raw[offset:get_iter]
-                changed = True
-                offset = get_iter + 2
-            else:
-                offset += 2
-    if not changed and all(a is b for a, b in zip(consts, code.co_consts, strict=True)):
-        return code
-    return code.replace(co_code=bytes(raw), co_consts=consts)
-
-
-
-
 def narrow_handlers(code: CodeType, trees: Container[tuple[int, str]]) -> CodeType:
     """Cut each function's remap handler down to where the signal can be raised (see
     :mod:`relive.runtime.enc.handlers`)."""

@@ -47,7 +47,7 @@ from relive.runtime.enc.safety import EncFallbackNotice, Fallback
 __all__ = ["CACHE_FORMAT", "EncLoader", "cache_path", "load_enc_code", "load_plain_code",
            "relive_cache_key"]
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 _TAG = b"RLVE"
 _LENGTH = 8  # bytes of each length after the header
 _PARTS = 3  # EnC code, plain code, fallbacks

@@ -14,9 +14,6 @@ from relive.runtime.enc.bytecode import (
     is_enc_code,
 )
 from relive.runtime.enc.bytecode import narrow_handlers as _narrow_handlers
-from relive.runtime.enc.bytecode import (
-    store_iterators_after_get_iter as _store_iterators_after_get_iter,
-)
 from relive.runtime.enc.safety import (
     DefKey,
     Fallback,
@@ -173,7 +170,7 @@ def _try_enc(
     if problems:
         return None, problems
     try:
-        code = _narrow_handlers(_store_iterators_after_get_iter(code), trees)
+        code = _narrow_handlers(code, trees)
     except Exception as exc:  # pragma: no cover - would be a relive bug
         return None, {None: f"rewriting its bytecode failed: {type(exc).__name__}: {exc}"}
     fallbacks = tuple(

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from relive.runtime.enc.tree import ITER_NAME, RESUME_NAME, SIGNAL_NAME, STRIP_NAME
+from relive.runtime.enc.tree import RESUME_NAME, SIGNAL_NAME, STRIP_NAME
 
 __all__ = ["RemapSignal", "drop_pending", "set_pending"]
 
@@ -78,7 +78,6 @@ def _install_builtins() -> None:
     builtins.__dict__[SIGNAL_NAME] = RemapSignal
     builtins.__dict__[RESUME_NAME] = _resume
     builtins.__dict__[STRIP_NAME] = _strip
-    builtins.__dict__[ITER_NAME] = iter
 
 
 _install_builtins()

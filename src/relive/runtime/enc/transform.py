@@ -1,20 +1,18 @@
-"""The tree transform of EnC mode: each ``def`` body wrapped in a remap handler, its loops'
-iterators kept in hidden locals (see :mod:`relive.runtime.enc` for the whole design)."""
+"""The tree transform of EnC mode: each ``def`` body wrapped in a remap handler, followed by
+the landing and the trailer (see :mod:`relive.runtime.enc` for the whole design)."""
 
 from __future__ import annotations
 
 import ast
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from relive._cpython.bytecode import GET_ITER_AT_ITERABLE, VIRTUAL_ITERATORS
 from relive.runtime.enc.safety import (
     DefKey,
     FunctionTable,
 )
 from relive.runtime.enc.tree import (
-    ITER_NAME,
     RESUME_NAME,
     SIGNAL_NAME,
     STRIP_NAME,
@@ -22,9 +20,7 @@ from relive.runtime.enc.tree import (
     FunctionNode,
     annotate_function,
     child_blocks,
-    for_local,
     function_kind,
-    loop_index,
     mark_remap_wrapper,
 )
 
@@ -136,85 +132,9 @@ def _trailer(kind: FunctionKind, cells: Sequence[str], pos: Position) -> list[as
     return body
 
 
-def _iter_position(stmt: ast.For | ast.AsyncFor) -> Position:
-    """The position the compiler gives to ``GET_ITER`` of this loop (see module docstring)."""
-    node: ast.AST = stmt.iter if GET_ITER_AT_ITERABLE else stmt
-    line: int = node.lineno  # type: ignore[attr-defined]
-    end_line: int | None = node.end_lineno  # type: ignore[attr-defined]
-    col: int = node.col_offset  # type: ignore[attr-defined]
-    end_col: int | None = node.end_col_offset  # type: ignore[attr-defined]
-    return line, end_line if end_line is not None else line, col, (
-        end_col if end_col is not None else col
-    )
-
-
 # What a transformation changed in a tree, to put it back (see enc_compile_with_trees): one
 # call per change, run in reverse order.
 Undo = list[Callable[[], None]]
-
-
-def _restore_list(items: list[Any], saved: list[Any]) -> None:
-    items[:] = saved
-
-
-def _keep_iterator(stmt: ast.For | ast.AsyncFor, name: str, undo: Undo | None = None) -> None:
-    """Rewrite the loop header so that the iterator is also stored in ``name``."""
-    iterable = stmt.iter
-    if undo is not None:
-        undo.append(functools.partial(setattr, stmt, "iter", iterable))
-    # CPython turns a list display iterated by `for` into a tuple, and a set of constants into
-    # a frozenset constant; do it here since the walrus would hide the display from it.
-    if isinstance(iterable, ast.List):
-        iterable = ast.copy_location(ast.Tuple(elts=iterable.elts, ctx=ast.Load()), iterable)
-    elif isinstance(iterable, ast.Set) and all(isinstance(e, ast.Constant) for e in iterable.elts):
-        values = frozenset(e.value for e in iterable.elts)  # type: ignore[attr-defined]
-        # compile() accepts frozenset constants; the AST stubs do not say so
-        iterable = ast.copy_location(ast.Constant(value=values), iterable)  # type: ignore[arg-type]
-    pos = _iter_position(stmt)
-    made: list[ast.expr] = []
-    if VIRTUAL_ITERATORS and isinstance(stmt, ast.For):
-        # no iterator object would exist for a list, tuple or string: make one, so that the
-        # hidden local holds the loop's position (``iter`` of an iterator is itself)
-        func = ast.Name(id=ITER_NAME, ctx=ast.Load())
-        iterable = ast.Call(func=func, args=[iterable], keywords=[])
-        made += [func, iterable]
-    target = ast.Name(id=name, ctx=ast.Store())
-    walrus = ast.NamedExpr(target=target, value=iterable)
-    for node in (*made, target, walrus):
-        node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = pos
-    stmt.iter = walrus
-
-
-def _delete(name: str) -> ast.stmt:
-    node = ast.Delete(targets=[ast.Name(id=name, ctx=ast.Del())])
-    for item in (node, node.targets[0]):
-        item.lineno, item.end_lineno, item.col_offset, item.end_col_offset = _NOWHERE
-    return node
-
-
-def _rewrite_loops(block: list[ast.stmt], undo: Undo | None = None) -> None:
-    """Keep the iterator of each annotated loop of this block (recursively) in a hidden local."""
-    index = 0
-    saved = undo is None
-    while index < len(block):
-        stmt = block[index]
-        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for _field, items in child_blocks(stmt):
-                for item in items:
-                    if isinstance(item, (ast.ExceptHandler, ast.match_case)):
-                        _rewrite_loops(item.body, undo)
-                if isinstance(items[0], ast.stmt):
-                    _rewrite_loops(items, undo)  # type: ignore[arg-type]
-            loop = loop_index(stmt)
-            if isinstance(stmt, (ast.For, ast.AsyncFor)) and loop is not None:
-                name = for_local(loop)
-                _keep_iterator(stmt, name, undo)
-                if not saved and undo is not None:
-                    undo.append(functools.partial(_restore_list, block, list(block)))
-                    saved = True
-                block.insert(index + 1, _delete(name))
-                index += 1
-        index += 1
 
 
 def _has_docstring(fn: FunctionNode) -> bool:
@@ -238,7 +158,6 @@ def transform_function(fn: FunctionNode, kind: FunctionKind, cells: Sequence[str
         undo.append(functools.partial(setattr, fn, "body", fn.body))
     doc = fn.body[:1] if _has_docstring(fn) else []
     body = fn.body[len(doc):]
-    _rewrite_loops(body, undo)
     implicit_return = ast.Return(value=None)
     implicit_return.lineno, implicit_return.end_lineno = -1, -1
     implicit_return.col_offset, implicit_return.end_col_offset = -1, -1

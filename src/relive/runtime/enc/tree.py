@@ -20,7 +20,6 @@ from relive._cpython.code import FunctionKind
 __all__ = [
     "FOR_PREFIX",
     "HIDDEN_PREFIX",
-    "ITER_NAME",
     "RESUME_NAME",
     "SIGNAL_NAME",
     "STRIP_NAME",
@@ -46,7 +45,6 @@ HIDDEN_PREFIX = "__relive_"
 SIGNAL_NAME = "__relive_RemapSignal__"
 RESUME_NAME = "__relive_resume__"
 STRIP_NAME = "__relive_strip__"
-ITER_NAME = "__relive_iter__"  # ``iter``, for loops where no iterator object would exist
 FOR_PREFIX = "__relive_for"
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -64,8 +62,8 @@ _SYNTHETIC_ATTR = "_relive_synthetic"
 
 
 def for_local(index: int) -> str:
-    """The hidden local that holds the live iterator of the loops in slot ``index`` (see
-    :func:`annotate_function`)."""
+    """The hidden local of a continuation that holds the live iterator of the loops in slot
+    ``index`` (see :func:`annotate_function`), carried from the frame it continues."""
     return f"{FOR_PREFIX}{index}__"
 
 
@@ -121,8 +119,8 @@ def annotate_function(fn: FunctionNode) -> None:
 
     A loop's slot is the number of ``for`` loops around it (a loop in another's ``else``
     counts as inside it: the outer iterator is only dropped after the ``else``). Loops with the
-    same slot are never running at the same time, so they can share one hidden local: every
-    hidden local is one more slot that each call must clear on entry and on exit.
+    same slot are never running at the same time, so a continuation names the iterator it
+    carries for each by its slot.
     """
 
     def visit(stmt: ast.stmt, path: Path, depth: int) -> None:

@@ -11,8 +11,8 @@ function would run from there:
   a one-shot ``for [] in ((),): <rest of body> else: <the loop itself>``, so that ``continue``
   in the partial iteration goes on with the loop, ``break`` leaves it (skipping its ``else``),
   and the remaining iterations run the loop unchanged;
-- a ``for`` loop resumes on the frame's live iterator (kept in the hidden local
-  ``__relive_for<N>`` by EnC mode), so the loop carries on where it was;
+- a ``for`` loop resumes on the frame's live iterator (read from its value stack, passed in
+  the hidden local ``__relive_for<N>__``), so the loop carries on where it was;
 - the rest of a ``try`` body runs inside the new version's ``try`` (its handlers, ``else`` and
   ``finally``), and the rest of a ``with`` body inside ``with __relive_with<K>__:``, where the
   hidden local holds a :func:`reentered` item standing for the one the frame entered:
@@ -60,6 +60,7 @@ from relive.runtime.enc import (
     iter_statements,
     loop_index,
     mark_synthetic,
+    statement_path,
 )
 from relive.runtime.registry import REGISTRY
 from relive.runtime.remap.layout import Point, PointMode
@@ -227,7 +228,7 @@ class ResumePoint:
     mode: PointMode
     old_line: int | None
     new_line: int
-    loops: tuple[tuple[str, str], ...]  # (hidden local in new, hidden local in old)
+    loops: tuple[tuple[str, int], ...]  # (hidden local in new, the old loop's stack index)
     async_loops: frozenset[str]  # hidden locals (new) of `async for` loops
     withs: tuple[int, ...] = ()  # value-stack index of each entered `with` item's exit
 
@@ -260,17 +261,20 @@ def resolve_target(
     if point.mode == "head" and type(target) is not type(stmt):
         return f"the loop at line {stmt.lineno} is no longer a for loop"
     old_loops = _loops_of(stmt, ancestors, point.mode)
-    pairs: list[tuple[str, str]] = []
+    running = dict(point.fors)  # where each running loop of the frame keeps its iterator
+    pairs: list[tuple[str, int]] = []
     async_loops: set[str] = set()
     for loop in _loops_of(target, new_ancestors, point.mode):
         match = [
             o for o in old_loops
             if type(o) is type(loop) and line_map.get(o.lineno) == loop.lineno
         ]
-        new_index, old_index = loop_index(loop), loop_index(match[0]) if match else None
-        if new_index is None or old_index is None:
+        old_path = statement_path(match[0]) if match else None
+        new_index = loop_index(loop)
+        at = running.get(old_path) if old_path is not None else None
+        if new_index is None or at is None:
             return f"the loop at line {loop.lineno} has no running counterpart in the frame"
-        pairs.append((for_local(new_index), for_local(old_index)))
+        pairs.append((for_local(new_index), at))
         if isinstance(loop, ast.AsyncFor):
             async_loops.add(for_local(new_index))
     return ResumePoint(path, point.mode, stmt.lineno, new_line, tuple(pairs),
@@ -507,11 +511,14 @@ def _first_positional(fn: FunctionNode) -> str | None:
 
 
 def _plain_locals(new: FunctionVersion, target: ResumePoint, skip: set[str]) -> tuple[str, ...]:
-    loops = {new_name for new_name, _old in target.loops}
-    return tuple(sorted(
-        name for name in new.varnames
-        if name not in skip and (not name.startswith(HIDDEN_PREFIX) or name in loops)
-    )) + tuple(with_local(i) for i in range(len(target.withs)))
+    """The locals a continuation unpacks: the new version's own, then the carried loop
+    iterators and ``with`` items under their hidden names."""
+    return (
+        tuple(sorted(name for name in new.varnames
+                     if name not in skip and not name.startswith(HIDDEN_PREFIX)))
+        + tuple(sorted(new_name for new_name, _at in target.loops))
+        + tuple(with_local(i) for i in range(len(target.withs)))
+    )
 
 
 def _prologue(globals_: list[str], nonlocal_names: list[str], values: tuple[str, ...]) -> list[

@@ -88,6 +88,9 @@ class Point:
     mode: PointMode
     jump: bool = False
     withs: tuple[int, ...] = ()
+    # the value-stack index of each running ``for`` loop of the function around the point (and
+    # of the loop itself at its head), by the loop's statement path: where its iterator is
+    fors: tuple[tuple[Path, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,43 +140,49 @@ class _StatementSpan:
     handling: bool  # inside an except or finally body of the compiled tree: no point
     blocked: bool  # inside a try body or a with body: a jump point
     withs: tuple[int, ...]  # stack index of each enclosing `with` item's exit
+    fors: tuple[tuple[Path, int], ...]  # stack index of each enclosing logical `for`
 
 
 def _statements(fn: FunctionNode) -> list[_StatementSpan]:
     found: list[_StatementSpan] = []
 
     def visit(block: list[ast.stmt], depth: int, stack: int, handling: bool, blocked: bool,
-              withs: tuple[int, ...]) -> None:
+              withs: tuple[int, ...], fors: tuple[tuple[Path, int], ...]) -> None:
         for stmt in block:
-            found.append(_StatementSpan(stmt, statement_path(stmt), depth, stack, handling,
-                                        blocked, withs))
+            path = statement_path(stmt)
+            found.append(_StatementSpan(stmt, path, depth, stack, handling, blocked, withs,
+                                        fors))
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             inner = depth + 1
             loop_stack = (stack + FOR_STACK_ITEMS if isinstance(stmt, ast.For)
                           else stack + 1 if isinstance(stmt, ast.AsyncFor) else stack)
+            here = (blocked, withs)
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                visit(stmt.body, inner, loop_stack, handling, blocked, withs)
-                visit(stmt.orelse, inner, stack, handling, blocked, withs)
+                running = fors
+                if isinstance(stmt, (ast.For, ast.AsyncFor)) and path is not None:
+                    running = (*fors, (path, stack))
+                visit(stmt.body, inner, loop_stack, handling, *here, running)
+                visit(stmt.orelse, inner, stack, handling, *here, fors)
             elif isinstance(stmt, ast.If):
-                visit(stmt.body, inner, stack, handling, blocked, withs)
-                visit(stmt.orelse, inner, stack, handling, blocked, withs)
+                visit(stmt.body, inner, stack, handling, *here, fors)
+                visit(stmt.orelse, inner, stack, handling, *here, fors)
             elif isinstance(stmt, ast.Match):
                 for case in stmt.cases:
-                    visit(case.body, inner, stack, handling, blocked, withs)
+                    visit(case.body, inner, stack, handling, *here, fors)
             elif isinstance(stmt, (ast.Try, ast.TryStar)):
-                wrapper = is_remap_wrapper(stmt)
-                visit(stmt.body, inner, stack, handling, blocked or not wrapper, withs)
+                guarded = blocked or not is_remap_wrapper(stmt)
+                visit(stmt.body, inner, stack, handling, guarded, withs, fors)
                 for handler in stmt.handlers:
-                    visit(handler.body, inner, stack, True, blocked, withs)
-                visit(stmt.orelse, inner, stack, handling, blocked or not wrapper, withs)
-                visit(stmt.finalbody, inner, stack, True, blocked, withs)
+                    visit(handler.body, inner, stack, True, *here, fors)
+                visit(stmt.orelse, inner, stack, handling, guarded, withs, fors)
+                visit(stmt.finalbody, inner, stack, True, *here, fors)
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 exits = tuple(stack + WITH_STACK_ITEMS * i for i in range(len(stmt.items)))
                 visit(stmt.body, inner, stack + WITH_STACK_ITEMS * len(stmt.items), handling,
-                      True, withs + exits)
+                      True, withs + exits, fors)
 
-    visit(fn.body, 0, 0, False, False, ())
+    visit(fn.body, 0, 0, False, False, (), ())
     return found
 
 
@@ -347,13 +356,14 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
             if (landing is None) if stmt.blocked else not caught:
                 continue
             if depth == stmt.stack:
-                point = Point(path, "start", stmt.blocked, stmt.withs)
+                point = Point(path, "start", stmt.blocked, stmt.withs, stmt.fors)
             elif (
                 depth == stmt.stack + FOR_STACK_ITEMS
                 and isinstance(stmt.node, ast.For)
                 and loop_index(stmt.node) is not None
             ):
-                point = Point(path, "head", stmt.blocked, stmt.withs)
+                point = Point(path, "head", stmt.blocked, stmt.withs,
+                              (*stmt.fors, (path, stmt.stack)))
         if point is not None:
             for offset in (*prefix, instr.offset):
                 points[offset] = point

@@ -109,8 +109,8 @@ class Plan:
         if restart and point.withs:
             return ("restarting would leave the `with` around the frame without running its"
                     " exit")
-        if target.withs and not valuestack.available():
-            return f"the with's exit cannot be read here: {valuestack.problem()}"
+        if (target.withs or target.loops) and not valuestack.available():
+            return f"the frame's value stack cannot be read here: {valuestack.problem()}"
         if restart:
             names = _param_names(new.logical)
             missing = [n for n in names if n not in snapshot]
@@ -122,9 +122,10 @@ class Plan:
                 n: v for n, v in snapshot.items()
                 if n in new_locals and not n.startswith("__relive_")
             }
-            for new_name, old_name in target.loops:
-                iterator = snapshot.get(old_name, state)  # `state` as a "missing" marker
-                if iterator is state or not _is_iterator(iterator, new_name in target.async_loops):
+            for new_name, at in target.loops:
+                asynchronous = new_name in target.async_loops
+                iterator = valuestack.for_iterator(frame, at, asynchronous)
+                if not _is_iterator(iterator, asynchronous):
                     return f"the loop around line {target.old_line} has no live iterator"
                 state[new_name] = iterator
             for index, stack_index in enumerate(target.withs):
