@@ -559,3 +559,29 @@ def test_function_breakpoints_stop_in_the_programs_decorated_function_not_a_libr
         assert "in count at " in stops[0] and stops[0].endswith(f"decorated_prog.py:{body}"), (
             run.output)
         assert "UserList" not in run.output, run.output
+
+
+def test_a_frame_kept_on_the_old_code_is_not_offered_the_same_edit_again(tmp_path: Path) -> None:
+    source = tmp_path / "state_prog.py"
+    shutil.copy(PROGRAMS / "state_prog.py", source)
+    loop = tag("state_prog", "loop")
+    session = Interactive(source)
+    session.send(f"break {source}:{loop}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in loop")
+    source.write_text(source.read_text().replace("acc += i  # tag:loop",
+                                                 "acc += i * 100  # tag:loop"))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update loop")
+    session.send("go")
+    session.expect("Remap opportunity: loop is at line")
+    session.send("go")  # keep the old code
+    session.expect("Stopped (breakpoint 1 (in stale code")  # the next turn, on the old code
+    session.send("go")
+    session.expect("Stopped (breakpoint 1 (in stale code")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert output.count("Remap opportunity") == 1, output
+    assert "loop 10" in output, output  # the running call finished on the old code

@@ -213,6 +213,28 @@ def test_a_signal_sent_to_relive_reaches_the_programs_handler(tmp_path: Path) ->
         process.wait()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_relives_own_thread_never_takes_the_programs_signals(tmp_path: Path) -> None:
+    """At the program's first line already, every thread but the main one blocks SIGUSR1: a
+    signal taken by relive's channel thread would wait for the main thread's next bytecode
+    (a main thread asleep in C would not see it for as long as it sleeps)."""
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import os, signal, threading
+        main = threading.get_native_id()
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/status") as status:
+                blocked = next(l for l in status if l.startswith("SigBlk:")).split()[1]
+            usr1 = bool(int(blocked, 16) >> (signal.SIGUSR1 - 1) & 1)
+            print("main" if int(tid) == main else "other", usr1, flush=True)
+    """), encoding="utf-8")
+    process = _relive(tmp_path, "--on-rude=ignore", "app.py")
+    out, err = process.communicate(timeout=TIMEOUT)
+    lines = sorted(out.splitlines())
+    assert "main False" in lines, out + err
+    others = [line for line in lines if line.startswith("other")]
+    assert others and all(line == "other True" for line in others), out + err
+
+
 def test_when_relive_is_killed_the_program_goes_with_it(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(textwrap.dedent("""
         import os, time

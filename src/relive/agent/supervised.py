@@ -75,7 +75,15 @@ def main() -> None:
     except ProgramError as exc:
         print(f"relive run: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    _thread.start_new_thread(_serve, (channel, SavedFiles()))
+    # The channel thread never takes the program's signals: it starts with them blocked (a
+    # mask set in the thread itself could come too late on a loaded machine, and a signal it
+    # took would wait for the main thread's next bytecode, which a main thread sleeping in C
+    # may not run for long).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        _thread.start_new_thread(_serve, (channel, SavedFiles()))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         execute(main_module, code)
     except SystemExit:
@@ -103,9 +111,6 @@ def _serve(channel: Channel, saved: SavedFiles) -> None:
     It waits in a read and does nothing else: a program that counts its objects
     (``len(gc.get_objects())``, as leak tests do) counts the same whenever it looks, as under
     ``python``; only an edit makes objects come and go."""
-    # the program's signals go to the program's threads: one this thread took would wait for
-    # the main thread's next bytecode, which a main thread sleeping in C may not run for long
-    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     pending = b""
     while True:
         try:

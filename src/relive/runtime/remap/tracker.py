@@ -607,8 +607,9 @@ def remap_here(frame: FrameType) -> None:
     the frame's thread, inside that line event, as the frame goes on. It does what the
     frame's own remap event would do there, and may raise the remap signal into the frame
     (let it propagate) or move the frame by a jump. Nothing happens for a frame that is not
-    waiting to move or not at a remap point."""
-    if id(frame.f_code) not in _TRACKER.stale:
+    waiting to move (one the user already kept on the old code, say) or not at a remap
+    point."""
+    if id(frame.f_code) not in _TRACKER.stale or frame not in _TRACKER.frames:
         return
     _TRACKER.on_line(frame, frame.f_code)
 
