@@ -70,7 +70,7 @@ PROBE = """
 # what relive's own core may add to the program's modules: relive's runtime and the standard
 # library modules it needs (the front end's modules and third-party ones, never)
 CORE = ("relive", "relive.agent", "relive.agent.channel", "relive.agent.records",
-        "relive.agent.supervised",
+        "relive.agent.supervised", "relive.agent.member",
         "relive.runtime", "relive.delta")
 
 
@@ -93,6 +93,15 @@ def _compare(plain: dict[str, Any], relive: dict[str, Any]) -> None:
     assert not [m for m in extra if m.startswith("relive.cli")]
     # the two ends of the channel to the front end (close-on-exec), nothing else
     assert relive.pop("fds") == plain.pop("fds") + 2
+    # in the environment, what the Python processes the program starts need to join the
+    # session, nothing else
+    environ = relive["environ"]
+    session = json.loads(environ.pop("RELIVE_SESSION"))
+    assert session["version"] == "{}.{}".format(*sys.version_info[:2])
+    boot, *rest = environ.pop("PYTHONPATH").split(os.pathsep)
+    assert boot.endswith(os.path.join("relive", "_boot"))
+    assert rest == ([plain["environ"].pop("PYTHONPATH")] if "PYTHONPATH" in plain["environ"]
+                    else [])
     for key, value in plain.items():
         assert relive[key] == value, key
 

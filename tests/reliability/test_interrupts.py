@@ -28,7 +28,8 @@ NEW = "def f():\n    return 3\n\nX = 2\nY = X + 1\n"
 STRIDE = 13  # outside the commit sequence, one bytecode in this many is interrupted
 # the frames whose every bytecode is interrupted: the apply's own sequence and the commit
 TOOL = 4  # a sys.monitoring tool id of no one else's here
-EVERY = {"_apply_locked", "apply_delta", "commit", "rollback", "withdraw", "settle",
+EVERY = {"_prepare_locked", "committed", "apply_delta", "commit", "rollback", "withdraw",
+         "settle",
          # the hold of other threads around the commit
          "held", "end", "undo", "_start_monitoring", "_start_tracing", "replace_others",
          "restore_others", "restore_frames"}

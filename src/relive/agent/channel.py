@@ -1,4 +1,5 @@
-"""The channel of ``relive run``: two pipes between the front end and the program's process.
+"""The channel of ``relive run``: between the front end and one process of the program, two
+pipes (the first process) or a socket (the others, which join later).
 
 The messages are in :mod:`relive.agent.supervised`. This module is light on purpose: the front
 end imports :func:`fingerprint` from it, and nothing of relive's runtime comes with it.
@@ -21,7 +22,8 @@ def fingerprint(data: bytes) -> str:
 
 
 class Channel:
-    """The program's end of the two pipes; writes are whole lines, from any thread."""
+    """The program's end of the channel (``read_fd`` is ``write_fd`` for a socket); writes
+    are whole lines, from any thread."""
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         # the program's own child processes must not hold them (nor see them)
@@ -32,6 +34,29 @@ class Channel:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._ids = (self._id(read_fd), self._id(write_fd))
+
+    @classmethod
+    def closed(cls) -> Channel:
+        """A channel to nowhere: a forked child's until it has its own."""
+        channel = cls.__new__(cls)
+        channel.read_fd = channel.write_fd = -1
+        channel._lock = threading.Lock()
+        channel._pid = os.getpid()
+        channel._ids = (None, None)
+        return channel
+
+    def close(self) -> None:
+        """Close this process's descriptors of the channel (if they are still its)."""
+        if self.ours():
+            for fd in {self.read_fd, self.write_fd}:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.read_fd = self.write_fd = -1
+
+    def receive(self) -> bytes:
+        return os.read(self.read_fd, 65536)
 
     @staticmethod
     def _id(fd: int) -> tuple[int, int] | None:
@@ -44,7 +69,8 @@ class Channel:
     def ours(self) -> bool:
         """Both descriptors are still the channel's pipes: the program may close descriptors
         it does not know (``os.closerange``) and open others under the same numbers."""
-        return (self._id(self.read_fd), self._id(self.write_fd)) == self._ids
+        return self.read_fd >= 0 and (
+            self._id(self.read_fd), self._id(self.write_fd)) == self._ids
 
     def send(self, message: dict[str, Any]) -> None:
         if os.getpid() != self._pid:

@@ -6,13 +6,13 @@ A record is a dict with a ``"t"`` (its type) and JSON values only; the front end
 :mod:`relive.cli.report`.
 
 - ``result``: one apply or refusal: ``module``, ``file``, ``generation``, ``applied``,
-  ``describe`` (:meth:`ApplyResult.describe`), ``duration_ms``, ``updated``, ``inserted``,
-  ``deleted``, ``replaced``, ``warnings``, ``stale`` (lines), ``errors``, ``edits``,
+  ``describe`` (:meth:`ApplyResult.describe`), ``what`` (the same without the time),
+  ``duration_ms``, ``updated``, ``inserted``, ``deleted``, ``replaced``, ``warnings``,
+  ``stale`` (lines), ``errors``, ``edits``,
   ``rude_edits`` (``code``, ``kind``, ``severity``, ``line``, ``path``, ``message``) and
   ``source_errors`` (``kind``, ``line``, ``col``, ``message``);
 - ``enc_fallback``: a module was loaded with some of its code compiled plainly (``file``,
   ``rude_edits`` as above, RL5002 each);
-- ``notice``: a saved file that could not be read (``file``, ``module``, ``message``);
 - ``remap``: a running frame moved or not (``what``, ``text`` and the frame's fields);
 - ``handler_error``: an update handler raised (``handler``, ``error``, ``module``, ``file``).
 """
@@ -34,7 +34,6 @@ from relive.runtime.remap.events import (
     describe_event,
 )
 from relive.runtime.result import ApplyResult
-from relive.runtime.watch import FileNotice
 
 Record = dict[str, Any]
 
@@ -50,7 +49,9 @@ def result_record(result: ApplyResult) -> Record:
     return {
         "t": "result", "module": result.module, "file": result.filename,
         "generation": result.generation, "applied": result.applied,
-        "describe": result.describe(), "duration_ms": round(result.duration_s * 1e3, 3),
+        "describe": result.describe(),
+        "what": result.what() if result.applied else result.describe(),
+        "duration_ms": round(result.duration_s * 1e3, 3),
         "updated": list(result.updated), "inserted": list(result.inserted),
         "deleted": list(result.deleted), "replaced": list(result.replaced),
         "warnings": [str(w) for w in result.warnings], "stale": [str(s) for s in result.stale],
@@ -89,9 +90,6 @@ def record(item: RuntimeEvent) -> Record:
         case EncFallbackNotice():
             return {"t": "enc_fallback", "file": item.filename,
                     "rude_edits": _rude_records(item.rude_edits)}
-        case FileNotice():
-            return {"t": "notice", "file": item.filename, "module": item.module,
-                    "message": item.message}
         case HandlerError():
             return {"t": "handler_error", "handler": item.handler, "error": repr(item.error),
                     "module": item.result.module, "file": item.result.filename}

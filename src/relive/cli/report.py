@@ -12,13 +12,17 @@ from typing import IO, Any
 from relive.display import display_path
 
 
-def apply_lines(result: dict[str, Any]) -> list[tuple[str, str]]:
+def apply_lines(result: dict[str, Any], processes: int = 1,
+                took_ms: float = 0.0) -> list[tuple[str, str]]:
     """(style, text) lines describing one apply (a ``result`` record of
-    :mod:`relive.agent.records`): what changed, or why nothing did."""
+    :mod:`relive.agent.records`): what changed, or why nothing did; applied in ``processes``
+    processes, in ``took_ms`` from the first one's start to the last one's end."""
     where = display_path(result["file"])
     lines: list[tuple[str, str]] = []
     if result["applied"]:
-        lines.append(("ok", f"{where}: {result['describe']}"))
+        what = (result["describe"] if processes <= 1 else
+                f"{result['what']} in {processes} processes ({took_ms:.1f} ms)")
+        lines.append(("ok", f"{where}: {what}"))
         for r in result["rude_edits"]:
             lines.append(("warn", f"{where}:{r['line']}: {r['code']} warning: {r['message']}"))
         for w in result["warnings"]:
@@ -122,11 +126,16 @@ class Reporter:
         fields = {k: v for k, v in record.items() if k not in ("t", "text")}
         self.event("remap", **fields)
 
-    def result(self, result: dict[str, Any]) -> None:
-        for style, text in apply_lines(result):
-            self.line(style, text)
+    def result(self, result: dict[str, Any], pid: int | None = None, show: bool = True,
+               processes: int = 1, took_ms: float = 0.0) -> None:
+        """Print the lines of ``result`` (``show``), and write its events (with ``pid``, the
+        process it is from, when there is one)."""
+        if show:
+            for style, text in apply_lines(result, processes, took_ms):
+                self.line(style, text)
         base = {"module": result["module"], "file": result["file"],
-                "generation": result["generation"]}
+                "generation": result["generation"],
+                **({} if pid is None else {"pid": pid})}
         for r in result["rude_edits"]:
             self.event("rude_edit", **base, code=r["code"], kind=r["kind"],
                        severity=r["severity"], line=r["line"], path=r["path"],

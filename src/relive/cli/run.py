@@ -36,6 +36,8 @@ options:
                                  from its first line, or finish the old code
   --no-enc                       compile the program plainly (no frame can then move to new
                                  code; only new calls run it)
+  --grace SECONDS                at a restart, how long the program's processes have to end
+                                 after SIGTERM before they are killed (default: 5)
   -q, --quiet                    print only rude edits and errors, not every apply
   -h, --help                     show this help
 """
@@ -52,6 +54,7 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--remap", choices=("next-statement", "restart", "stale"),
                         default="next-statement")
     parser.add_argument("--no-enc", action="store_true")
+    parser.add_argument("--grace", type=_seconds, default=None)
     parser.add_argument("-h", "--help", action="store_true")
     parser.add_argument("-m", dest="module", default=None)
     args = list(argv)
@@ -64,7 +67,7 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                 break
             options.append(args.pop(0))
             break
-        if option in ("--events", "--paths", "--on-rude", "--remap") and args:
+        if option in ("--events", "--paths", "--on-rude", "--remap", "--grace") and args:
             options.append(args.pop(0))
     ns = parser.parse_args(options)
     return ns, args
@@ -77,13 +80,24 @@ def main(argv: Sequence[str]) -> int:
         return 0 if ns.help else 2
     policy = ns.on_rude or ("ask" if _terminal() is not None else "restart")
     from relive.cli.report import Reporter
-    from relive.cli.supervisor import Options, Supervisor
+    from relive.cli.supervisor import STOP_GRACE_S, Options, Supervisor
 
-    options = Options(policy=policy, paths=ns.paths, enc=not ns.no_enc, remap=ns.remap)
+    options = Options(policy=policy, paths=ns.paths, enc=not ns.no_enc, remap=ns.remap,
+                      grace=STOP_GRACE_S if ns.grace is None else ns.grace)
     reporter = Reporter(ns.events, quiet=ns.quiet)
     describe = f"-m {ns.module}" if ns.module is not None else rest[0]
     supervisor = Supervisor(rest, ns.module, options, reporter, ask=_ask_restart)
     return supervisor.run(describe)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
 
 
 def _terminal() -> str | None:

@@ -18,23 +18,32 @@ uncaught ``KeyboardInterrupt`` ends in SIGINT, as with ``python``). Without ``si
 (macOS) signals are relayed by handlers, all but SIGINT and SIGQUIT, which are taken as the
 terminal's.
 
-A restart ends the program between two bytecodes of its main thread (or, when that thread is
-blocked in a system call, from the program's channel thread; or with SIGKILL after
-:data:`STOP_GRACE_S`) and starts a new process.
+Every Python process the program starts joins the session and takes every edit, all of them
+or none (:mod:`relive.cli.fleet`).
+
+A restart ends the whole process tree of the program and starts it again with the same
+arguments, environment and directory: the first process between two bytecodes of its main
+thread (or, when that thread is blocked in a system call, from its channel thread), the
+processes it started with SIGTERM; any of them still there after the grace period
+(``--grace``, :data:`STOP_GRACE_S` by default) with SIGKILL. On Linux this process is the
+tree's subreaper: a process the program started and left behind (a daemon, a server's worker
+whose parent ended) is still found, and ended, at a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from relive.agent.channel import fingerprint
+from relive.cli.fleet import Fleet, Member
 from relive.cli.report import Reporter, needs_restart
 from relive.cli.watch import DirWatcher
 
@@ -57,39 +66,7 @@ class Options:
     paths: list[str] | None
     enc: bool
     remap: str
-
-
-class Program:
-    """One process of the program, and the channel to it."""
-
-    def __init__(self, pid: int, to_child: int, from_child: int) -> None:
-        self.pid = pid
-        self.to_child = to_child
-        self.from_child = from_child
-        self.restarting = False
-        self.exit_signal: int | None = None  # what it asked to end with (SIGINT)
-        self.reaped = threading.Event()
-        self._lock = threading.Lock()
-        self.reader: threading.Thread | None = None
-        # files the program told of, with the fingerprint of the source it runs, not yet
-        # compared with the disk (that waits until the watch covers them)
-        self.unchecked: dict[str, str] = {}
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        with self._lock:
-            try:
-                while data:
-                    data = data[os.write(self.to_child, data):]
-            except OSError:
-                pass  # it has ended; the main thread finds out
-
-    def close(self) -> None:
-        """Close the way to the program (the reader closes the way back when it is done)."""
-        try:
-            os.close(self.to_child)
-        except OSError:
-            pass
+    grace: float = STOP_GRACE_S  # at a restart, from SIGTERM to SIGKILL
 
 
 def relayed(si_code: int, si_pid: int, program_pid: int) -> bool:
@@ -127,7 +104,8 @@ class Supervisor:
         self.reporter = reporter
         self.ask = ask
         self.restarts = 0
-        self._current: Program | None = None
+        self._current: Member | None = None
+        self._fleet: Fleet | None = None
         self._lock = threading.Lock()
         self.watcher = DirWatcher(on_changes=self._changed, on_armed=self._armed)
 
@@ -141,28 +119,37 @@ class Supervisor:
                                                {*RELAYED, signal.SIGCHLD} if relay else ())
         if not relay:  # no sigtimedwait (macOS): relay with handlers, not knowing the sender
             self._relay_with_handlers()
+        subreaper = _become_subreaper()
         try:
             while True:
-                program = self._spawn(original_mask)
+                fleet = Fleet(self._report, self._notice)
+                fleet.on_join = functools.partial(self._joined, fleet)
+                program = self._spawn(original_mask, fleet)
                 self.reporter.event("started", target=describe, pid=program.pid,
                                     restarts=self.restarts)
-                status = self._wait(program) if relay else self._poll(program)
+                status = self._wait(program, subreaper) if relay else self._poll(program)
                 self._finish(program)
                 if not program.restarting:
+                    fleet.close()
                     return self._end_as(status, program.exit_signal)
+                _end_tree(program, self.options.grace)
+                fleet.close()
                 self.restarts += 1
         finally:
             self.watcher.stop(wait=False)
 
-    def _spawn(self, mask: set[int | signal.Signals]) -> Program:
+    def _spawn(self, mask: set[int | signal.Signals], fleet: Fleet) -> Member:
         import relive
 
         to_read, to_write = os.pipe()
         from_read, from_write = os.pipe()
-        config = {"read": to_read, "write": from_write, "paths": self.options.paths,
-                  "enc": self.options.enc, "remap": self.options.remap,
-                  "module": self.module}
         root = os.path.dirname(os.path.dirname(os.path.abspath(relive.__file__)))
+        session = {"socket": fleet.socket_path, "token": fleet.token,
+                   "paths": self.options.paths, "enc": self.options.enc,
+                   "remap": self.options.remap, "root": root,
+                   "version": "{}.{}".format(*sys.version_info[:2])}
+        config = {"read": to_read, "write": from_write, "module": self.module,
+                  "session": session, "boot": os.path.join(root, "relive", "_boot")}
         argv = [sys.executable, *interpreter_options(), "-c", BOOTSTRAP.format(root=root),
                 json.dumps(config), *self.program_args]
         # inheritable just for the spawn; the program's process makes them close-on-exec again
@@ -182,15 +169,14 @@ class Supervisor:
         finally:
             os.close(to_read)
             os.close(from_write)
-        program = Program(pid, to_write, from_read)
-        program.reader = threading.Thread(target=self._read, args=(program,),
-                                          name="relive-channel", daemon=True)
+        program = Member(pid, to_write, from_read, main=True)
         with self._lock:
             self._current = program
-        program.reader.start()
+            self._fleet = fleet
+        fleet.add(program, self._message)
         return program
 
-    def _wait(self, program: Program) -> int:
+    def _wait(self, program: Member, subreaper: bool) -> int:
         """Relay signals until the program ends; its wait status."""
         taken = {*RELAYED, signal.SIGCHLD}
         while True:
@@ -198,6 +184,8 @@ class Supervisor:
             if pid:
                 program.reaped.set()
                 return status
+            if subreaper:
+                _reap_others(program.pid)
             info = signal.sigtimedwait(taken, 0.5)
             if info is None or info.si_signo == signal.SIGCHLD:
                 continue
@@ -208,7 +196,7 @@ class Supervisor:
             except ProcessLookupError:
                 pass
 
-    def _poll(self, program: Program) -> int:
+    def _poll(self, program: Member) -> int:
         _pid, status = os.waitpid(program.pid, 0)
         program.reaped.set()
         return status
@@ -226,10 +214,10 @@ class Supervisor:
         for signum in RELAYED:
             signal.signal(signum, relay)
 
-    def _finish(self, program: Program) -> None:
+    def _finish(self, program: Member) -> None:
         """Read what the program said last (its last applies), then close the channel."""
         if program.reader is not None:
-            # a forked child of the program may hold the pipe open: do not wait for it
+            # a child of the program may hold the pipe open: do not wait for it
             program.reader.join(timeout=1.0)
         with self._lock:
             if self._current is program:
@@ -246,36 +234,52 @@ class Supervisor:
             return _die_of(asked_signal)
         return os.waitstatus_to_exitcode(status)
 
-    # -- the channel thread (one per program process) --------------------------------------
+    # -- the channel threads (one per process of the program) ------------------------------
 
-    def _read(self, program: Program) -> None:
-        with os.fdopen(program.from_child, "rb") as stream:
-            for line in stream:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                try:
-                    self._message(program, message)
-                except Exception:  # a bad record must not stop the relay
-                    continue
+    def _joined(self, fleet: Fleet, member: Member) -> None:
+        self.reporter.event("joined", pid=member.pid)
+        fleet.add(member, self._message)
 
-    def _message(self, program: Program, message: dict[str, Any]) -> None:
+    def _message(self, member: Member, message: dict[str, Any]) -> None:
         kind = message.get("t")
         if kind == "watch":
             with self._lock:
-                program.unchecked.update(message.get("files") or {})
+                fleet = self._fleet
+            if fleet is not None:
+                fleet.told(member, message.get("files") or {})
             self.watcher.add(message["dirs"])
-            if self.watcher.armed:
-                self._check(program)  # else on_armed does, once the watch is in place
+            if self.watcher.armed and fleet is not None:
+                fleet.check(member)  # else on_armed does, once the watch is in place
         elif kind == "exit":
-            program.exit_signal = int(message["signal"])
+            member.exit_signal = int(message["signal"])
         else:
-            self.reporter(message)
-            if kind == "result" and needs_restart(message):
-                self._refused(program)
+            if not member.main and "text" in message:
+                message = dict(message, text=f"process {member.pid}: {message['text']}")
+            self.reporter(dict(message, pid=member.pid))
 
-    def _refused(self, program: Program) -> None:
+    # -- the apply thread ------------------------------------------------------------------
+
+    def _report(self, outcome: str, results: list[tuple[Member, dict[str, Any]]],
+                seconds: float) -> None:
+        if outcome == "ended":
+            for member, _record in results:
+                self.reporter.line("warn", f"process {member.pid} ended while an edit was "
+                                           f"applied; the other processes are consistent")
+            return
+        processes = len(results) if outcome == "applied" else 1
+        for i, (member, record) in enumerate(results):
+            self.reporter.result(record, pid=member.pid, show=i == 0, processes=processes,
+                                 took_ms=seconds * 1e3)
+        if outcome == "refused" and needs_restart(results[0][1]):
+            with self._lock:
+                current = self._current
+            if current is not None:
+                self._refused(current)
+
+    def _notice(self, path: str, message: str) -> None:
+        self.reporter({"t": "notice", "file": path, "module": None, "message": message})
+
+    def _refused(self, program: Member) -> None:
         policy = self.options.policy
         if policy == "ignore" or (policy == "ask" and not self.ask()):
             self.reporter.line("info", "keeping the running program; the edit is not applied")
@@ -285,47 +289,123 @@ class Supervisor:
         self.reporter.line("info", "restarting the program")
         self.reporter.event("restart", pid=program.pid, restarts=self.restarts + 1)
         program.restarting = True
+        # the processes it started, found now (without a subreaper they are lost once it ends)
+        program.tree = _tree(program.pid)
         program.send({"t": "stop"})
-        threading.Thread(target=_kill_if_alive, args=(program,), name="relive-stop",
-                         daemon=True).start()
+        threading.Thread(target=_kill_if_alive, args=(program, self.options.grace),
+                         name="relive-stop", daemon=True).start()
 
     # -- the watcher thread ---------------------------------------------------------------
 
     def _changed(self, paths: list[str]) -> None:
         with self._lock:
-            current = self._current
-        if current is not None:
-            current.send({"t": "changed", "paths": paths})
+            fleet = self._fleet
+        if fleet is not None:
+            fleet.saved(paths)
 
     def _armed(self) -> None:
         with self._lock:
-            current = self._current
-        if current is not None:
-            self._check(current)
-
-    def _check(self, program: Program) -> None:
-        """Send as changed the files the program told of whose content on disk is not what it
-        runs: saved after the program read them and before the watch was in place."""
-        with self._lock:
-            files, program.unchecked = program.unchecked, {}
-        changed = sorted(path for path, runs in files.items() if _on_disk(path) != runs)
-        if changed:
-            program.send({"t": "changed", "paths": changed})
+            fleet = self._fleet
+        if fleet is not None:
+            for member in fleet.alive():
+                fleet.check(member)
 
 
-def _on_disk(path: str) -> str | None:
-    """The fingerprint of the file's content; None if it cannot be read (then the program,
-    told it changed, reports why)."""
+# -- the program's process tree (Linux: /proc; elsewhere, the first process alone) -----------
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> bool:
+    """Make this process the subreaper of the program's tree (Linux): a process the program
+    leaves behind becomes this one's child, not init's, and a restart still finds it."""
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        with open(path, "rb") as f:
-            return fingerprint(f.read())
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_others(program_pid: int) -> None:
+    """Reap the program's processes that ended after they were left to this subreaper."""
+    for pid in _children(os.getpid()):
+        if pid != program_pid:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return None
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+    return found
 
 
-def _kill_if_alive(program: Program) -> None:
+def _tree(root: int) -> list[int]:
+    """``root``'s descendants, parents before children (none where /proc has no children)."""
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _end_tree(program: Member, grace: float) -> None:
+    """After the program's first process ended for a restart: the processes it started (found
+    before it ended, and this subreaper's children now) get SIGTERM and the grace period, then
+    SIGKILL; returns when none is left."""
+    deadline = time.monotonic() + grace
+    left = [pid for pid in dict.fromkeys([*program.tree, *_tree(os.getpid())])
+            if pid != program.pid]
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    while left:
+        _reap_others(program.pid)
+        left = [pid for pid in left if _alive(pid)]
+        if not left:
+            _reap_others(program.pid)
+            return
+        if time.monotonic() > deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            deadline = float("inf")
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is still a process that has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _kill_if_alive(program: Member, grace: float) -> None:
     """The program did not stop when asked (its process is stuck): kill it."""
-    if not program.reaped.wait(STOP_GRACE_S):
+    if not program.reaped.wait(grace):
         try:
             os.kill(program.pid, signal.SIGKILL)
         except ProcessLookupError:

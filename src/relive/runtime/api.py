@@ -16,8 +16,14 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from relive.delta import Delta, GenerationMismatchError, compute_delta
-from relive.runtime import events
-from relive.runtime.apply.pipeline import apply_delta, enc_recompile, refusal
+from relive.runtime.apply.pipeline import (
+    Prepared,
+    apply_delta,
+    enc_recompile,
+    prepare_delta,
+    refusal,
+    told,
+)
 from relive.runtime.files import normalize
 from relive.runtime.importhook import install as _install
 from relive.runtime.registry import REGISTRY, TrackedModule
@@ -82,13 +88,23 @@ def reload(module: ModuleType | str, source: str | bytes | None = None,
         if isinstance(read, ApplyResult):
             return read
         source = read
+    prepared = prepare_reload(t, source, remap)
+    return prepared.commit() if isinstance(prepared, Prepared) else told(prepared)
+
+
+def prepare_reload(t: TrackedModule, source: str | bytes,
+                   remap: str | None = None) -> Prepared | ApplyResult:
+    """The first phase of :func:`reload` with ``source``: the refusal, not yet told to
+    observers, or the :class:`~relive.runtime.apply.pipeline.Prepared` apply, which holds the
+    apply lock until it is committed or aborted (``relive run`` commits an edit only when every
+    process of the program has prepared it)."""
     try:
         delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
-        return apply_delta(t, delta, remap, source_bytes=(
+        return prepare_delta(t, delta, remap, source_bytes=(
             source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")))
     except RecursionError:
-        return _refused(t, None, ["the module is nested too deeply for relive to apply it "
-                                  "(RecursionError); nothing was changed"])
+        return refusal(t, None, ["the module is nested too deeply for relive to apply it "
+                                 "(RecursionError); nothing was changed"], (), 0.0)
 
 
 def _read_file(t: TrackedModule) -> bytes | ApplyResult:
@@ -139,9 +155,7 @@ def looks_truncated(t: TrackedModule, data: bytes) -> bool:
 
 
 def _refused(t: TrackedModule, delta: Delta | None, errors: list[str]) -> ApplyResult:
-    result = refusal(t, delta, errors, (), 0.0)
-    events.emit(result)
-    return result
+    return told(refusal(t, delta, errors, (), 0.0))
 
 
 def apply(module: ModuleType | str, delta: Delta, remap: str | None = None) -> ApplyResult:

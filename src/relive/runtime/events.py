@@ -22,7 +22,6 @@ from relive.runtime.result import ApplyResult
 if TYPE_CHECKING:
     from relive.runtime.enc.safety import EncFallbackNotice
     from relive.runtime.remap.events import RemapEvent
-    from relive.runtime.watch import FileNotice
 
 Handler = Callable[[ApplyResult], Any]
 
@@ -37,7 +36,7 @@ class HandlerError:
 
 
 RuntimeEvent: TypeAlias = (
-    "ApplyResult | HandlerError | FileNotice | EncFallbackNotice | RemapEvent")
+    "ApplyResult | HandlerError | EncFallbackNotice | RemapEvent")
 """Everything observers hear: an apply's result (applied or refused), an update handler's
 error, a saved file that could not be read, a module compiled plainly in EnC mode, and what
 happened to a running frame (:mod:`relive.runtime.remap.events`)."""

@@ -20,6 +20,7 @@ from types import CodeType
 
 from relive._cpython.modules import MAIN_HAS_CACHED
 from relive.runtime import importhook
+from relive.runtime.files import normalize
 from relive.runtime.registry import REGISTRY
 
 
@@ -127,6 +128,40 @@ def _prepare_module(name: str, args: tuple[str, ...]) -> tuple[types.ModuleType,
     if source is not None and REGISTRY.filter.accepts(spec.origin):
         importhook.compiled_by_hook(REGISTRY.register(main, spec.origin, source))
     return main, code
+
+
+def run_script_as(name: str, path: str) -> types.ModuleType:
+    """Run the script at ``path`` as module ``name``, tracked (when the filter accepts it),
+    and return the module. For ``multiprocessing``'s children, which run the parent's main
+    script again as ``__mp_main__``: its functions are then the module's, and an edit of the
+    script reaches them (``runpy.run_path``, which multiprocessing uses, leaves them with a
+    namespace no module holds). The source is the one the session pins, if it pins one."""
+    filename = os.path.abspath(path)
+    source = importhook.PINNED.get(normalize(filename))
+    if source is None:
+        with open(filename, "rb") as f:
+            source = f.read()
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    module.__loader__ = importlib.machinery.SourceFileLoader(name, filename)  # type: ignore[assignment,unused-ignore]
+    module.__spec__ = None
+    module.__package__ = None
+    if MAIN_HAS_CACHED:
+        module.__cached__ = None  # type: ignore[attr-defined]
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    code = _compile(source, filename)
+    sys.modules[name] = module
+    tracked = None
+    if REGISTRY.filter.accepts(filename):
+        tracked = REGISTRY.register(module, filename, source)
+        importhook.compiled_by_hook(tracked)
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        if tracked is not None:
+            REGISTRY.unregister(tracked)
+        raise
+    return module
 
 
 def execute(main: types.ModuleType, code: CodeType) -> None:

@@ -72,13 +72,17 @@ class ApplyResult:
         if not self.applied:
             reason = self.errors[0] if self.errors else "refused"
             return f"not applied: {reason}"
+        return f"{self.what()} ({self.duration_s * 1e3:.1f} ms)"
+
+    def what(self) -> str:
+        """The generation and what changed in it (an applied result)."""
         parts = []
         for label, items in (("updated", self.updated), ("added", self.inserted),
                              ("deleted", self.deleted), ("rebuilt", self.replaced)):
             if items:
                 parts.append(f"{label} {', '.join(items)}")
         what = "; ".join(parts) if parts else "no code changed"
-        return f"gen {self.generation}: {what} ({self.duration_s * 1e3:.1f} ms)"
+        return f"gen {self.generation}: {what}"
 
     def summary(self) -> str:
         """One line: the module, then what changed or why nothing did."""

@@ -25,12 +25,10 @@ from collections.abc import Callable, Iterable
 from types import CodeType
 
 from relive.delta import (
+    Baseline,
     Delta,
     GenerationMismatchError,
     RudeEdit,
-)
-from relive.delta.units import (
-    Compiler,
 )
 from relive.runtime import events
 from relive.runtime.apply import module_frames
@@ -65,10 +63,54 @@ def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
     session's). ``source_bytes``, the bytes the delta's new side was read from, become the
     module's in the same commit as its code and baseline.
     """
-    start = time.perf_counter()
-    compiler = enc_compiler if tracked.enc else None
+    attempt = _Attempt()
     with REGISTRY.apply_lock:
-        result = _apply_locked(tracked, delta, compiler, start, remap, source_bytes)
+        try:
+            found = _prepare_locked(tracked, delta, remap, source_bytes, attempt)
+            if isinstance(found, Prepared):
+                found = found.committed()
+        except BaseException:
+            attempt.undo()
+            raise
+    return told(found)
+
+
+def prepare_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
+                  source_bytes: bytes | None = None) -> Prepared | ApplyResult:
+    """The first phase of an apply: check and plan ``delta`` (see the module docstring).
+
+    Returns the refusal (not yet told to observers) when the delta cannot be applied, or a
+    :class:`Prepared` apply that holds the apply lock until it is committed or aborted: an
+    apply to several processes commits only when every process has prepared it."""
+    attempt = _Attempt()
+    REGISTRY.apply_lock.acquire()
+    try:
+        found = _prepare_locked(tracked, delta, remap, source_bytes, attempt)
+    except BaseException:
+        attempt.undo()
+        REGISTRY.apply_lock.release()
+        raise
+    if not isinstance(found, Prepared):
+        REGISTRY.apply_lock.release()
+    return found
+
+
+class _Attempt:
+    """How far an apply got, for the caller that must undo it when an exception (a
+    KeyboardInterrupt between two bytecodes) cuts it short: before its commit began, what
+    the plan bound in the live module is withdrawn; from then on, the commit undoes itself."""
+
+    def __init__(self) -> None:
+        self.plan: Plan | None = None
+        self.committing = False
+
+    def undo(self) -> None:
+        if self.plan is not None and not self.committing:
+            self.plan.ev.withdraw()
+
+
+def told(result: ApplyResult) -> ApplyResult:
+    """``result``, told to update handlers and observers (:func:`events.emit`)."""
     events.emit(result)
     return result
 
@@ -84,8 +126,10 @@ def _committed_names(plan: Plan) -> Callable[[str], bool]:
     return {n for o, n, _ in plan.txn.sets if o is plan.module}.__contains__
 
 
-def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | None,
-                  start: float, remap: str | None, source_bytes: bytes | None) -> ApplyResult:
+def _prepare_locked(tracked: TrackedModule, delta: Delta, remap: str | None,
+                    source_bytes: bytes | None, attempt: _Attempt) -> Prepared | ApplyResult:
+    start = time.perf_counter()
+    compiler = enc_compiler if tracked.enc else None
     rude = list(delta.rude_edits)
     try:
         delta.check_base(tracked.baseline)
@@ -102,39 +146,94 @@ def _apply_locked(tracked: TrackedModule, delta: Delta, compiler: Compiler | Non
         from relive.runtime.apply.verify import verify
 
         notes = verify(tracked)
-    plan = Plan(tracked, delta, compiler)
+    plan = attempt.plan = Plan(tracked, delta, compiler)
     plan.warnings.extend(notes)
     # From the plan's first scratch binding to the end of the commit, any failure — a refusal,
     # new code raising, a relive bug, a KeyboardInterrupt between two bytecodes — withdraws
-    # what the scratch evaluation bound in the live module, and the commit undoes itself.
+    # what the scratch evaluation bound in the live module (here, or by the caller through
+    # ``attempt``), and the commit undoes itself.
     try:
         plan.build()
         rude += plan.rude
         if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
             rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
                                         definition_paths(plan.new.index))
-        # the module's baseline (and the bytes it was read from) change in the same commit as
-        # its live objects: nothing can leave one behind the other
-        old_baseline = tracked.baseline
-        plan.txn.set(tracked, "_baseline", delta.next_baseline)
-        if source_bytes is not None:
-            plan.txn.set(tracked, "source_bytes", source_bytes)
-        plan.txn.commit()
     except Refused as exc:
         plan.ev.withdraw()
         return refusal(tracked, delta, [exc.reason], [*rude, *exc.rude], start)
     except EvaluationError as exc:
         plan.ev.withdraw()
         return refusal(tracked, delta, [f"new code raised while it ran: {exc}"], rude, start)
-    except BaseException as exc:
-        if plan.txn.committed:  # interrupted just after the commit: the apply stands
-            plan.ev.settle(_committed_names(plan))
+    return Prepared(tracked, delta, plan, rude, start, remap, source_bytes, attempt)
+
+
+class Prepared:
+    """An apply checked and planned, not yet visible to the program: :meth:`commit` makes it
+    so, :meth:`abort` withdraws it. Holds the apply lock (taken by :func:`prepare_delta`)
+    until one of them is called, from the thread that prepared it."""
+
+    def __init__(self, tracked: TrackedModule, delta: Delta, plan: Plan, rude: list[RudeEdit],
+                 start: float, remap: str | None, source_bytes: bytes | None,
+                 attempt: _Attempt) -> None:
+        self.tracked = tracked
+        self.delta = delta
+        self.plan = plan
+        self.rude = rude
+        self.start = start
+        self.remap = remap
+        self.source_bytes = source_bytes
+        self._attempt = attempt
+        self._done = False
+
+    def abort(self, reason: str) -> ApplyResult:
+        """Withdraw the prepared apply (another process refused it); the refusal, told."""
+        self._finish()
+        self.plan.ev.withdraw()
+        return told(refusal(self.tracked, self.delta, [reason], self.rude, self.start))
+
+    def _finish(self) -> None:
+        if self._done:
+            raise RuntimeError("this apply was already committed or aborted")
+        self._done = True
+        REGISTRY.apply_lock.release()
+
+    def commit(self) -> ApplyResult:
+        """Make the apply visible, then do what follows it; the result, told."""
+        try:
+            result = self.committed()
+        finally:
+            self._finish()
+        return told(result)
+
+    def committed(self) -> ApplyResult:
+        """Make the apply visible and do what follows it (the apply lock held); the result,
+        not yet told."""
+        tracked, delta, plan, rude, start = (self.tracked, self.delta, self.plan, self.rude,
+                                             self.start)
+        self._attempt.committing = True
+        try:
+            # the module's baseline (and the bytes it was read from) change in the same
+            # commit as its live objects: nothing can leave one behind the other
+            old_baseline = tracked.baseline
+            plan.txn.set(tracked, "_baseline", delta.next_baseline)
+            if self.source_bytes is not None:
+                plan.txn.set(tracked, "source_bytes", self.source_bytes)
+            plan.txn.commit()
+        except BaseException as exc:
+            if plan.txn.committed:  # interrupted just after the commit: the apply stands
+                plan.ev.settle(_committed_names(plan))
+                raise
+            plan.ev.withdraw()
+            if isinstance(exc, Exception) and plan.txn.attempted:
+                return refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"],
+                               rude, start)
             raise
-        plan.ev.withdraw()
-        if isinstance(exc, Exception) and plan.txn.attempted:
-            return refusal(tracked, delta, [f"the commit failed and was undone: {exc!r}"],
-                           rude, start)
-        raise
+        return _after_commit(tracked, delta, plan, rude, start, old_baseline, self.remap)
+
+
+def _after_commit(tracked: TrackedModule, delta: Delta, plan: Plan, rude: list[RudeEdit],
+                  start: float, old_baseline: Baseline, remap: str | None) -> ApplyResult:
+    assert delta.next_baseline is not None
     if plan.ev.prebound:
         plan.ev.settle(_committed_names(plan))
     tracked.note_replaced(code for code, _path in plan.old_codes.values())
