@@ -234,3 +234,21 @@ def test_a_process_joins_with_the_token_and_gets_the_sources_the_session_runs(
     _wait(lambda: joined)
     assert [m.pid for m in joined] == [7]
     assert oct(os.stat(os.path.dirname(f.socket_path)).st_mode & 0o777) == "0o700"
+
+
+def test_a_process_where_relive_failed_refuses_and_says_so(
+        tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
+    f, reports = fleet
+    path = _module(tmp_path, "x = 1\n")
+    a = FakeProcess(f, 1)
+    f.told(a.member, {path: fingerprint(b"x = 0\n")})
+    f.saved([path])
+    first = a.receive()
+    assert first is not None
+    a.say({"t": "prepared", "id": first["id"], "status": "failed",
+           "error": "relive failed here: KeyError('x')"})
+    _wait(lambda: reports)
+    outcome, [(pid, record)] = reports[0]
+    assert (outcome, pid, record["file"]) == ("refused", 1, path)
+    assert record["errors"] == ["process 1: relive failed here: KeyError('x')"]
+    a.close()

@@ -414,6 +414,51 @@ def test_the_mdbg_hello_world_walkthrough(tmp_path: Path) -> None:
     assert printed.index("new World") < printed.index("done"), output
 
 
+def test_a_breakpoint_deleted_and_set_again_where_the_program_stopped_stops_again(
+        tmp_path: Path) -> None:
+    """An editor resends a file's breakpoints as `delete` then `break`: while the program
+    is stopped at that very line, the line must not be switched off for good."""
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body = tag("enc_prog", "f-body")
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    session.send("delete")
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 2) in f")
+    session.send("delete")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    assert "f 2 = 5" in output, output
+
+
+def test_a_breakpoint_deleted_before_the_edit_is_applied_on_go_still_offers_the_remap(
+        tmp_path: Path) -> None:
+    """The breakpoint goes first, then `go` applies the saved edit: the held frame (which on
+    3.11 runs the copy of its code that the breakpoint needed) moves all the same."""
+    source = tmp_path / "enc_prog.py"
+    shutil.copy(PROGRAMS / "enc_prog.py", source)
+    body = tag("enc_prog", "f-body")
+    session = Interactive(source)
+    session.send(f"break {source}:{body}")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in f")
+    source.write_text(source.read_text().replace("z = y + 1", "z = y + 1000"))
+    session.send("delete")
+    session.send("go")  # applies the saved edit first
+    session.expect(f"Remap opportunity: f is at line {body} of the old code")
+    session.send("remap")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    # the call that was stopped finished on the new code
+    assert "f 0 = 1000" in output and "f 1 = 1002" in output, output
+
+
 def test_declining_the_remap_offered_at_a_breakpoint_runs_the_old_line_and_asks_once(
         tmp_path: Path) -> None:
     source = tmp_path / "enc_prog.py"

@@ -23,11 +23,11 @@ delta from its own baseline, checks and plans the apply (holding its apply lock)
   ``{"t": "welcome", "pinned": {path: TEXT}}`` (or ``{"t": "refused"}``: a wrong token);
 - to the front end: ``{"t": "hello", "token": T, "pid": PID}`` (a joining process, first),
   ``{"t": "prepared", "id": N, "status": "ready" | "refused" | "same" | "untracked" |
-  "empty", "record": ...}`` (a refusal's ``result`` record; ``same``: it runs that content
-  already; ``empty``: an empty file where the module is not, which editors show for a
-  moment), ``{"t": "committed", "id": N, "record": ...}``, ``{"t": "aborted", "id": N}``;
-  ``watch``, ``exit`` and the records of :mod:`relive.agent.records` as
-  :mod:`relive.agent.supervised` describes them.
+  "empty" | "failed", "record": ...}`` (a refusal's ``result`` record; ``same``: it runs that
+  content already; ``empty``: an empty file where the module is not, which editors show for a
+  moment; ``failed``: relive itself failed, with ``error``), ``{"t": "committed", "id": N,
+  "record": ...}``, ``{"t": "aborted", "id": N}``; ``watch``, ``exit`` and the records of
+  :mod:`relive.agent.records` as :mod:`relive.agent.supervised` describes them.
 """
 
 from __future__ import annotations
@@ -85,9 +85,10 @@ class Member:
     def observed(self, item: events.RuntimeEvent) -> None:
         """An events observer: what happens here goes to the front end, but for the results
         of a phase, which the phase's answer carries."""
-        if getattr(self._quiet, "on", False) and record(item)["t"] == "result":
+        found = record(item)
+        if getattr(self._quiet, "on", False) and found["t"] == "result":
             return
-        self.channel.send(record(item))
+        self.channel.send(found)
 
     # -- the channel thread --------------------------------------------------------------
 
@@ -121,9 +122,15 @@ class Member:
     def request(self, message: dict[str, Any]) -> None:
         kind = message.get("t")
         if kind == "prepare":
-            self.channel.send(self.prepare(int(message["id"]), str(message["path"]),
-                                           str(message["data"]).encode("latin-1"),
-                                           bool(message.get("want"))))
+            ident = int(message["id"])
+            try:
+                answer = self.prepare(ident, str(message["path"]),
+                                      str(message["data"]).encode("latin-1"),
+                                      bool(message.get("want")))
+            except Exception as exc:  # a relive bug: this process refuses, and says why
+                answer = {"t": "prepared", "id": ident, "pid": os.getpid(),
+                          "status": "failed", "error": f"relive failed here: {exc!r}"}
+            self.channel.send(answer)
         elif kind == "commit":
             prepared = self.pending.pop(int(message["id"]), None)
             if prepared is not None:

@@ -100,10 +100,16 @@ class Session:
             self.engine.step_into_libraries = _arg(args, "step_into_libraries", bool)
         if "apply_on_continue" in args:
             self.apply_on_continue = _arg(args, "apply_on_continue", bool)
+        if "remap" in args:
+            remap = _arg(args, "remap", str)
+            if remap not in ("ask", "auto"):
+                raise RequestError("bad arguments", "remap must be ask or auto")
+            self.engine.enc.remap_policy = remap
         return {
             "stop_all_threads": self.engine.stop_all,
             "step_into_libraries": self.engine.step_into_libraries,
             "apply_on_continue": self.apply_on_continue,
+            "remap": self.engine.enc.remap_policy,
             "edit_and_continue": self.edit_service is not None,
             "backend": self.engine.backend_name,
         }

@@ -341,9 +341,13 @@ def _refusal(path: str, answer: dict[str, Any] | None, member: Member,
             record = dict(record, errors=[f"process {member.pid}: {e}"
                                           for e in record["errors"]])
         return record
-    why = ("the file is empty; ignored until it has content again"
-           if answer is not None and answer.get("status") == "empty"
-           else f"process {member.pid} did not answer in {PHASE_TIMEOUT_S:.0f} s")
+    status = None if answer is None else answer.get("status")
+    if status == "empty":
+        why = "the file is empty; ignored until it has content again"
+    elif status == "failed":
+        why = f"process {member.pid}: {answer.get('error')}" if answer else ""
+    else:
+        why = f"process {member.pid} did not answer in {PHASE_TIMEOUT_S:.0f} s"
     return {"t": "result", "module": "", "file": path, "generation": 0, "applied": False,
             "describe": f"not applied: {why}", "duration_ms": 0.0, "updated": [],
             "inserted": [], "deleted": [], "replaced": [], "warnings": [], "stale": [],

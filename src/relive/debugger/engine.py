@@ -214,7 +214,10 @@ class Engine:
         # An edit applied while the frame was held at this line made it stale: this line is
         # its remap opportunity (it has not run the statement yet), offered before it does.
         self.enc.remap_here(frame)
-        return bool(bps)
+        # the breakpoints of this line as they are now: the user may have changed them while
+        # the thread was held (a backend that switches a line off when this is false must not
+        # switch off one that has a breakpoint again)
+        return bool(self.breakpoints.table.at(canonical(code.co_filename), line))
 
     def on_return(self, frame: FrameType, is_yield: bool) -> None:
         t = self._threads.get(threading.get_ident())

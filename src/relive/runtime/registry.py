@@ -87,7 +87,12 @@ class TrackedModule:
         self.replaced.pop(key, None)
 
     def is_replaced(self, code: CodeType) -> bool:
-        """Did an apply replace ``code`` (is a frame running it stale)?"""
+        """Did an apply replace ``code`` (is a frame running it stale)? A frame running an
+        alias of a code (a debugger's entry-hooked copy, still running after the function got
+        its original back) runs that code."""
+        alias = self.aliases.get(id(code))
+        if alias is not None and alias[0]() is code:
+            code = alias[1]
         ref = self.replaced.get(id(code))
         return ref is not None and ref() is code
 

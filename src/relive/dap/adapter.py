@@ -1,0 +1,551 @@
+"""The DAP adapter: one debug session of one program, driven by an editor.
+
+Requests arrive on the adapter's input and are carried out one at a time, in order, with the
+agent's requests (docs/protocol.md); the agent's events are turned into DAP events by a
+thread of their own. The program's standard output and error become ``output`` events (the
+adapter's own output is the protocol).
+
+Edit and Continue: a saved source file of the program is applied (``hotReload``: ``auto``,
+the default) at once while the program runs -- the adapter pauses it, applies, and lets it run
+on, without telling the editor of that pause -- or, while it is stopped, at the next
+``continue`` or step, as Visual Studio does; ``manual`` applies only on the custom request
+``hotReload``; ``never`` does not apply. Every apply is told with an ``output`` event in the
+words ``relive run`` prints and the custom events ``relive/editApplied`` and
+``relive/rudeEdit``; breakpoints that an edit moved are sent as ``breakpoint`` events.
+A stale frame moves to the new code by itself at its next statement (``remap``: ``auto``, the
+default), or the adapter stops with reason ``remap`` (``ask``) and ``goto`` chooses the line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import IO, Any
+
+from relive.client.connection import AgentError
+from relive.client.launch import Launched, Target, launch
+from relive.dap.wire import WireError, Writer, read_message
+
+EXCEPTION_FILTERS = [
+    {"filter": "raised", "label": "Raised Exceptions", "default": False},
+    {"filter": "userUnhandled", "label": "User Uncaught... in user code", "default": False},
+    {"filter": "uncaught", "label": "Uncaught Exceptions", "default": True},
+]
+# from the widest to the narrowest: the agent has one mode
+_MODES = (("raised", "raised"), ("userUnhandled", "user"), ("uncaught", "uncaught"))
+
+CAPABILITIES = {
+    "supportsConfigurationDoneRequest": True,
+    "supportsConditionalBreakpoints": True,
+    "supportsHitConditionalBreakpoints": True,
+    "supportsLogPoints": True,
+    "supportsFunctionBreakpoints": True,
+    "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+    "supportsSetVariable": True,
+    "supportsEvaluateForHovers": True,
+    "supportsCompletionsRequest": True,
+    "supportsGotoTargetsRequest": True,
+    "supportsTerminateRequest": True,
+    "supportsModulesRequest": True,
+    "supportsDelayedStackTraceLoading": True,
+}
+
+_STOP_REASONS = {"breakpoint": "breakpoint", "function breakpoint": "function breakpoint",
+                 "step": "step", "pause": "pause", "exception": "exception",
+                 "entry": "entry", "remap opportunity": "remap"}
+
+
+class RequestFailed(Exception):
+    """A request that cannot be carried out; the message is for the user."""
+
+
+class Adapter:
+    """Serves one client on ``inp``/``out`` until it disconnects."""
+
+    def __init__(self, inp: IO[bytes], out: IO[bytes]) -> None:
+        self.inp = inp
+        self.out = Writer(out)
+        self.launched: Launched | None = None
+        self.hot_reload = "auto"
+        self.running = False
+        self.exited = False
+        self._lock = threading.Lock()
+        self._frames: dict[int, tuple[int, int]] = {}  # DAP frame id: (thread, index)
+        self._refs: dict[int, Any] = {}  # DAP reference: a scope's variables or agent ref
+        self._scopes: dict[int, tuple[int, int]] = {}  # scope reference: its frame
+        self._next_id = 1
+        self._line_bps: dict[str, list[int]] = {}
+        self._function_bps: list[int] = []
+        self._last_stop: dict[str, Any] = {}
+        self._silent_pause: threading.Event | None = None
+        self._stop_on_entry = False
+        self._watcher_stop = threading.Event()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def serve(self) -> int:
+        while True:
+            try:
+                message = read_message(self.inp)
+            except WireError as exc:
+                self.out.event("output", {"category": "console",
+                                          "output": f"relive dap: {exc}\n"})
+                continue
+            if message is None:  # the editor went away: so does the program it launched
+                self.do_disconnect({"terminateDebuggee": True})
+                break
+            if message.get("type") != "request":
+                continue
+            command = str(message.get("command"))
+            self._request(message, command)
+            if command == "disconnect":
+                break
+        self._watcher_stop.set()
+        return 0
+
+    def _request(self, message: dict[str, Any], command: str) -> None:
+        handler: Callable[[dict[str, Any]], Any] | None = getattr(
+            self, "do_" + command.replace("/", "_"), None)
+        args = message.get("arguments") or {}
+        response: dict[str, Any] = {"type": "response", "request_seq": message.get("seq"),
+                                    "command": command}
+        if handler is None:
+            self.out.send({**response, "success": False,
+                           "message": f"relive dap does not support {command!r}"})
+            return
+        try:
+            body = handler(args)
+        except (RequestFailed, AgentError, KeyError, TypeError, ValueError) as exc:
+            text = exc.args[-1] if isinstance(exc, AgentError) else str(exc)
+            self.out.send({**response, "success": False, "message": text})
+            return
+        self.out.send({**response, "success": True, "body": body or {}})
+        after = getattr(self, "after_" + command, None)
+        if after is not None:
+            after(args)
+
+    def _agent(self, command: str, **args: Any) -> Any:
+        if self.launched is None:
+            raise RequestFailed("no program: launch one first")
+        return self.launched.conn.request(command, **args)
+
+    def _new_id(self) -> int:
+        with self._lock:
+            ident, self._next_id = self._next_id, self._next_id + 1
+            return ident
+
+    def _forget_stop(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._refs.clear()
+            self._scopes.clear()
+
+    # -- session ---------------------------------------------------------------------------
+
+    def do_initialize(self, args: dict[str, Any]) -> Any:
+        return CAPABILITIES
+
+    def do_launch(self, args: dict[str, Any]) -> Any:
+        program, module = args.get("program"), args.get("module")
+        if bool(program) == bool(module):
+            raise RequestFailed("launch needs either 'program' (a script) or 'module'")
+        target = Target(str(module or program), tuple(str(a) for a in args.get("args") or ()),
+                        module=bool(module))
+        env = dict(os.environ)
+        env.update({str(k): str(v) for k, v in (args.get("env") or {}).items()})
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.hot_reload = str(args.get("hotReload", "auto"))
+        if self.hot_reload not in ("auto", "manual", "never"):
+            raise RequestFailed("hotReload must be auto, manual or never")
+        remap = str(args.get("remap", "auto"))
+        cwd = args.get("cwd") or None
+        try:
+            self.launched = launch(target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env, cwd=cwd,
+                                   python=args.get("python") or None)
+        except (AgentError, OSError) as exc:
+            raise RequestFailed(f"could not start the program: {exc}") from None
+        process = self.launched.process
+        for stream, category in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+            threading.Thread(target=self._pump_output, args=(stream, category), daemon=True,
+                             name=f"relive-dap-{category}").start()
+        self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
+                    step_into_libraries=not args.get("justMyCode", True))
+        self._agent("set_exception_mode", mode="uncaught")
+        self._stop_on_entry = bool(args.get("stopOnEntry"))
+        threading.Thread(target=self._pump_events, daemon=True, name="relive-dap-events").start()
+        if self.hot_reload == "auto":
+            directory = os.path.abspath(cwd or ".")
+            if program:
+                directory = os.path.dirname(os.path.join(directory, str(program)))
+            threading.Thread(target=self._watch, args=(directory,), daemon=True,
+                             name="relive-dap-watch").start()
+        return {}
+
+    def after_launch(self, args: dict[str, Any]) -> None:
+        self.out.event("initialized")
+
+    def do_configurationDone(self, args: dict[str, Any]) -> Any:
+        self._agent("start", stop_on_entry=self._stop_on_entry)
+        self.running = True
+        return {}
+
+    def do_disconnect(self, args: dict[str, Any]) -> Any:
+        launched = self.launched
+        if launched is None:
+            return {}
+        if args.get("terminateDebuggee", True) and not self.exited:
+            launched.kill()
+        launched.close()
+        return {}
+
+    def do_terminate(self, args: dict[str, Any]) -> Any:
+        self._agent("terminate", exit_code=143)
+        return {}
+
+    # -- breakpoints -----------------------------------------------------------------------
+
+    def do_setBreakpoints(self, args: dict[str, Any]) -> Any:
+        path = os.path.abspath(str(args["source"]["path"]))
+        for ident in self._line_bps.pop(path, []):
+            self._agent("remove_breakpoint", id=ident)
+        found = []
+        ids = []
+        for wanted in args.get("breakpoints") or []:
+            try:
+                info = self._agent(
+                    "set_breakpoint", path=path, line=int(wanted["line"]),
+                    condition=wanted.get("condition") or None,
+                    ignore=_ignore(wanted.get("hitCondition")),
+                    log_message=wanted.get("logMessage") or None)
+            except AgentError as exc:
+                found.append({"verified": False, "line": wanted["line"],
+                              "message": exc.args[-1]})
+                continue
+            ids.append(info["id"])
+            found.append(_breakpoint(info))
+        self._line_bps[path] = ids
+        return {"breakpoints": found}
+
+    def do_setFunctionBreakpoints(self, args: dict[str, Any]) -> Any:
+        for ident in self._function_bps:
+            self._agent("remove_breakpoint", id=ident)
+        self._function_bps = []
+        found = []
+        for wanted in args.get("breakpoints") or []:
+            info = self._agent("set_function_breakpoint", name=str(wanted["name"]),
+                               condition=wanted.get("condition") or None)
+            self._function_bps.append(info["id"])
+            found.append(_breakpoint(info))
+        return {"breakpoints": found}
+
+    def do_setExceptionBreakpoints(self, args: dict[str, Any]) -> Any:
+        filters = set(args.get("filters") or ())
+        mode = next((m for f, m in _MODES if f in filters), "off")
+        self._agent("set_exception_mode", mode=mode)
+        return {}
+
+    # -- execution -------------------------------------------------------------------------
+
+    def _resume(self, command: str, thread: int, **args: Any) -> None:
+        self._forget_stop()
+        self.running = True
+        self._agent(command, thread_id=thread, **args)
+
+    def do_continue(self, args: dict[str, Any]) -> Any:
+        self._resume("continue", int(args["threadId"]))
+        return {"allThreadsContinued": True}
+
+    def do_next(self, args: dict[str, Any]) -> Any:
+        self._resume("step", int(args["threadId"]), kind="over")
+
+    def do_stepIn(self, args: dict[str, Any]) -> Any:
+        self._resume("step", int(args["threadId"]), kind="in")
+
+    def do_stepOut(self, args: dict[str, Any]) -> Any:
+        self._resume("step", int(args["threadId"]), kind="out")
+
+    def do_pause(self, args: dict[str, Any]) -> Any:
+        self._agent("pause")
+
+    def do_gotoTargets(self, args: dict[str, Any]) -> Any:
+        line = int(args["line"])
+        return {"targets": [{"id": line, "label": f"line {line}", "line": line}]}
+
+    def do_goto(self, args: dict[str, Any]) -> Any:
+        thread, line = int(args["threadId"]), int(args["targetId"])
+        if self._last_stop.get("reason") == "remap opportunity":
+            self._resume("remap", thread, line=line)
+            return {}
+        check = self._agent("jump", thread_id=thread, line=line)
+        if not check.get("allowed"):
+            raise RequestFailed(str(check.get("reason") or f"cannot go to line {line}"))
+        self._forget_stop()
+        self.out.event("stopped", {"reason": "goto", "threadId": thread,
+                                   "allThreadsStopped": True})
+        return {}
+
+    def do_hotReload(self, args: dict[str, Any]) -> Any:
+        """Apply the saved edits now (the custom request of debug-adapter-protocol #398)."""
+        return self._apply(args.get("paths"))
+
+    # -- state -----------------------------------------------------------------------------
+
+    def do_threads(self, args: dict[str, Any]) -> Any:
+        threads = self._agent("threads")["threads"]
+        return {"threads": [{"id": t["id"], "name": t["name"]} for t in threads]}
+
+    def do_stackTrace(self, args: dict[str, Any]) -> Any:
+        thread = int(args["threadId"])
+        frames = self._agent("stack", thread_id=thread)["frames"]
+        start = int(args.get("startFrame") or 0)
+        levels = int(args.get("levels") or 0) or len(frames)
+        out = []
+        for frame in frames[start:start + levels]:
+            ident = self._new_id()
+            self._frames[ident] = (thread, int(frame["index"]))
+            name = str(frame["name"]) + (" (old code)" if frame.get("stale") else "")
+            path = str(frame["path"])
+            out.append({"id": ident, "name": name, "line": frame["line"], "column": 1,
+                        "source": {"name": os.path.basename(path), "path": path},
+                        **({"presentationHint": "subtle"} if frame.get("stale") else {})})
+        return {"stackFrames": out, "totalFrames": len(frames)}
+
+    def _frame(self, ident: Any) -> tuple[int, int]:
+        found = self._frames.get(int(ident))
+        if found is None:
+            raise RequestFailed("that frame is gone: the program ran since")
+        return found
+
+    def do_scopes(self, args: dict[str, Any]) -> Any:
+        thread, index = self._frame(args["frameId"])
+        scopes = self._agent("scopes", thread_id=thread, frame=index)
+        out = []
+        for name, key, expensive in (("Locals", "locals", False),
+                                     ("Globals", "globals", True)):
+            ref = self._new_id()
+            self._refs[ref] = scopes[key]
+            self._scopes[ref] = (thread, index)
+            out.append({"name": name, "variablesReference": ref, "expensive": expensive,
+                        "namedVariables": len(scopes[key])})
+        return {"scopes": out}
+
+    def _variable(self, variable: dict[str, Any]) -> dict[str, Any]:
+        ref = 0
+        if variable.get("ref"):
+            ref = self._new_id()
+            self._refs[ref] = int(variable["ref"])
+        return {"name": variable["name"], "value": variable["value"],
+                "type": variable.get("type", ""), "variablesReference": ref}
+
+    def do_variables(self, args: dict[str, Any]) -> Any:
+        found = self._refs.get(int(args["variablesReference"]))
+        if found is None:
+            raise RequestFailed("those variables are gone: the program ran since")
+        variables = (found if isinstance(found, list)
+                     else self._agent("children", ref=found)["variables"])
+        start = int(args.get("start") or 0)
+        count = int(args.get("count") or 0) or len(variables)
+        return {"variables": [self._variable(v) for v in variables[start:start + count]]}
+
+    def _evaluation(self, result: dict[str, Any]) -> dict[str, Any]:
+        if not result.get("ok"):
+            raise RequestFailed(str(result.get("error") or "the evaluation failed"))
+        ref = 0
+        if result.get("ref"):
+            ref = self._new_id()
+            self._refs[ref] = int(result["ref"])
+        return {"value": result.get("value", ""), "type": result.get("type", ""),
+                "variablesReference": ref}
+
+    def do_evaluate(self, args: dict[str, Any]) -> Any:
+        if args.get("frameId") is None:
+            raise RequestFailed("evaluate needs a stopped frame; pause the program first")
+        thread, index = self._frame(args["frameId"])
+        mode = "eval" if args.get("context") in ("hover", "watch") else "auto"
+        found = self._evaluation(self._agent("evaluate", thread_id=thread, frame=index,
+                                             text=str(args["expression"]), mode=mode))
+        return {"result": found["value"], "type": found["type"],
+                "variablesReference": found["variablesReference"]}
+
+    def do_setVariable(self, args: dict[str, Any]) -> Any:
+        frame = self._scopes.get(int(args["variablesReference"]))
+        if frame is None:
+            raise RequestFailed("only a frame's own variables can be set here")
+        thread, index = frame
+        return self._evaluation(self._agent("set_variable", thread_id=thread, frame=index,
+                                            name=str(args["name"]),
+                                            expression=str(args["value"])))
+
+    def do_completions(self, args: dict[str, Any]) -> Any:
+        thread, index = self._frame(args.get("frameId", -1))
+        text = str(args["text"])[:max(0, int(args.get("column", 1)) - 1)]
+        start = len(text)
+        while start and (text[start - 1].isalnum() or text[start - 1] in "_."):
+            start -= 1
+        prefix = text[start:]
+        names = self._agent("completions", thread_id=thread, frame=index,
+                            prefix=prefix)["names"]
+        return {"targets": [{"label": n, "start": start, "length": len(prefix)}
+                            for n in names]}
+
+    def do_modules(self, args: dict[str, Any]) -> Any:
+        modules = self._agent("modules")["modules"]
+        return {"modules": [{"id": m["name"], "name": m["name"], "path": m["path"]}
+                            for m in modules], "totalModules": len(modules)}
+
+    # -- Edit and Continue -----------------------------------------------------------------
+
+    def _apply(self, paths: Any = None) -> dict[str, Any]:
+        """Apply the saved edits: now if the program is stopped; else pause it (without
+        telling the editor), apply, and let it run on."""
+        if not self.running:
+            return dict(self._agent("enc", **({"paths": paths} if paths else {})))
+        paused = threading.Event()
+        self._silent_pause = paused
+        try:
+            if not self._agent("pause").get("requested", True):
+                paused.set()
+            if not paused.wait(10.0):
+                raise RequestFailed("the program did not pause to take the edit")
+            stop = self._last_stop
+            try:
+                return dict(self._agent("enc", **({"paths": paths} if paths else {})))
+            finally:
+                if stop.get("reason") == "pause":  # else the editor was told of the stop
+                    self._agent("continue", thread_id=stop["thread_id"])
+        finally:
+            self._silent_pause = None
+
+    def _watch(self, directory: str) -> None:
+        from watchfiles import watch
+
+        try:
+            for changes in watch(directory, stop_event=self._watcher_stop, debounce=50,
+                                 step=20):
+                if self.exited:
+                    return
+                if not any(path.endswith(".py") for _change, path in changes):
+                    continue
+                if self.running:
+                    try:
+                        self._apply()
+                    except (RequestFailed, AgentError) as exc:
+                        self._say(f"relive: the edit was not applied: {exc.args[-1]}\n")
+        except Exception:  # the directory went away: no more hot reload
+            return
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _say(self, text: str, category: str = "console") -> None:
+        self.out.event("output", {"category": category, "output": text})
+
+    def _pump_output(self, stream: IO[bytes] | None, category: str) -> None:
+        if stream is None:
+            return
+        while True:
+            data = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not data:
+                return
+            self._say(data.decode("utf-8", "replace"), category)
+
+    def _pump_events(self) -> None:
+        assert self.launched is not None
+        events = self.launched.conn.events
+        while True:
+            event = events.get()
+            if event is None:
+                break
+            if event.get("type") != "event":
+                continue
+            try:
+                self._event(str(event.get("event")), event.get("body") or {})
+            except Exception as exc:  # one bad event must not end the session
+                self._say(f"relive dap: {type(exc).__name__}: {exc}\n")
+        if not self.exited:
+            self.exited = True
+            self.out.event("terminated")
+
+    def _event(self, name: str, body: dict[str, Any]) -> None:
+        if name == "stopped":
+            self.running = False
+            self._last_stop = body
+            silent = self._silent_pause
+            if silent is not None and body.get("reason") == "pause":
+                silent.set()
+                return
+            if silent is not None:
+                silent.set()  # stopped for something else: the editor must know
+            self._forget_stop()
+            description = str(body.get("description") or "")
+            if body.get("stale"):
+                description = (description + " " if description else "") + \
+                    "(in the old code: an edit replaced this function)"
+            self.out.event("stopped", {
+                "reason": _STOP_REASONS.get(str(body.get("reason")), "pause"),
+                "threadId": body.get("thread_id"), "description": description or None,
+                "text": body.get("exception") or None,
+                "allThreadsStopped": bool(body.get("all_threads_stopped", True)),
+                "hitBreakpointIds": list(body.get("breakpoint_ids") or ())})
+        elif name == "continued":
+            self.running = True
+            if self._silent_pause is None:
+                self.out.event("continued", {"threadId": body.get("thread_id"),
+                                             "allThreadsContinued": True})
+        elif name in ("thread started", "thread exited"):
+            self.out.event("thread", {"reason": name.split()[1],
+                                      "threadId": body.get("thread_id")})
+        elif name == "output":
+            self._say(str(body.get("text", "")))
+        elif name == "breakpoint changed":
+            self.out.event("breakpoint", {"reason": "changed",
+                                          "breakpoint": _breakpoint(body["breakpoint"])})
+        elif name == "edit applied":
+            files = [os.path.basename(str(f)) for f in body.get("files") or ()]
+            self.out.event("relive/editApplied", {
+                "generation": body.get("generation"), "files": body.get("files") or [],
+                "updated": body.get("summary") or [], "processes": 1})
+            for line in body.get("summary") or ():
+                self._say(f"relive: {', '.join(files)}: gen {body.get('generation')}: "
+                          f"{line}\n")
+        elif name == "rude edit":
+            self.out.event("relive/rudeEdit", {
+                "code": body.get("code"), "severity": body.get("severity"),
+                "message": body.get("message"), "line": body.get("line"),
+                "source": {"path": body.get("path")}})
+            self._say(f"relive: {os.path.basename(str(body.get('path')))}:{body.get('line')}: "
+                      f"{body.get('code')} {body.get('severity')}: {body.get('message')}\n",
+                      "important")
+        elif name == "process exited":
+            self.exited = True
+            self.out.event("exited", {"exitCode": body.get("exit_code", 0)})
+            self.out.event("terminated")
+        elif name == "module loaded":
+            self.out.event("module", {"reason": "new", "module": {
+                "id": body.get("module"), "name": body.get("module"),
+                "path": body.get("path")}})
+
+
+def _ignore(hit_condition: Any) -> int:
+    """DAP's hit condition as the agent's count of hits to ignore: ``5`` or ``>= 5`` stop
+    from the fifth hit on."""
+    if not hit_condition:
+        return 0
+    text = str(hit_condition).strip().lstrip(">=").strip()
+    try:
+        return max(0, int(text) - 1)
+    except ValueError:
+        raise RequestFailed(f"a hit condition is a number of hits: {hit_condition!r}") from None
+
+
+def _breakpoint(info: dict[str, Any]) -> dict[str, Any]:
+    path = str(info.get("path") or "")
+    found: dict[str, Any] = {"id": info["id"], "verified": bool(info.get("verified")),
+                             "line": info.get("line")}
+    if path:
+        found["source"] = {"name": os.path.basename(path), "path": path}
+    if info.get("message"):
+        found["message"] = info["message"]
+    return found

@@ -1,0 +1,104 @@
+"""A small DAP client for the tests: starts ``relive dap``, sends requests, keeps events."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+TIMEOUT = 30.0
+
+
+class DapClient:
+    def __init__(self, cwd: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "relive", "dap"], cwd=cwd, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=dict(os.environ, NO_COLOR="1"))
+        self._seq = 0
+        self._responses: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._new_event = threading.Condition()
+        self.output = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        stream = self.process.stdout
+        while True:
+            length = None
+            while True:
+                line = stream.readline()
+                if not line:
+                    return
+                if not line.strip():
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            assert length is not None
+            message = json.loads(stream.read(length))
+            if message["type"] == "response":
+                self._responses.setdefault(message["request_seq"], queue.Queue()).put(message)
+            elif message["type"] == "event":
+                with self._new_event:
+                    if message["event"] == "output":
+                        self.output += message["body"]["output"]
+                    self.events.append(message)
+                    self._new_event.notify_all()
+
+    def send(self, command: str, **arguments: Any) -> int:
+        self._seq += 1
+        body = json.dumps({"seq": self._seq, "type": "request", "command": command,
+                           "arguments": arguments}).encode()
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.flush()
+        return self._seq
+
+    def response(self, seq: int) -> dict[str, Any]:
+        found: dict[str, Any] = self._responses.setdefault(seq, queue.Queue()).get(
+            timeout=TIMEOUT)
+        return found
+
+    def request(self, command: str, **arguments: Any) -> dict[str, Any]:
+        """The body of a successful response (fails the test otherwise)."""
+        response = self.response(self.send(command, **arguments))
+        assert response["success"], response
+        body: dict[str, Any] = response.get("body", {})
+        return body
+
+    def wait_event(self, name: str, after: int = 0, **match: Any) -> dict[str, Any]:
+        """The first event ``name`` from index ``after`` on whose body has ``match``."""
+        deadline = time.monotonic() + TIMEOUT
+        with self._new_event:
+            while True:
+                for event in self.events[after:]:
+                    body = event.get("body", {})
+                    if event["event"] == name and all(body.get(k) == v
+                                                      for k, v in match.items()):
+                        return event
+                left = deadline - time.monotonic()
+                assert left > 0, (name, self.events[-10:])
+                self._new_event.wait(left)
+
+    def wait_output(self, text: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        with self._new_event:
+            while text not in self.output:
+                left = deadline - time.monotonic()
+                assert left > 0, (text, self.output[-500:])
+                self._new_event.wait(left)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.send("disconnect", terminateDebuggee=True)
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()

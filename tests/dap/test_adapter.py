@@ -1,0 +1,229 @@
+"""``relive dap`` driven as an editor drives it: launch, breakpoints, stack, variables,
+evaluation, stepping, and Edit and Continue while stopped and while running."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dap.client import DapClient
+
+pytestmark = pytest.mark.slow
+
+HELLO = """\
+import time
+
+
+def print_world(n):
+    word = "world"
+    print("hello", word, n, flush=True)
+
+
+def main():
+    for n in range(200):
+        print_world(n)
+        time.sleep(0.05)
+
+
+main()
+"""
+
+
+@pytest.fixture
+def dap(tmp_path: Path) -> Iterator[DapClient]:
+    client = DapClient(str(tmp_path))
+    yield client
+    client.close()
+
+
+def _start(dap: DapClient, tmp_path: Path, source: str, line: int | None = None,
+           breakpoints: list[dict[str, object]] | None = None, **launch: object) -> Path:
+    program = tmp_path / "hello.py"
+    program.write_text(textwrap.dedent(source), encoding="utf-8")
+    capabilities = dap.request("initialize", adapterID="relive", linesStartAt1=True)
+    assert capabilities["supportsConfigurationDoneRequest"]
+    dap.request("launch", program=str(program), cwd=str(tmp_path), **launch)
+    dap.wait_event("initialized")
+    if line is not None:
+        breakpoints = [{"line": line}]
+    if breakpoints is not None:  # before the program runs, as editors set them
+        found = dap.request("setBreakpoints", source={"path": str(program)},
+                            breakpoints=breakpoints)
+        assert [b["line"] for b in found["breakpoints"]] == [b["line"] for b in breakpoints]
+    dap.request("configurationDone")
+    return program
+
+
+def _top(dap: DapClient, thread: int) -> dict[str, object]:
+    frames = dap.request("stackTrace", threadId=thread)["stackFrames"]
+    top: dict[str, object] = frames[0]
+    return top
+
+
+def test_stop_at_a_breakpoint_see_the_stack_and_variables_evaluate_and_continue(
+        dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    thread = stopped["body"]["threadId"]
+    frames = dap.request("stackTrace", threadId=thread)["stackFrames"]
+    assert [f["name"] for f in frames[:2]] == ["print_world", "main"]
+    assert frames[0]["line"] == 6
+    scopes = dap.request("scopes", frameId=frames[0]["id"])["scopes"]
+    variables = dap.request("variables", variablesReference=scopes[0]["variablesReference"])
+    assert {v["name"]: v["value"] for v in variables["variables"]} == {"n": "0",
+                                                                      "word": "'world'"}
+    found = dap.request("evaluate", expression="word.upper()", frameId=frames[0]["id"],
+                        context="repl")
+    assert found["result"] == "'WORLD'"
+    dap.request("setVariable", variablesReference=scopes[0]["variablesReference"],
+                name="word", value="'there'")
+    dap.request("setBreakpoints", source={"path": str(tmp_path / "hello.py")}, breakpoints=[])
+    dap.request("continue", threadId=thread)
+    dap.wait_output("hello there 0")  # the assignment stuck
+    dap.wait_output("hello world 1")
+
+
+def test_an_edit_saved_while_stopped_runs_at_the_next_continue(
+        dap: DapClient, tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    mark = len(dap.events)
+    program.write_text(HELLO.replace('print("hello", word', 'print("HELLO", word'),
+                       encoding="utf-8")
+    dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    applied = dap.wait_event("relive/editApplied", after=mark)
+    assert applied["body"]["generation"] == 1
+    # the stopped call moved to the new code at the line it was stopped on: this very call
+    # prints the new text
+    dap.wait_output("HELLO world 0")
+    assert "hello world 0" not in dap.output
+
+
+def test_an_edit_saved_while_running_is_applied_at_once(dap: DapClient,
+                                                         tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO)
+    dap.wait_output("hello world 2")
+    program.write_text(HELLO.replace('word = "world"', 'word = "live"'), encoding="utf-8")
+    dap.wait_event("relive/editApplied")
+    dap.wait_output("hello live")
+    # the pause that took the edit was not the editor's: it was never told of it
+    assert not [e for e in dap.events if e["event"] == "stopped"]
+
+
+def test_a_rude_edit_is_reported_and_changes_nothing(dap: DapClient, tmp_path: Path) -> None:
+    source = HELLO.replace("import time\n", "import time\n\n\nclass Base:\n    pass\n")
+    program = _start(dap, tmp_path, source)
+    dap.wait_output("hello world 1")
+    program.write_text(source.replace("class Base:", "class Base(dict):"), encoding="utf-8")
+    rude = dap.wait_event("relive/rudeEdit")
+    assert rude["body"]["code"] == "RL1001" and rude["body"]["severity"] == "error"
+    count = dap.output.count("hello world")
+    dap.wait_output(f"hello world {count + 1}")  # the program runs on, on the old code
+
+
+def test_stepping_over_and_into(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO, line=11)
+    thread = dap.wait_event("stopped", reason="breakpoint")["body"]["threadId"]
+    dap.request("setBreakpoints", source={"path": str(tmp_path / "hello.py")}, breakpoints=[])
+    mark = len(dap.events)
+    dap.request("stepIn", threadId=thread)
+    dap.wait_event("stopped", after=mark, reason="step")
+    assert _top(dap, thread)["name"] == "print_world"
+    mark = len(dap.events)
+    dap.request("stepOut", threadId=thread)
+    dap.wait_event("stopped", after=mark, reason="step")
+    top = _top(dap, thread)
+    assert top["name"] == "main" and top["line"] == 12  # the line after the call
+    mark = len(dap.events)
+    dap.request("next", threadId=thread)
+    dap.wait_event("stopped", after=mark, reason="step")
+    assert _top(dap, thread)["line"] == 10  # the loop's next turn
+
+
+def test_the_program_ending_ends_the_session(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, "print('bye', flush=True)\n")
+    exited = dap.wait_event("exited")
+    assert exited["body"]["exitCode"] == 0
+    dap.wait_event("terminated")
+    dap.wait_output("bye")
+
+
+def test_an_unknown_request_fails_and_the_session_goes_on(dap: DapClient,
+                                                          tmp_path: Path) -> None:
+    response = dap.response(dap.send("frobnicate"))
+    assert not response["success"] and "frobnicate" in response["message"]
+    assert dap.request("initialize", adapterID="relive")["supportsLogPoints"]
+
+
+def test_conditional_hit_and_log_breakpoints(dap: DapClient, tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, breakpoints=[
+        {"line": 5, "logMessage": "called with {n}"}, {"line": 6, "condition": "n == 3"}])
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    frames = dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]
+    n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="watch")
+    assert n["result"] == "3"
+    assert "called with 3" in dap.output and "hello world 3" not in dap.output
+    dap.request("setBreakpoints", source={"path": str(program)},
+                breakpoints=[{"line": 6, "hitCondition": "3"}])
+    mark = len(dap.events)
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    again = dap.wait_event("stopped", after=mark, reason="breakpoint")
+    frames = dap.request("stackTrace", threadId=again["body"]["threadId"])["stackFrames"]
+    n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="hover")
+    assert n["result"] == "6"  # calls 4 and 5 were ignored, the third hit stops
+
+
+def test_an_uncaught_exception_stops_where_it_was_raised(dap: DapClient,
+                                                          tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        def parse(text):
+            return int(text)
+
+
+        parse("x")
+    """)
+    stopped = dap.wait_event("stopped", reason="exception")
+    assert "ValueError" in stopped["body"]["text"]
+    top = _top(dap, stopped["body"]["threadId"])
+    assert top["name"] == "parse" and top["line"] == 2
+
+
+def test_breakpoints_follow_an_edit_that_moves_their_lines(dap: DapClient,
+                                                            tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    ident = stopped["body"]["hitBreakpointIds"][0]
+    mark = len(dap.events)
+    program.write_text(HELLO.replace("import time\n", "import time\n\nEXTRA = 1\n\n"),
+                       encoding="utf-8")
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    moved = dap.wait_event("breakpoint", after=mark, reason="changed")
+    assert moved["body"]["breakpoint"]["id"] == ident
+    assert moved["body"]["breakpoint"]["line"] == 9
+    again = dap.wait_event("stopped", after=mark, reason="breakpoint")
+    assert _top(dap, again["body"]["threadId"])["line"] == 9
+
+
+def test_remap_ask_stops_and_goto_chooses_the_line(dap: DapClient, tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, line=6, remap="ask")
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    thread = stopped["body"]["threadId"]
+    program.write_text(HELLO.replace('print("hello", word', 'print("HELLO", word'),
+                       encoding="utf-8")
+    dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
+    mark = len(dap.events)
+    dap.request("continue", threadId=thread)
+    remap = dap.wait_event("stopped", after=mark, reason="remap")
+    assert "old code" in remap["body"]["description"]
+    assert _top(dap, thread)["name"].endswith("(old code)")
+    targets = dap.request("gotoTargets", source={"path": str(program)}, line=6)["targets"]
+    mark = len(dap.events)
+    dap.request("goto", threadId=thread, targetId=targets[0]["id"])
+    dap.wait_event("stopped", after=mark)
+    mark = len(dap.events)
+    dap.request("continue", threadId=thread)
+    dap.wait_output("HELLO world 0")
