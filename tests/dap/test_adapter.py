@@ -227,3 +227,43 @@ def test_remap_ask_stops_and_goto_chooses_the_line(dap: DapClient, tmp_path: Pat
     mark = len(dap.events)
     dap.request("continue", threadId=thread)
     dap.wait_output("HELLO world 0")
+
+
+def test_exception_info_and_loaded_sources(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        def parse(text):
+            return int(text)
+
+
+        parse("x")
+    """)
+    dap.wait_event("stopped", reason="exception")
+    info = dap.request("exceptionInfo", threadId=0)
+    assert info["exceptionId"] == "ValueError" and info["breakMode"] == "unhandled"
+    assert "invalid literal" in info["description"]
+    sources = dap.request("loadedSources")["sources"]
+    assert str(tmp_path / "hello.py") in [s["path"] for s in sources]
+
+
+def test_terminate_ends_the_program(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO)
+    dap.wait_output("hello world 1")
+    dap.request("terminate")
+    dap.wait_event("terminated")
+    assert "hello world 199" not in dap.output
+
+
+def test_disconnect_without_terminating_lets_the_program_run_on(
+        dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO.replace("range(200)", "range(30)").replace(
+        'print("hello", word, n, flush=True)',
+        'print("hello", word, n, flush=True)\n    open("last", "w").write(str(n))'))
+    dap.wait_output("hello world 1")
+    dap.request("disconnect", terminateDebuggee=False)
+    import time
+
+    deadline = time.monotonic() + 30
+    while not ((tmp_path / "last").exists() and (tmp_path / "last").read_text() == "29"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert dap.process.wait(timeout=10) == 0  # the adapter ends with the program

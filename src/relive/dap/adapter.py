@@ -50,6 +50,8 @@ CAPABILITIES = {
     "supportsTerminateRequest": True,
     "supportsModulesRequest": True,
     "supportsDelayedStackTraceLoading": True,
+    "supportsExceptionInfoRequest": True,
+    "supportsLoadedSourcesRequest": True,
 }
 
 _STOP_REASONS = {"breakpoint": "breakpoint", "function breakpoint": "function breakpoint",
@@ -79,6 +81,7 @@ class Adapter:
         self._line_bps: dict[str, list[int]] = {}
         self._function_bps: list[int] = []
         self._last_stop: dict[str, Any] = {}
+        self._last_exception: dict[str, Any] = {}
         self._silent_pause: threading.Event | None = None
         self._stop_on_entry = False
         self._watcher_stop = threading.Event()
@@ -103,6 +106,11 @@ class Adapter:
             if command == "disconnect":
                 break
         self._watcher_stop.set()
+        launched = self.launched
+        if launched is not None and launched.process.poll() is None:
+            # detached, the program runs on: its output still comes through here (dropped
+            # once the editor has gone), so this process stays until the program ends
+            launched.process.wait()
         return 0
 
     def _request(self, message: dict[str, Any], command: str) -> None:
@@ -391,6 +399,21 @@ class Adapter:
         return {"targets": [{"label": n, "start": start, "length": len(prefix)}
                             for n in names]}
 
+    def do_exceptionInfo(self, args: dict[str, Any]) -> Any:
+        stop = self._last_stop
+        if stop.get("reason") != "exception" or not stop.get("exception"):
+            raise RequestFailed("the program is not stopped at an exception")
+        text = str(stop["exception"])
+        kind, _, message = text.partition(":")
+        uncaught = bool(self._last_exception.get("uncaught"))
+        return {"exceptionId": kind.strip(), "description": message.strip() or None,
+                "breakMode": "unhandled" if uncaught else "always"}
+
+    def do_loadedSources(self, args: dict[str, Any]) -> Any:
+        modules = self._agent("modules")["modules"]
+        return {"sources": [{"name": os.path.basename(m["path"]), "path": m["path"]}
+                            for m in modules if m.get("path")]}
+
     def do_modules(self, args: dict[str, Any]) -> Any:
         modules = self._agent("modules")["modules"]
         return {"modules": [{"id": m["name"], "name": m["name"], "path": m["path"]}
@@ -479,16 +502,15 @@ class Adapter:
             if silent is not None:
                 silent.set()  # stopped for something else: the editor must know
             self._forget_stop()
-            description = str(body.get("description") or "")
-            if body.get("stale"):
-                description = (description + " " if description else "") + \
-                    "(in the old code: an edit replaced this function)"
+            description = str(body.get("description") or "")  # says so when it is stale
             self.out.event("stopped", {
                 "reason": _STOP_REASONS.get(str(body.get("reason")), "pause"),
                 "threadId": body.get("thread_id"), "description": description or None,
                 "text": body.get("exception") or None,
                 "allThreadsStopped": bool(body.get("all_threads_stopped", True)),
                 "hitBreakpointIds": list(body.get("breakpoint_ids") or ())})
+        elif name == "exception":
+            self._last_exception = body
         elif name == "continued":
             self.running = True
             if self._silent_pause is None:
