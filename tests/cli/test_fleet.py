@@ -101,7 +101,7 @@ def test_an_edit_commits_only_when_every_process_is_ready(
     first, second = a.receive(), b.receive()
     assert first is not None and second is not None
     assert first["t"] == second["t"] == "prepare" and first["data"] == "x = 1\n"
-    assert first["want"] and not second["want"]  # the session's source is asked of one
+    assert first["want"] and second["want"]  # what the session runs is not known yet
     a.say({"t": "prepared", "id": first["id"], "status": "ready", "runs": "x = 0\n"})
     assert b.receive(timeout=0.2) is None  # nobody commits before every process is ready
     b.say({"t": "prepared", "id": first["id"], "status": "ready"})
@@ -252,3 +252,24 @@ def test_a_process_where_relive_failed_refuses_and_says_so(
     assert (outcome, pid, record["file"]) == ("refused", 1, path)
     assert record["errors"] == ["process 1: relive failed here: KeyError('x')"]
     a.close()
+
+
+def test_the_source_the_session_runs_comes_from_a_process_that_runs_the_file(
+        tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
+    """The first process may not run the file at all (a gunicorn master imports the app in
+    its workers only): after a refusal, what the session runs is a worker's source."""
+    f, reports = fleet
+    path = _module(tmp_path, "x = 1\n")
+    master, worker = FakeProcess(f, 1), FakeProcess(f, 2)
+    f.told(worker.member, {path: fingerprint(b"x = 0\n")})
+    f.saved([path])
+    first, second = master.receive(), worker.receive()
+    assert first is not None and second is not None
+    master.say({"t": "prepared", "id": first["id"], "status": "untracked"})
+    worker.say({"t": "prepared", "id": first["id"], "status": "refused",
+                "record": _record(False, "RL1001 bases changed"),
+                **({"runs": "x = 0\n"} if second["want"] else {})})  # as a process answers
+    _wait(lambda: reports)
+    assert f.sources == {path: b"x = 0\n"}
+    for p in (master, worker):
+        p.close()

@@ -272,11 +272,13 @@ class Fleet:
             ident, self._next_id = self._next_id, self._next_id + 1
         if not members:
             return
+        # the first time, every process says what it runs: the first one may not run the
+        # file at all (a gunicorn master imports the app only in its workers)
         want = edit.path not in self.sources
         text = edit.data.decode("latin-1")
-        for i, member in enumerate(members):
+        for member in members:
             member.send({"t": "prepare", "id": ident, "path": edit.path, "data": text,
-                         "want": want and i == 0})
+                         "want": want})
         answers, ended = self._answers(ident, members)
         runs = next((a["runs"] for a in answers.values() if "runs" in a), None)
         ready = [m for m in members if answers.get(m, {}).get("status") == "ready"]
