@@ -91,16 +91,27 @@ def _module(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
+def _save(f: Fleet, tmp_path: Path, processes: int, told_by: int = 0
+          ) -> tuple[str, list[FakeProcess], list[dict[str, Any]]]:
+    """``processes`` processes, one of which (``told_by``) runs m.py as "x = 0"; m.py saved
+    as "x = 1". The file, the processes, and the ``prepare`` each of them got."""
+    path = _module(tmp_path, "x = 1\n")
+    fakes = [FakeProcess(f, pid) for pid in range(1, processes + 1)]
+    f.told(fakes[told_by].member, {path: fingerprint(b"x = 0\n")})
+    f.saved([path])
+    prepares = []
+    for fake in fakes:
+        message = fake.receive()
+        assert message is not None and message["t"] == "prepare", message
+        prepares.append(message)
+    return path, fakes, prepares
+
+
 def test_an_edit_commits_only_when_every_process_is_ready(
         tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
     f, reports = fleet
-    path = _module(tmp_path, "x = 1\n")
-    a, b = FakeProcess(f, 1), FakeProcess(f, 2)
-    f.told(a.member, {path: fingerprint(b"x = 0\n")})
-    f.saved([path])
-    first, second = a.receive(), b.receive()
-    assert first is not None and second is not None
-    assert first["t"] == second["t"] == "prepare" and first["data"] == "x = 1\n"
+    path, (a, b), (first, second) = _save(f, tmp_path, 2)
+    assert first["data"] == second["data"] == "x = 1\n"
     assert first["want"] and second["want"]  # what the session runs is not known yet
     a.say({"t": "prepared", "id": first["id"], "status": "ready", "runs": "x = 0\n"})
     assert b.receive(timeout=0.2) is None  # nobody commits before every process is ready
@@ -119,12 +130,7 @@ def test_an_edit_commits_only_when_every_process_is_ready(
 def test_one_refusal_aborts_the_edit_everywhere_and_is_not_tried_again(
         tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
     f, reports = fleet
-    path = _module(tmp_path, "x = 1\n")
-    a, b = FakeProcess(f, 1), FakeProcess(f, 2)
-    f.told(a.member, {path: fingerprint(b"x = 0\n")})
-    f.saved([path])
-    first, second = a.receive(), b.receive()
-    assert first is not None and second is not None
+    path, (a, b), (first, _) = _save(f, tmp_path, 2)
     a.say({"t": "prepared", "id": first["id"], "status": "ready", "runs": "x = 0\n"})
     b.say({"t": "prepared", "id": first["id"], "status": "refused",
            "record": _record(False, "RL2001 live closures")})
@@ -146,12 +152,7 @@ def test_one_refusal_aborts_the_edit_everywhere_and_is_not_tried_again(
 def test_a_process_that_ends_before_it_answers_leaves_the_edit_to_the_others(
         tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
     f, reports = fleet
-    path = _module(tmp_path, "x = 1\n")
-    a, b = FakeProcess(f, 1), FakeProcess(f, 2)
-    f.told(a.member, {path: fingerprint(b"x = 0\n")})
-    f.saved([path])
-    first, _ = a.receive(), b.receive()
-    assert first is not None
+    _path, (a, b), (first, _) = _save(f, tmp_path, 2)
     a.say({"t": "prepared", "id": first["id"], "status": "ready"})
     b.end()
     assert a.receive() == {"t": "commit", "id": first["id"]}
@@ -239,12 +240,7 @@ def test_a_process_joins_with_the_token_and_gets_the_sources_the_session_runs(
 def test_a_process_where_relive_failed_refuses_and_says_so(
         tmp_path: Path, fleet: tuple[Fleet, list[Any]]) -> None:
     f, reports = fleet
-    path = _module(tmp_path, "x = 1\n")
-    a = FakeProcess(f, 1)
-    f.told(a.member, {path: fingerprint(b"x = 0\n")})
-    f.saved([path])
-    first = a.receive()
-    assert first is not None
+    path, (a,), (first,) = _save(f, tmp_path, 1)
     a.say({"t": "prepared", "id": first["id"], "status": "failed",
            "error": "relive failed here: KeyError('x')"})
     _wait(lambda: reports)
@@ -259,12 +255,7 @@ def test_the_source_the_session_runs_comes_from_a_process_that_runs_the_file(
     """The first process may not run the file at all (a gunicorn master imports the app in
     its workers only): after a refusal, what the session runs is a worker's source."""
     f, reports = fleet
-    path = _module(tmp_path, "x = 1\n")
-    master, worker = FakeProcess(f, 1), FakeProcess(f, 2)
-    f.told(worker.member, {path: fingerprint(b"x = 0\n")})
-    f.saved([path])
-    first, second = master.receive(), worker.receive()
-    assert first is not None and second is not None
+    path, (master, worker), (first, second) = _save(f, tmp_path, 2, told_by=1)
     master.say({"t": "prepared", "id": first["id"], "status": "untracked"})
     worker.say({"t": "prepared", "id": first["id"], "status": "refused",
                 "record": _record(False, "RL1001 bases changed"),

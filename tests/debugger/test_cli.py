@@ -414,10 +414,9 @@ def test_the_mdbg_hello_world_walkthrough(tmp_path: Path) -> None:
     assert printed.index("new World") < printed.index("done"), output
 
 
-def test_a_breakpoint_deleted_and_set_again_where_the_program_stopped_stops_again(
-        tmp_path: Path) -> None:
-    """An editor resends a file's breakpoints as `delete` then `break`: while the program
-    is stopped at that very line, the line must not be switched off for good."""
+def _stopped_in_f(tmp_path: Path) -> tuple[Path, int, Interactive]:
+    """enc_prog.py copied to ``tmp_path``, run under relive debug and stopped at a breakpoint
+    on the first line of ``f``'s body: the file, that line, the session."""
     source = tmp_path / "enc_prog.py"
     shutil.copy(PROGRAMS / "enc_prog.py", source)
     body = tag("enc_prog", "f-body")
@@ -425,6 +424,14 @@ def test_a_breakpoint_deleted_and_set_again_where_the_program_stopped_stops_agai
     session.send(f"break {source}:{body}")
     session.send("go")
     session.expect("Stopped (breakpoint 1) in f")
+    return source, body, session
+
+
+def test_a_breakpoint_deleted_and_set_again_where_the_program_stopped_stops_again(
+        tmp_path: Path) -> None:
+    """An editor resends a file's breakpoints as `delete` then `break`: while the program
+    is stopped at that very line, the line must not be switched off for good."""
+    source, body, session = _stopped_in_f(tmp_path)
     session.send("delete")
     session.send(f"break {source}:{body}")
     session.send("go")
@@ -440,13 +447,7 @@ def test_a_breakpoint_deleted_before_the_edit_is_applied_on_go_still_offers_the_
         tmp_path: Path) -> None:
     """The breakpoint goes first, then `go` applies the saved edit: the held frame (which on
     3.11 runs the copy of its code that the breakpoint needed) moves all the same."""
-    source = tmp_path / "enc_prog.py"
-    shutil.copy(PROGRAMS / "enc_prog.py", source)
-    body = tag("enc_prog", "f-body")
-    session = Interactive(source)
-    session.send(f"break {source}:{body}")
-    session.send("go")
-    session.expect("Stopped (breakpoint 1) in f")
+    source, body, session = _stopped_in_f(tmp_path)
     source.write_text(source.read_text().replace("z = y + 1", "z = y + 1000"))
     session.send("delete")
     session.send("go")  # applies the saved edit first
@@ -461,13 +462,7 @@ def test_a_breakpoint_deleted_before_the_edit_is_applied_on_go_still_offers_the_
 
 def test_declining_the_remap_offered_at_a_breakpoint_runs_the_old_line_and_asks_once(
         tmp_path: Path) -> None:
-    source = tmp_path / "enc_prog.py"
-    shutil.copy(PROGRAMS / "enc_prog.py", source)
-    body = tag("enc_prog", "f-body")
-    session = Interactive(source)
-    session.send(f"break {source}:{body}")
-    session.send("go")
-    session.expect("Stopped (breakpoint 1) in f")
+    source, body, session = _stopped_in_f(tmp_path)
     source.write_text(source.read_text().replace("y = x * 2", "y = x * 20").replace(
         "z = y + 1", "z = y + 1000"))
     session.send("enc")
@@ -487,13 +482,7 @@ def test_declining_the_remap_offered_at_a_breakpoint_runs_the_old_line_and_asks_
 
 def test_remap_after_a_second_enc_continues_where_the_latest_mapping_says(
         tmp_path: Path) -> None:
-    source = tmp_path / "enc_prog.py"
-    shutil.copy(PROGRAMS / "enc_prog.py", source)
-    body = tag("enc_prog", "f-body")
-    session = Interactive(source)
-    session.send(f"break {source}:{body}")
-    session.send("go")
-    session.expect("Stopped (breakpoint 1) in f")
+    source, body, session = _stopped_in_f(tmp_path)
     source.write_text(source.read_text().replace("z = y + 1", "z = y + 100"))
     session.send("enc")
     session.expect("Edit applied (generation 1): update f")

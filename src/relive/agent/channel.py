@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import zlib
 from typing import Any
@@ -19,6 +20,20 @@ def fingerprint(data: bytes) -> str:
     the source it runs, the front end's the file on disk. It tells contents apart; it is no
     security."""
     return f"{zlib.crc32(data):08x}-{len(data):x}"
+
+
+def read_line(sock: socket.socket, limit: int | None = None) -> dict[str, Any] | None:
+    """One JSON object on one line from ``sock`` (the first message of a process joining the
+    session, or its answer); None when the connection ends first, the line is over ``limit``
+    bytes, or it is not an object. Raises ValueError for a line that is not JSON."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk or (limit is not None and len(data) > limit):
+            return None
+        data += chunk
+    message = json.loads(data)
+    return message if isinstance(message, dict) else None
 
 
 class Channel:

@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from relive.agent.channel import Channel, fingerprint
+from relive.agent.channel import Channel, fingerprint, read_line
 from relive.agent.records import record, result_record
 from relive.runtime import events, importhook
 from relive.runtime.api import looks_truncated, prepare_reload
@@ -281,7 +281,7 @@ def connect(session: dict[str, Any]) -> Channel | None:
         hello = {"t": "hello", "token": session["token"], "pid": os.getpid(),
                  "ppid": os.getppid()}
         sock.sendall((json.dumps(hello) + "\n").encode())
-        welcome = _read_line(sock)
+        welcome = read_line(sock)
         sock.settimeout(None)
     except (OSError, ValueError):
         sock.close()
@@ -296,17 +296,6 @@ def connect(session: dict[str, Any]) -> Channel | None:
         importhook.PINNED[normalize(path)] = str(text).encode("latin-1")
     fd = sock.detach()
     return Channel(fd, fd)
-
-
-def _read_line(sock: socket.socket) -> dict[str, Any] | None:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    message: dict[str, Any] = json.loads(data)
-    return message
 
 
 def session_variable(session: dict[str, Any]) -> str:

@@ -34,10 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relive.agent.channel import fingerprint
+from relive.agent.channel import fingerprint, read_line
 
 PHASE_TIMEOUT_S = 30.0  # for every process to answer a phase; then it counts as refusing
 JOIN_TIMEOUT_S = 5.0  # for a process that connected to say who it is
+JOIN_LINE_BYTES = 65536  # its hello is short: a longer one is not a process of the program
 
 
 @dataclass(eq=False)
@@ -154,7 +155,7 @@ class Fleet:
     def _welcome(self, conn: socket.socket) -> None:
         try:
             conn.settimeout(JOIN_TIMEOUT_S)
-            hello = _read_line(conn)
+            hello = read_line(conn, limit=JOIN_LINE_BYTES)
             if (hello is None or hello.get("t") != "hello"
                     or not hmac.compare_digest(str(hello.get("token")), self.token)):
                 conn.sendall(b'{"t": "refused"}\n')
@@ -285,11 +286,10 @@ class Fleet:
         refusing = [m for m in members if m not in ended
                     and answers.get(m, {}).get("status") not in ("ready", "same", "untracked")]
         if refusing:
-            first = refusing[0]
-            why = _refusal(edit.path, answers.get(first), first, members)
+            refusals = [(m, _refusal(edit.path, answers.get(m), m, members)) for m in refusing]
+            first, why = refusals[0]
             for member in ready:
                 member.send({"t": "abort", "id": ident, "reason": why["errors"][0]})
-            refusals = [(m, _refusal(edit.path, answers.get(m), m, members)) for m in refusing]
             with self._cond:
                 if edit.members is None:
                     self._refused[edit.path] = edit.data
@@ -358,14 +358,3 @@ def _refusal(path: str, answer: dict[str, Any] | None, member: Member,
 
 def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
-
-
-def _read_line(conn: socket.socket) -> dict[str, Any] | None:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(4096)
-        if not chunk or len(data) > 65536:
-            return None
-        data += chunk
-    message = json.loads(data)
-    return message if isinstance(message, dict) else None

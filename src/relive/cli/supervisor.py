@@ -191,10 +191,7 @@ class Supervisor:
                 continue
             if not relayed(info.si_code, info.si_pid, program.pid):
                 continue
-            try:
-                os.kill(program.pid, info.si_signo)
-            except ProcessLookupError:
-                pass
+            _send_signal(program.pid, info.si_signo)
 
     def _poll(self, program: Member) -> int:
         _pid, status = os.waitpid(program.pid, 0)
@@ -206,10 +203,7 @@ class Supervisor:
             with self._lock:
                 current = self._current
             if current is not None and signum not in (signal.SIGINT, signal.SIGQUIT):
-                try:
-                    os.kill(current.pid, signum)
-                except ProcessLookupError:
-                    pass
+                _send_signal(current.pid, signum)
 
         for signum in RELAYED:
             signal.signal(signum, relay)
@@ -374,10 +368,7 @@ def _end_tree(program: Member, grace: float) -> None:
     left = [pid for pid in dict.fromkeys([*program.tree, *_tree(os.getpid())])
             if pid != program.pid]
     for pid in left:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _send_signal(pid, signal.SIGTERM)
     while left:
         _reap_others(program.pid)
         left = [pid for pid in left if _alive(pid)]
@@ -386,10 +377,7 @@ def _end_tree(program: Member, grace: float) -> None:
             return
         if time.monotonic() > deadline:
             for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _send_signal(pid, signal.SIGKILL)
             deadline = float("inf")
         time.sleep(0.02)
 
@@ -406,10 +394,15 @@ def _alive(pid: int) -> bool:
 def _kill_if_alive(program: Member, grace: float) -> None:
     """The program did not stop when asked (its process is stuck): kill it."""
     if not program.reaped.wait(grace):
-        try:
-            os.kill(program.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _send_signal(program.pid, signal.SIGKILL)
+
+
+def _send_signal(pid: int, signum: int) -> None:
+    """Send ``signum`` to ``pid`` unless it has ended already."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _die_of(signum: int) -> int:

@@ -340,13 +340,19 @@ class Adapter:
                         "namedVariables": len(scopes[key])})
         return {"scopes": out}
 
+    def _reference(self, agent_ref: Any) -> int:
+        """The DAP reference for an agent's value with children (0: none), valid until the
+        program runs again."""
+        if not agent_ref:
+            return 0
+        ref = self._new_id()
+        self._refs[ref] = int(agent_ref)
+        return ref
+
     def _variable(self, variable: dict[str, Any]) -> dict[str, Any]:
-        ref = 0
-        if variable.get("ref"):
-            ref = self._new_id()
-            self._refs[ref] = int(variable["ref"])
         return {"name": variable["name"], "value": variable["value"],
-                "type": variable.get("type", ""), "variablesReference": ref}
+                "type": variable.get("type", ""),
+                "variablesReference": self._reference(variable.get("ref"))}
 
     def do_variables(self, args: dict[str, Any]) -> Any:
         found = self._refs.get(int(args["variablesReference"]))
@@ -361,12 +367,8 @@ class Adapter:
     def _evaluation(self, result: dict[str, Any]) -> dict[str, Any]:
         if not result.get("ok"):
             raise RequestFailed(str(result.get("error") or "the evaluation failed"))
-        ref = 0
-        if result.get("ref"):
-            ref = self._new_id()
-            self._refs[ref] = int(result["ref"])
         return {"value": result.get("value", ""), "type": result.get("type", ""),
-                "variablesReference": ref}
+                "variablesReference": self._reference(result.get("ref"))}
 
     def do_evaluate(self, args: dict[str, Any]) -> Any:
         if args.get("frameId") is None:
