@@ -97,6 +97,9 @@ def test_an_edit_saved_while_stopped_runs_at_the_next_continue(
     dap.request("continue", threadId=stopped["body"]["threadId"])
     applied = dap.wait_event("relive/editApplied", after=mark)
     assert applied["body"]["generation"] == 1
+    assert applied["body"]["durationMs"] > 0 and applied["body"]["processes"] == 1
+    assert applied["body"]["updated"] == ["print_world"]
+    dap.wait_output("relive: hello.py: gen 1: updated print_world (")
     # the stopped call moved to the new code at the line it was stopped on: this very call
     # prints the new text
     dap.wait_output("HELLO world 0")
@@ -121,6 +124,7 @@ def test_a_rude_edit_is_reported_and_changes_nothing(dap: DapClient, tmp_path: P
     program.write_text(source.replace("class Base:", "class Base(dict):"), encoding="utf-8")
     rude = dap.wait_event("relive/rudeEdit")
     assert rude["body"]["code"] == "RL1001" and rude["body"]["severity"] == "error"
+    assert rude["body"]["actions"] == ["restart", "keepRunning"]
     count = dap.output.count("hello world")
     dap.wait_output(f"hello world {count + 1}")  # the program runs on, on the old code
 
@@ -267,3 +271,129 @@ def test_disconnect_without_terminating_lets_the_program_run_on(
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert dap.process.wait(timeout=10) == 0  # the adapter ends with the program
+
+
+def test_breakpoint_locations_are_the_lines_with_code(dap: DapClient, tmp_path: Path) -> None:
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO, encoding="utf-8")
+    dap.request("initialize", adapterID="relive")
+    found = dap.request("breakpointLocations", source={"path": str(program)}, line=3,
+                        endLine=12)["breakpoints"]
+    assert [b["line"] for b in found] == [4, 5, 6, 9, 10, 11, 12]
+    one = dap.request("breakpointLocations", source={"path": str(program)}, line=7)
+    assert one["breakpoints"] == []  # a blank line
+
+
+def test_restart_runs_the_program_again_with_the_same_breakpoints(
+        dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    ident = stopped["body"]["hitBreakpointIds"][0]
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    second = dap.wait_event("stopped", reason="breakpoint", after=dap.events.index(stopped) + 1)
+    dap.wait_output("hello world 0")
+    frames = dap.request("stackTrace", threadId=second["body"]["threadId"])["stackFrames"]
+    n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="watch")
+    assert n["result"] == "1"
+    mark = len(dap.events)
+    dap.request("restart")
+    again = dap.wait_event("stopped", after=mark, reason="breakpoint")
+    assert again["body"]["hitBreakpointIds"] == [ident]  # the editor's id, kept
+    frames = dap.request("stackTrace", threadId=again["body"]["threadId"])["stackFrames"]
+    n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="watch")
+    assert n["result"] == "0"  # a new run
+    assert not [e for e in dap.events[mark:] if e["event"] in ("terminated", "exited")]
+
+
+def test_evaluate_without_a_frame_uses_the_programs_globals_while_it_runs(
+        dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, HELLO.replace("def main():", "COUNT = 41\n\n\ndef main():"))
+    dap.wait_output("hello world 1")
+    found = dap.request("evaluate", expression="COUNT + 1", context="repl")
+    assert found["result"] == "42"
+    count = dap.output.count("hello world")
+    dap.wait_output(f"hello world {count + 1}")  # it runs on
+    assert not [e for e in dap.events if e["event"] == "stopped"]
+
+
+def test_set_expression_assigns_an_item_and_clipboard_copies_the_whole_value(
+        dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        def show(table, long):
+            print(table["k"], len(long), flush=True)
+
+
+        show({"k": 1}, "x" * 1000)
+    """, line=2)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    frame = _top(dap, stopped["body"]["threadId"])["id"]
+    found = dap.request("setExpression", expression='table["k"]', value="7 * 6", frameId=frame)
+    assert found["value"] == "42"
+    hover = dap.request("evaluate", expression="long", frameId=frame, context="hover")
+    assert len(hover["result"]) < 300
+    copied = dap.request("evaluate", expression="long", frameId=frame, context="clipboard")
+    assert copied["result"] == "x" * 1000
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    dap.wait_output("42 1000")
+
+
+def test_restart_frame_runs_the_function_again_from_its_first_line(
+        dap: DapClient, tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    thread = stopped["body"]["threadId"]
+    frames = dap.request("stackTrace", threadId=thread)["stackFrames"]
+    assert [f["canRestart"] for f in frames[:2]] == [True, False]
+    refused = dap.response(dap.send("restartFrame", frameId=frames[1]["id"]))
+    assert not refused["success"] and "stopped in" in refused["message"]
+    scopes = dap.request("scopes", frameId=frames[0]["id"])["scopes"]
+    dap.request("setVariable", variablesReference=scopes[0]["variablesReference"],
+                name="word", value="'there'")
+    mark = len(dap.events)
+    dap.request("restartFrame", frameId=frames[0]["id"])
+    dap.wait_event("stopped", after=mark, reason="restart")
+    assert _top(dap, thread)["line"] == 5
+    dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
+    dap.request("continue", threadId=thread)
+    dap.wait_output("hello world 1")  # line 5 ran again: 'there' never printed
+    assert "hello there" not in dap.output and dap.output.count("hello world 0") == 1
+
+
+def test_async_frames_say_where_they_were_awaited_from(dap: DapClient,
+                                                       tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        import asyncio
+
+
+        async def inner():
+            return 1
+
+
+        async def outer():
+            return await inner()
+
+
+        asyncio.run(outer())
+    """, line=5)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    names = [f["name"] for f in
+             dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]]
+    assert names[:2] == ["inner (awaited from outer)", "outer"]
+
+
+def test_a_generator_frame_says_what_resumed_it(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        def numbers():
+            yield 1
+
+
+        def main():
+            return next(numbers())
+
+
+        main()
+    """, line=2)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    names = [f["name"] for f in
+             dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]]
+    assert names[:2] == ["numbers (generator resumed by main)", "main"]

@@ -207,6 +207,9 @@ class Session:
     def do_jump(self, args: dict[str, Any]) -> Any:
         return to_wire(self.engine.inspection.jump(self._thread(args), _arg(args, "line", int)))
 
+    def do_restart_frame(self, args: dict[str, Any]) -> Any:
+        return to_wire(self.engine.inspection.restart_frame(self._thread(args)))
+
     def do_jump_rules(self, args: dict[str, Any]) -> Any:
         return {"text": JUMP_RULES}
 
@@ -238,6 +241,7 @@ class Session:
             _arg(args, "text", str),
             mode,
             _arg(args, "timeout", float, 10.0),
+            _arg(args, "full", bool, False),
         )
         return to_wire(result)
 

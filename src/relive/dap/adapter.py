@@ -27,6 +27,8 @@ from typing import IO, Any
 from relive.client.connection import AgentError
 from relive.client.launch import Launched, Target, launch
 from relive.dap.wire import WireError, Writer, read_message
+from relive.debugger.breakpoints import BreakpointError, source_lines_with_code
+from relive.runtime.result import changes_text
 
 EXCEPTION_FILTERS = [
     {"filter": "raised", "label": "Raised Exceptions", "default": False},
@@ -52,6 +54,11 @@ CAPABILITIES = {
     "supportsDelayedStackTraceLoading": True,
     "supportsExceptionInfoRequest": True,
     "supportsLoadedSourcesRequest": True,
+    "supportsBreakpointLocationsRequest": True,
+    "supportsRestartFrame": True,
+    "supportsRestartRequest": True,
+    "supportsSetExpression": True,
+    "supportsEvaluateForClipboard": True,
 }
 
 _STOP_REASONS = {"breakpoint": "breakpoint", "function breakpoint": "function breakpoint",
@@ -78,8 +85,18 @@ class Adapter:
         self._refs: dict[int, Any] = {}  # DAP reference: a scope's variables or agent ref
         self._scopes: dict[int, tuple[int, int]] = {}  # scope reference: its frame
         self._next_id = 1
+        # Breakpoints: the editor's ids are the adapter's own, so that they outlive a
+        # restart (a new program, whose agent numbers its breakpoints anew)
+        self._line_wanted: dict[str, list[dict[str, Any]]] = {}
         self._line_bps: dict[str, list[int]] = {}
+        self._function_wanted: list[dict[str, Any]] = []
         self._function_bps: list[int] = []
+        self._exception_mode = "uncaught"
+        self._to_agent: dict[int, int] = {}  # editor's breakpoint id: the agent's
+        self._from_agent: dict[int, int] = {}
+        self._launch_args: dict[str, Any] = {}
+        self._pause_lock = threading.Lock()
+        self._moved_thread = 0  # the thread a restartFrame moved
         self._last_stop: dict[str, Any] = {}
         self._last_exception: dict[str, Any] = {}
         self._silent_pause: threading.Event | None = None
@@ -156,6 +173,18 @@ class Adapter:
         return CAPABILITIES
 
     def do_launch(self, args: dict[str, Any]) -> Any:
+        self._start_program(args)
+        self._stop_on_entry = bool(args.get("stopOnEntry"))
+        if self.hot_reload == "auto":
+            directory = os.path.abspath(args.get("cwd") or ".")
+            if args.get("program"):
+                directory = os.path.dirname(os.path.join(directory, str(args["program"])))
+            threading.Thread(target=self._watch, args=(directory,), daemon=True,
+                             name="relive-dap-watch").start()
+        return {}
+
+    def _start_program(self, args: dict[str, Any]) -> None:
+        """Start the program of launch arguments ``args``, held before its first line."""
         program, module = args.get("program"), args.get("module")
         if bool(program) == bool(module):
             raise RequestFailed("launch needs either 'program' (a script) or 'module'")
@@ -168,29 +197,26 @@ class Adapter:
         if self.hot_reload not in ("auto", "manual", "never"):
             raise RequestFailed("hotReload must be auto, manual or never")
         remap = str(args.get("remap", "auto"))
+        if remap not in ("auto", "ask"):
+            raise RequestFailed("remap must be auto or ask")
         cwd = args.get("cwd") or None
         try:
-            self.launched = launch(target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            launched = launch(target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=env, cwd=cwd,
                                    python=args.get("python") or None)
         except (AgentError, OSError) as exc:
             raise RequestFailed(f"could not start the program: {exc}") from None
-        process = self.launched.process
+        self.launched, self.exited, self.running = launched, False, False
+        self._launch_args = dict(args)
+        process = launched.process
         for stream, category in ((process.stdout, "stdout"), (process.stderr, "stderr")):
             threading.Thread(target=self._pump_output, args=(stream, category), daemon=True,
                              name=f"relive-dap-{category}").start()
         self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
                     step_into_libraries=not args.get("justMyCode", True))
-        self._agent("set_exception_mode", mode="uncaught")
-        self._stop_on_entry = bool(args.get("stopOnEntry"))
-        threading.Thread(target=self._pump_events, daemon=True, name="relive-dap-events").start()
-        if self.hot_reload == "auto":
-            directory = os.path.abspath(cwd or ".")
-            if program:
-                directory = os.path.dirname(os.path.join(directory, str(program)))
-            threading.Thread(target=self._watch, args=(directory,), daemon=True,
-                             name="relive-dap-watch").start()
-        return {}
+        self._agent("set_exception_mode", mode=self._exception_mode)
+        threading.Thread(target=self._pump_events, args=(launched,), daemon=True,
+                         name="relive-dap-events").start()
 
     def after_launch(self, args: dict[str, Any]) -> None:
         self.out.event("initialized")
@@ -213,47 +239,136 @@ class Adapter:
         self._agent("terminate", exit_code=143)
         return {}
 
+    def do_restart(self, args: dict[str, Any]) -> Any:
+        """End the program and start it again (with the editor's launch arguments as they
+        are now, if it sends them), keeping the breakpoints."""
+        old = self.launched
+        if old is None:
+            raise RequestFailed("no program to restart: launch one first")
+        wanted = args.get("arguments") or self._launch_args
+        self.launched = None  # its events and its end are no longer the session's
+        old.kill()
+        old.close()
+        self._forget_stop()
+        self._last_stop, self._last_exception = {}, {}
+        self._start_program(wanted)
+        for path, breakpoints in self._line_wanted.items():
+            for ident, (_, info) in zip(self._line_bps[path],
+                                        self._set_line_breakpoints(path, breakpoints),
+                                        strict=True):
+                self._bind(ident, info)
+        for ident, (_, info) in zip(self._function_bps,
+                                    self._set_function_breakpoints(self._function_wanted),
+                                    strict=True):
+            self._bind(ident, info)
+        self._agent("start", stop_on_entry=bool(wanted.get("stopOnEntry")))
+        self.running = True
+        return {}
+
+    def _bind(self, ident: int, info: dict[str, Any] | None) -> None:
+        """After a restart: the editor's breakpoint ``ident`` is now the agent's ``info``
+        (None: not set); the editor hears where it is."""
+        if info is None:
+            return
+        self._to_agent[ident] = int(info["id"])
+        self._from_agent[int(info["id"])] = ident
+        self.out.event("breakpoint", {"reason": "changed", "breakpoint": self._breakpoint(info)})
+
     # -- breakpoints -----------------------------------------------------------------------
+
+    def _remove_breakpoints(self, idents: list[int]) -> None:
+        for ident in idents:
+            agent_id = self._to_agent.pop(ident, None)
+            if agent_id is not None:
+                self._from_agent.pop(agent_id, None)
+                self._agent("remove_breakpoint", id=agent_id)
+
+    def _set_line_breakpoints(self, path: str, wanted: list[dict[str, Any]]
+                              ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """(wanted, the agent's breakpoint or None) for each line breakpoint of ``path``."""
+        out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        for one in wanted:
+            try:
+                out.append((one, self._agent(
+                    "set_breakpoint", path=path, line=int(one["line"]),
+                    condition=one.get("condition") or None,
+                    ignore=_ignore(one.get("hitCondition")),
+                    log_message=one.get("logMessage") or None)))
+            except AgentError as exc:
+                out.append(({**one, "message": exc.args[-1]}, None))
+        return out
+
+    def _set_function_breakpoints(self, wanted: list[dict[str, Any]]
+                                  ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        for one in wanted:
+            try:
+                out.append((one, self._agent("set_function_breakpoint", name=str(one["name"]),
+                                             condition=one.get("condition") or None)))
+            except AgentError as exc:
+                out.append(({**one, "message": exc.args[-1]}, None))
+        return out
+
+    def _answer(self, results: list[tuple[dict[str, Any], dict[str, Any] | None]]
+                ) -> tuple[list[int], list[dict[str, Any]]]:
+        """The adapter's ids and the editor's view of freshly set breakpoints."""
+        idents, found = [], []
+        for wanted, info in results:
+            ident = self._new_id()
+            idents.append(ident)
+            if info is None:
+                found.append({"id": ident, "verified": False, "line": wanted.get("line"),
+                              "message": wanted.get("message")})
+                continue
+            self._to_agent[ident] = int(info["id"])
+            self._from_agent[int(info["id"])] = ident
+            found.append(self._breakpoint(info))
+        return idents, found
 
     def do_setBreakpoints(self, args: dict[str, Any]) -> Any:
         path = os.path.abspath(str(args["source"]["path"]))
-        for ident in self._line_bps.pop(path, []):
-            self._agent("remove_breakpoint", id=ident)
-        found = []
-        ids = []
-        for wanted in args.get("breakpoints") or []:
-            try:
-                info = self._agent(
-                    "set_breakpoint", path=path, line=int(wanted["line"]),
-                    condition=wanted.get("condition") or None,
-                    ignore=_ignore(wanted.get("hitCondition")),
-                    log_message=wanted.get("logMessage") or None)
-            except AgentError as exc:
-                found.append({"verified": False, "line": wanted["line"],
-                              "message": exc.args[-1]})
-                continue
-            ids.append(info["id"])
-            found.append(_breakpoint(info))
-        self._line_bps[path] = ids
+        self._remove_breakpoints(self._line_bps.pop(path, []))
+        wanted = [dict(b) for b in args.get("breakpoints") or []]
+        self._line_wanted[path] = wanted
+        self._line_bps[path], found = self._answer(self._set_line_breakpoints(path, wanted))
         return {"breakpoints": found}
 
     def do_setFunctionBreakpoints(self, args: dict[str, Any]) -> Any:
-        for ident in self._function_bps:
-            self._agent("remove_breakpoint", id=ident)
-        self._function_bps = []
-        found = []
-        for wanted in args.get("breakpoints") or []:
-            info = self._agent("set_function_breakpoint", name=str(wanted["name"]),
-                               condition=wanted.get("condition") or None)
-            self._function_bps.append(info["id"])
-            found.append(_breakpoint(info))
+        self._remove_breakpoints(self._function_bps)
+        self._function_wanted = [dict(b) for b in args.get("breakpoints") or []]
+        self._function_bps, found = self._answer(
+            self._set_function_breakpoints(self._function_wanted))
         return {"breakpoints": found}
 
     def do_setExceptionBreakpoints(self, args: dict[str, Any]) -> Any:
         filters = set(args.get("filters") or ())
-        mode = next((m for f, m in _MODES if f in filters), "off")
-        self._agent("set_exception_mode", mode=mode)
+        self._exception_mode = next((m for f, m in _MODES if f in filters), "off")
+        self._agent("set_exception_mode", mode=self._exception_mode)
         return {}
+
+    def do_breakpointLocations(self, args: dict[str, Any]) -> Any:
+        """The lines from ``line`` to ``endLine`` of a source where a breakpoint can stop."""
+        path = os.path.abspath(str(args["source"]["path"]))
+        first = int(args["line"])
+        last = int(args.get("endLine") or first)
+        try:
+            lines = source_lines_with_code(path)
+        except BreakpointError:
+            lines = frozenset()
+        return {"breakpoints": [{"line": n} for n in sorted(lines) if first <= n <= last]}
+
+    def _breakpoint(self, info: dict[str, Any]) -> dict[str, Any]:
+        """The editor's view of the agent's breakpoint ``info``."""
+        path = str(info.get("path") or "")
+        agent_id = int(info["id"])
+        found: dict[str, Any] = {"id": self._from_agent.get(agent_id, agent_id),
+                                 "verified": bool(info.get("verified")),
+                                 "line": info.get("line")}
+        if path:
+            found["source"] = {"name": os.path.basename(path), "path": path}
+        if info.get("message"):
+            found["message"] = info["message"]
+        return found
 
     # -- execution -------------------------------------------------------------------------
 
@@ -311,15 +426,45 @@ class Adapter:
         start = int(args.get("startFrame") or 0)
         levels = int(args.get("levels") or 0) or len(frames)
         out = []
-        for frame in frames[start:start + levels]:
+        for i in range(start, min(len(frames), start + levels)):
+            frame = frames[i]
             ident = self._new_id()
             self._frames[ident] = (thread, int(frame["index"]))
-            name = str(frame["name"]) + (" (old code)" if frame.get("stale") else "")
+            name = str(frame["name"])
+            caller = frames[i + 1] if i + 1 < len(frames) else None
+            if caller is not None and caller.get("link") == "await":
+                name += f" (awaited from {caller['name']})"
+            elif (caller is not None and caller.get("link") == "resume"
+                  and frame.get("kind") != "coroutine"):  # (a task's: by the event loop)
+                name += f" ({frame.get('kind', 'generator')} resumed by {caller['name']})"
+            if frame.get("stale"):
+                name += " (old code)"
             path = str(frame["path"])
             out.append({"id": ident, "name": name, "line": frame["line"], "column": 1,
                         "source": {"name": os.path.basename(path), "path": path},
+                        "canRestart": int(frame["index"]) == 0,
                         **({"presentationHint": "subtle"} if frame.get("stale") else {})})
         return {"stackFrames": out, "totalFrames": len(frames)}
+
+    def do_restartFrame(self, args: dict[str, Any]) -> Any:
+        """Run the frame the thread is stopped in again from the first line of its body,
+        with its variables as they are (in the new code if an edit is waiting)."""
+        thread, index = self._frame(args["frameId"])
+        if index != 0:
+            raise RequestFailed("only the frame the thread is stopped in can restart; "
+                                "step out to the frame first")
+        if self.hot_reload == "auto":
+            self._agent("enc")  # a saved edit is taken first, as at a continue
+        check = self._agent("restart_frame", thread_id=thread)
+        if not check.get("allowed"):
+            raise RequestFailed(str(check.get("reason") or "the frame cannot restart here"))
+        self._forget_stop()
+        self._moved_thread = thread
+        return {}
+
+    def after_restartFrame(self, args: dict[str, Any]) -> None:
+        self.out.event("stopped", {"reason": "restart", "threadId": self._moved_thread,
+                                   "allThreadsStopped": True})
 
     def _frame(self, ident: Any) -> tuple[int, int]:
         found = self._frames.get(int(ident))
@@ -371,13 +516,53 @@ class Adapter:
                 "variablesReference": self._reference(result.get("ref"))}
 
     def do_evaluate(self, args: dict[str, Any]) -> Any:
-        if args.get("frameId") is None:
-            raise RequestFailed("evaluate needs a stopped frame; pause the program first")
-        thread, index = self._frame(args["frameId"])
-        mode = "eval" if args.get("context") in ("hover", "watch") else "auto"
-        found = self._evaluation(self._agent("evaluate", thread_id=thread, frame=index,
-                                             text=str(args["expression"]), mode=mode))
+        context = args.get("context")
+        mode = "eval" if context in ("hover", "watch", "clipboard") else "auto"
+        text = str(args["expression"])
+        if args.get("frameId") is None:  # the program's globals (__main__), stopped or not
+            return self._paused(lambda: self._evaluate_in(self._main_frame(), text, mode,
+                                                          context), "evaluate")
+        return self._evaluate_in(self._frame(args["frameId"]), text, mode, context)
+
+    def _evaluate_in(self, frame: tuple[int, int], text: str, mode: str,
+                     context: Any) -> dict[str, Any]:
+        thread, index = frame
+        found = self._evaluation(self._agent(
+            "evaluate", thread_id=thread, frame=index, text=text, mode=mode,
+            **({"full": True} if context == "clipboard" else {})))
         return {"result": found["value"], "type": found["type"],
+                "variablesReference": found["variablesReference"]}
+
+    def _main_frame(self) -> tuple[int, int]:
+        """The outermost frame of the program's main thread: the script's (or module's)
+        top level, whose globals are ``__main__``'s."""
+        threads = self._agent("threads")["threads"]
+        if not threads:
+            raise RequestFailed("the program has no thread to evaluate in")
+        main = next((t for t in threads if t["name"] == "MainThread"), threads[0])
+        frames = self._agent("stack", thread_id=main["id"])["frames"]
+        if not frames:
+            raise RequestFailed("the main thread runs no Python code now")
+        modules = [f for f in frames if f.get("kind") == "module"]
+        return int(main["id"]), int((modules or frames)[-1]["index"])
+
+    def do_setExpression(self, args: dict[str, Any]) -> Any:
+        """Assign ``value`` to an assignable ``expression`` (a name, an attribute, an item)
+        in a frame; the new value stays when the program goes on."""
+        thread, index = self._frame(args.get("frameId", -1))
+        target, value = str(args["expression"]).strip(), str(args["value"])
+        if target.isidentifier():
+            result = self._agent("set_variable", thread_id=thread, frame=index, name=target,
+                                 expression=value)
+        else:
+            done = self._agent("evaluate", thread_id=thread, frame=index, mode="exec",
+                               text=f"{target} = ({value})")
+            if not done.get("ok"):
+                raise RequestFailed(str(done.get("error") or f"cannot assign to {target}"))
+            result = self._agent("evaluate", thread_id=thread, frame=index, mode="eval",
+                                 text=target)
+        found = self._evaluation(result)
+        return {"value": found["value"], "type": found["type"],
                 "variablesReference": found["variablesReference"]}
 
     def do_setVariable(self, args: dict[str, Any]) -> Any:
@@ -424,25 +609,32 @@ class Adapter:
     # -- Edit and Continue -----------------------------------------------------------------
 
     def _apply(self, paths: Any = None) -> dict[str, Any]:
-        """Apply the saved edits: now if the program is stopped; else pause it (without
-        telling the editor), apply, and let it run on."""
-        if not self.running:
-            return dict(self._agent("enc", **({"paths": paths} if paths else {})))
-        paused = threading.Event()
-        self._silent_pause = paused
-        try:
-            if not self._agent("pause").get("requested", True):
-                paused.set()
-            if not paused.wait(10.0):
-                raise RequestFailed("the program did not pause to take the edit")
-            stop = self._last_stop
+        """Apply the saved edits, at once (see :meth:`_paused`)."""
+        return dict(self._paused(
+            lambda: self._agent("enc", **({"paths": paths} if paths else {})),
+            "take the edit"))
+
+    def _paused(self, work: Callable[[], Any], what: str) -> Any:
+        """Do ``work`` with the program stopped: now if it is; else pause it (without
+        telling the editor), do it, and let the program run on."""
+        with self._pause_lock:
+            if not self.running:
+                return work()
+            paused = threading.Event()
+            self._silent_pause = paused
             try:
-                return dict(self._agent("enc", **({"paths": paths} if paths else {})))
+                if not self._agent("pause").get("requested", True):
+                    paused.set()
+                if not paused.wait(10.0):
+                    raise RequestFailed(f"the program did not pause to {what}")
+                stop = self._last_stop
+                try:
+                    return work()
+                finally:
+                    if stop.get("reason") == "pause":  # else the editor was told of the stop
+                        self._agent("continue", thread_id=stop["thread_id"])
             finally:
-                if stop.get("reason") == "pause":  # else the editor was told of the stop
-                    self._agent("continue", thread_id=stop["thread_id"])
-        finally:
-            self._silent_pause = None
+                self._silent_pause = None
 
     def _watch(self, directory: str) -> None:
         from watchfiles import watch
@@ -476,20 +668,19 @@ class Adapter:
                 return
             self._say(data.decode("utf-8", "replace"), category)
 
-    def _pump_events(self) -> None:
-        assert self.launched is not None
-        events = self.launched.conn.events
+    def _pump_events(self, launched: Launched) -> None:
+        events = launched.conn.events
         while True:
             event = events.get()
             if event is None:
                 break
-            if event.get("type") != "event":
-                continue
+            if event.get("type") != "event" or launched is not self.launched:
+                continue  # a program that was restarted: its events are not the session's
             try:
                 self._event(str(event.get("event")), event.get("body") or {})
             except Exception as exc:  # one bad event must not end the session
                 self._say(f"relive dap: {type(exc).__name__}: {exc}\n")
-        if not self.exited:
+        if launched is self.launched and not self.exited:
             self.exited = True
             self.out.event("terminated")
 
@@ -510,7 +701,8 @@ class Adapter:
                 "threadId": body.get("thread_id"), "description": description or None,
                 "text": body.get("exception") or None,
                 "allThreadsStopped": bool(body.get("all_threads_stopped", True)),
-                "hitBreakpointIds": list(body.get("breakpoint_ids") or ())})
+                "hitBreakpointIds": [self._from_agent.get(int(i), int(i))
+                                     for i in body.get("breakpoint_ids") or ()]})
         elif name == "exception":
             self._last_exception = body
         elif name == "continued":
@@ -525,20 +717,24 @@ class Adapter:
             self._say(str(body.get("text", "")))
         elif name == "breakpoint changed":
             self.out.event("breakpoint", {"reason": "changed",
-                                          "breakpoint": _breakpoint(body["breakpoint"])})
+                                          "breakpoint": self._breakpoint(body["breakpoint"])})
         elif name == "edit applied":
             files = [os.path.basename(str(f)) for f in body.get("files") or ()]
+            took_ms = round(float(body.get("duration_s") or 0.0) * 1000.0, 1)
+            changes = body.get("changes") or {}
             self.out.event("relive/editApplied", {
                 "generation": body.get("generation"), "files": body.get("files") or [],
-                "updated": body.get("summary") or [], "processes": 1})
-            for line in body.get("summary") or ():
-                self._say(f"relive: {', '.join(files)}: gen {body.get('generation')}: "
-                          f"{line}\n")
+                "updated": changes.get("update", []), "changes": changes,
+                "durationMs": took_ms, "processes": 1})  # the launched program's process
+            self._say(f"relive: {', '.join(files)}: gen {body.get('generation')}: "
+                      f"{changes_text(changes)} ({took_ms:.1f} ms)\n")
         elif name == "rude edit":
+            # an error leaves the program on the old code: the editor may offer a restart
+            actions = ["restart", "keepRunning"] if body.get("severity") == "error" else []
             self.out.event("relive/rudeEdit", {
                 "code": body.get("code"), "severity": body.get("severity"),
                 "message": body.get("message"), "line": body.get("line"),
-                "source": {"path": body.get("path")}})
+                "source": {"path": body.get("path")}, "actions": actions})
             self._say(f"relive: {os.path.basename(str(body.get('path')))}:{body.get('line')}: "
                       f"{body.get('code')} {body.get('severity')}: {body.get('message')}\n",
                       "important")
@@ -563,13 +759,3 @@ def _ignore(hit_condition: Any) -> int:
     except ValueError:
         raise RequestFailed(f"a hit condition is a number of hits: {hit_condition!r}") from None
 
-
-def _breakpoint(info: dict[str, Any]) -> dict[str, Any]:
-    path = str(info.get("path") or "")
-    found: dict[str, Any] = {"id": info["id"], "verified": bool(info.get("verified")),
-                             "line": info.get("line")}
-    if path:
-        found["source"] = {"name": os.path.basename(path), "path": path}
-    if info.get("message"):
-        found["message"] = info["message"]
-    return found

@@ -84,6 +84,8 @@ class EditAndContinue:
                     files=outcome.files,
                     summary=tuple(e.describe() for e in outcome.edits),
                     generation=max(generations) if generations else None,
+                    duration_s=outcome.duration_s,
+                    changes=_changes(outcome),
                 )
             )
             try:
@@ -94,3 +96,11 @@ class EditAndContinue:
         for note in outcome.notes:
             self._emit(Output("console", note + "\n"))
         return outcome
+
+
+def _changes(outcome: EditOutcome) -> dict[str, list[str]]:
+    """The definitions an apply changed, by kind of edit."""
+    changes: dict[str, list[str]] = {}
+    for edit in outcome.edits:
+        changes.setdefault(edit.kind, []).append(edit.definition)
+    return changes

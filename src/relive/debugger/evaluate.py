@@ -89,9 +89,16 @@ _repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 30
 _repr.maxlevel = 3
 
 
-def display(value: object) -> str:
-    """A bounded, never-raising one-line display of ``value``."""
+FULL_LIMIT = 64 * 1024  # characters of a full display (to copy a value): inside a message
+
+
+def display(value: object, full: bool = False) -> str:
+    """A bounded, never-raising one-line display of ``value``; ``full``: its whole
+    ``repr`` (a string: its text), up to :data:`FULL_LIMIT` characters."""
     try:
+        if full:
+            text = value if isinstance(value, str) else repr(value)
+            return text if len(text) <= FULL_LIMIT else text[:FULL_LIMIT] + "..."
         return _repr.repr(value)
     except Exception as exc:  # a broken __repr__ in the program must not break the debugger
         return f"<{type(value).__name__} object; repr failed: {type(exc).__name__}: {exc}>"

@@ -16,6 +16,7 @@ from typing import Any
 
 from relive._cpython.code import GENERATOR
 from relive.debugger import evaluate as ev
+from relive.debugger.breakpoints import body_first_line
 from relive.debugger.edits import CodeStatus
 from relive.debugger.held import EngineError, HeldThread
 from relive.debugger.jump import check_jump
@@ -137,10 +138,11 @@ class Inspection:
 
     def evaluate(
         self, thread_id: int, frame_index: int, text: str, mode: str = "auto",
-        timeout: float = 10.0,
+        timeout: float = 10.0, full: bool = False,
     ) -> EvalResult:
         """Evaluate an expression or execute statements in a frame. Errors are reported
-        in the result, never raised into the program."""
+        in the result, never raised into the program. ``full``: the value's whole display
+        (see :func:`relive.debugger.evaluate.display`)."""
         frame = self.frame(thread_id, frame_index)
         try:
             code = ev.compile_for_frame(text, mode)
@@ -159,7 +161,7 @@ class Inspection:
         if not code.co_flags & GENERATOR and mode != "exec" and _is_expression(code, text):
             with self._lock:
                 return EvalResult(
-                    ok=True, value=ev.display(value), type=type(value).__name__,
+                    ok=True, value=ev.display(value, full), type=type(value).__name__,
                     ref=self._ref(value),
                 )
         return EvalResult(ok=True)
@@ -239,6 +241,12 @@ class Inspection:
         except ValueError as exc:
             return JumpCheck(False, line, f"CPython refused: {exc}")
         return JumpCheck(True, line)
+
+    def restart_frame(self, thread_id: int) -> JumpCheck:
+        """Move the top frame of the stopped thread back to the first line of its body, to
+        run again with its variables as they are now (its arguments among them)."""
+        t = self._held(thread_id)
+        return self.jump(thread_id, body_first_line(t.frames[0].f_code))
 
 
 def _is_expression(code: CodeType, text: str) -> bool:

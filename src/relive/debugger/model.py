@@ -229,6 +229,8 @@ class EditApplied(Event):
     files: tuple[str, ...]
     summary: tuple[str, ...]
     generation: int | None = None
+    duration_s: float | None = None
+    changes: dict[str, list[str]] | None = None  # definitions by kind of edit
 
 
 @dataclass(frozen=True)

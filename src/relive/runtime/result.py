@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING
@@ -10,6 +11,19 @@ from relive.delta import Delta, RudeEdit
 
 if TYPE_CHECKING:
     from relive.runtime.remap.tracker import RemapSchedule
+
+
+# how each kind of edit is told, in this order
+CHANGE_WORDS = (("update", "updated"), ("insert", "added"), ("delete", "deleted"),
+                ("replace", "rebuilt"))
+
+
+def changes_text(names: Mapping[str, Sequence[str]]) -> str:
+    """``updated f, g; added h``: the definitions changed, by kind of edit (``update``,
+    ``insert``, ``delete``, ``replace``; other kinds, such as moved lines, are not told)."""
+    parts = [f"{word} {', '.join(names[kind])}" for kind, word in CHANGE_WORDS
+             if names.get(kind)]
+    return "; ".join(parts) if parts else "no code changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +90,9 @@ class ApplyResult:
 
     def what(self) -> str:
         """The generation and what changed in it (an applied result)."""
-        parts = []
-        for label, items in (("updated", self.updated), ("added", self.inserted),
-                             ("deleted", self.deleted), ("rebuilt", self.replaced)):
-            if items:
-                parts.append(f"{label} {', '.join(items)}")
-        what = "; ".join(parts) if parts else "no code changed"
-        return f"gen {self.generation}: {what}"
+        return f"gen {self.generation}: " + changes_text(
+            {"update": self.updated, "insert": self.inserted, "delete": self.deleted,
+             "replace": self.replaced})
 
     def summary(self) -> str:
         """One line: the module, then what changed or why nothing did."""
