@@ -60,9 +60,12 @@ class DapClient:
         self.process.stdin.flush()
         return self._seq
 
+    def responses(self, seq: int) -> queue.Queue[dict[str, Any]]:
+        """Where the response to request ``seq`` arrives."""
+        return self._responses.setdefault(seq, queue.Queue())
+
     def response(self, seq: int) -> dict[str, Any]:
-        found: dict[str, Any] = self._responses.setdefault(seq, queue.Queue()).get(
-            timeout=TIMEOUT)
+        found: dict[str, Any] = self.responses(seq).get(timeout=TIMEOUT)
         return found
 
     def request(self, command: str, **arguments: Any) -> dict[str, Any]:

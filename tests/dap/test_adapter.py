@@ -3,6 +3,7 @@ evaluation, stepping, and Edit and Continue while stopped and while running."""
 
 from __future__ import annotations
 
+import queue
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -397,3 +398,31 @@ def test_a_generator_frame_says_what_resumed_it(dap: DapClient, tmp_path: Path) 
     names = [f["name"] for f in
              dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]]
     assert names[:2] == ["numbers (generator resumed by main)", "main"]
+
+
+def test_cancel_aborts_an_evaluation_and_the_program_goes_on(dap: DapClient,
+                                                             tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, HELLO, line=6)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    frame = _top(dap, stopped["body"]["threadId"])["id"]
+    capabilities = dap.request("initialize", adapterID="relive")
+    assert capabilities["supportsCancelRequest"]
+    running = dap.send("evaluate", expression="while True:\n    n += 1", frameId=frame,
+                       context="repl")
+    waiting = dap.send("threads")
+    dap.request("cancel", requestId=waiting)
+    answer = dap.response(waiting)
+    assert (answer["command"], answer["success"], answer["message"]) == (
+        "threads", False, "cancelled")
+    answer = None
+    for _ in range(200):  # until the evaluation has started and the cancel lands in it
+        dap.request("cancel", requestId=running)
+        try:
+            answer = dap.responses(running).get(timeout=0.05)
+            break
+        except queue.Empty:
+            continue
+    assert answer is not None and not answer["success"] and answer["message"] == "cancelled"
+    dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    dap.wait_output("hello world 1")

@@ -178,3 +178,40 @@ def test_uncaught_exception_reports_exit_status_and_event() -> None:
         assert raised["uncaught"] and raised["exception"].startswith("ValueError")
         assert next_event(session.conn, "process exited")["exit_code"] == 1
         assert session.wait(WAIT) == 1
+
+
+def test_cancel_aborts_an_evaluation_that_runs_and_the_program_goes_on() -> None:
+    with launched("spin_prog.py") as session:
+        conn = session.conn
+        assert "cancel" in conn.welcome["commands"]
+        conn.request("start")
+        stopped = None
+        for _ in range(100):  # until the pause lands in the loop
+            conn.request("pause")
+            stopped = next_event(conn, "stopped")
+            if stopped["line"] in (line_of("spin_prog", "tag:spin"),
+                                   line_of("spin_prog", "tag:spin") + 1):
+                break
+            conn.request("continue")
+        assert stopped is not None
+        thread = stopped["thread_id"]
+        running = conn.send("evaluate", thread_id=thread, frame=0, mode="exec",
+                            text="while True:\n    count += 1", timeout=300.0)
+        waiting = conn.send("threads")  # queued behind the evaluation
+        assert conn.request("cancel", request_seq=waiting.seq) == {"cancelled": True}
+        with pytest.raises(AgentError) as refused:
+            waiting.result(WAIT)
+        assert refused.value.code == "cancelled"
+        # the evaluation may not have started yet when the cancel comes: try until it lands
+        for _ in range(200):
+            if conn.request("cancel", request_seq=running.seq)["cancelled"]:
+                break
+            threading.Event().wait(0.02)
+        result = running.result(WAIT)
+        assert not result["ok"] and "aborted" in result["error"]
+        assert conn.request("cancel", request_seq=running.seq) == {"cancelled": False}
+        done = conn.request("set_variable", thread_id=thread, frame=0, name="done",
+                            expression="True")
+        assert done["ok"]
+        conn.request("continue")
+        assert session.wait(WAIT) == 3

@@ -17,16 +17,19 @@ The program never hears of the channel: nothing is written to its streams, and s
 event from a program thread never raises into it (a message that cannot be encoded is
 reported to the client as an ``internal`` error instead).
 
-Threads: one daemon thread accepts; each connection is served on a daemon thread of its own
-(the attached client's requests are handled one at a time, in order). Events are sent from
-whatever thread emits them, under a lock. None of these threads is ever traced or held by
-the engine.
+Threads: one daemon thread accepts; each connection is read on a daemon thread of its own.
+The attached client's requests are carried out one at a time, in order, on a thread of
+their own, so that a ``cancel`` is read and acted on while a request runs (an evaluation
+that runs too long is aborted; a request still waiting is answered ``cancelled``). Events
+are sent from whatever thread emits them, under a lock. None of these threads is ever
+traced or held by the engine.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import queue
 import reprlib
 import socket
 import stat
@@ -261,21 +264,62 @@ class Agent:
                 "pid": os.getpid(),
                 "python": ".".join(map(str, sys.version_info[:3])),
                 "backend": self.engine.backend_name,
-                "commands": self.session.commands,
+                "commands": sorted([*self.session.commands, "cancel"]),
                 "max_message_bytes": MAX_MESSAGE_BYTES,
                 "edit_and_continue": self.session.edit_service is not None,
             }
         )
         self.client_seen.set()
+        work: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        requests = Requests()
+        worker = threading.Thread(target=self._work, args=(work, requests), daemon=True,
+                                  name="relive-agent-requests")
+        worker.start()
         try:
             for message in reader:
                 if isinstance(message, ProtocolError):
                     self._send({"type": "error", "code": message.code, "message": str(message)})
                     continue
-                self._dispatch(message)
+                if message.get("command") == "cancel" and type(message.get("seq")) is int:
+                    self._cancel(message, requests)
+                    continue
+                requests.queued(message.get("seq"))
+                work.put(message)
         finally:
+            requests.closed = True
+            work.put(None)
+            worker.join()
             self._client = None
             self.session.detached()
+
+    def _work(self, work: queue.SimpleQueue[dict[str, Any] | None], requests: Requests) -> None:
+        """Carry out the client's requests in order (see the module docstring)."""
+        self.engine.ignore_thread(threading.get_ident())
+        while True:
+            message = work.get()
+            if message is None:
+                return
+            if not requests.start(message.get("seq")):
+                continue  # cancelled (and answered so), or the client is gone
+            try:
+                self._dispatch(message)
+            finally:
+                requests.finish()
+
+    def _cancel(self, message: dict[str, Any], requests: Requests) -> None:
+        args = message.get("arguments", {})
+        target = args.get("request_seq") if isinstance(args, dict) else None
+        if type(target) is not int:
+            self._respond_error(message["seq"], "bad arguments",
+                                "cancel takes the request_seq of the request to cancel")
+            return
+        cancelled = requests.cancel(target)
+        if cancelled:
+            self._respond_error(target, "cancelled", "the request was cancelled")
+        elif requests.running == target:
+            cancelled = self.engine.abort_job()
+        self._send({"type": "response", "request_seq": message["seq"], "success": True,
+                    "body": {"cancelled": cancelled}})
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         seq = message.get("seq")
@@ -302,6 +346,46 @@ class Agent:
 
     def _respond_error(self, seq: int, code: str, text: str) -> None:
         self._send(_failure(seq, code, text))
+
+
+class Requests:
+    """The client's requests between the reading thread and the one that carries them
+    out: which wait, which runs, which were cancelled before they ran."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: set[int] = set()
+        self.running: int | None = None
+        self.closed = False  # the client went away: what still waits is dropped
+
+    def queued(self, seq: Any) -> None:
+        if type(seq) is int:
+            with self._lock:
+                self._waiting.add(seq)
+
+    def start(self, seq: Any) -> bool:
+        """Mark ``seq`` running; False when it was cancelled (or the client is gone)."""
+        with self._lock:
+            if type(seq) is not int:
+                return not self.closed
+            if seq not in self._waiting or self.closed:
+                self._waiting.discard(seq)
+                return False
+            self._waiting.discard(seq)
+            self.running = seq
+            return True
+
+    def finish(self) -> None:
+        with self._lock:
+            self.running = None
+
+    def cancel(self, seq: int) -> bool:
+        """Cancel ``seq`` if it still waits."""
+        with self._lock:
+            if seq in self._waiting:
+                self._waiting.discard(seq)
+                return True
+            return False
 
 
 def _shown(value: Any) -> str:

@@ -132,6 +132,11 @@ class Connection:
     def request(self, command: str, timeout: float | None = 120.0, **arguments: Any) -> Any:
         """Send a request and wait for its response; returns the body or raises
         :class:`AgentError`."""
+        return self.send(command, **arguments).result(timeout)
+
+    def send(self, command: str, **arguments: Any) -> Pending:
+        """Send a request; its response is waited for with :meth:`Pending.result` (the
+        request can be cancelled meanwhile by its ``seq``)."""
         with self._lock:
             self._seq += 1
             seq = self._seq
@@ -146,15 +151,7 @@ class Connection:
         except OSError:
             self._pending.pop(seq, None)
             raise AgentError("closed", "the program is not running any more") from None
-        try:
-            response = waiter.get(timeout=timeout)
-        except queue.Empty:
-            self._pending.pop(seq, None)
-            raise AgentError("timeout", f"no answer to {command} within {timeout} s") from None
-        if not response.get("success"):
-            error = response.get("error") or {}
-            raise AgentError(str(error.get("code", "error")), str(error.get("message", "")))
-        return response.get("body", {})
+        return Pending(self, seq, command, waiter)
 
     def close(self) -> None:
         try:
@@ -162,3 +159,27 @@ class Connection:
         except OSError:
             pass
         self._sock.close()
+
+
+class Pending:
+    """A request sent, its response not yet read."""
+
+    def __init__(self, conn: Connection, seq: int, command: str,
+                 waiter: queue.Queue[dict[str, Any]]) -> None:
+        self._conn = conn
+        self.seq = seq
+        self.command = command
+        self._waiter = waiter
+
+    def result(self, timeout: float | None = 120.0) -> Any:
+        """Wait for the response; returns its body or raises :class:`AgentError`."""
+        try:
+            response = self._waiter.get(timeout=timeout)
+        except queue.Empty:
+            self._conn._pending.pop(self.seq, None)
+            raise AgentError("timeout", f"no answer to {self.command} within {timeout} s"
+                             ) from None
+        if not response.get("success"):
+            error = response.get("error") or {}
+            raise AgentError(str(error.get("code", "error")), str(error.get("message", "")))
+        return response.get("body", {})

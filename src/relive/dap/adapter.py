@@ -19,12 +19,13 @@ default), or the adapter stops with reason ``remap`` (``ask``) and ``goto`` choo
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import threading
 from collections.abc import Callable
 from typing import IO, Any
 
-from relive.client.connection import AgentError
+from relive.client.connection import AgentError, Pending
 from relive.client.launch import Launched, Target, launch
 from relive.dap.wire import WireError, Writer, read_message
 from relive.debugger.breakpoints import BreakpointError, source_lines_with_code
@@ -59,6 +60,7 @@ CAPABILITIES = {
     "supportsRestartRequest": True,
     "supportsSetExpression": True,
     "supportsEvaluateForClipboard": True,
+    "supportsCancelRequest": True,
 }
 
 _STOP_REASONS = {"breakpoint": "breakpoint", "function breakpoint": "function breakpoint",
@@ -97,6 +99,12 @@ class Adapter:
         self._launch_args: dict[str, Any] = {}
         self._pause_lock = threading.Lock()
         self._moved_thread = 0  # the thread a restartFrame moved
+        # requests: waiting to be carried out, running, cancelled while running
+        self._worker: threading.Thread | None = None
+        self._waiting: dict[Any, str] = {}  # seq: command
+        self._running: Any = None
+        self._cancelled: Any = None
+        self._in_flight: Pending | None = None
         self._last_stop: dict[str, Any] = {}
         self._last_exception: dict[str, Any] = {}
         self._silent_pause: threading.Event | None = None
@@ -106,6 +114,13 @@ class Adapter:
     # -- the loop --------------------------------------------------------------------------
 
     def serve(self) -> int:
+        """Read the editor's requests; they are carried out in order on a thread of their
+        own, so that a ``cancel`` is acted on while a request runs."""
+        work: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        worker = threading.Thread(target=self._work, args=(work,), daemon=True,
+                                  name="relive-dap-requests")
+        self._worker = worker
+        worker.start()
         while True:
             try:
                 message = read_message(self.inp)
@@ -114,14 +129,22 @@ class Adapter:
                                           "output": f"relive dap: {exc}\n"})
                 continue
             if message is None:  # the editor went away: so does the program it launched
-                self.do_disconnect({"terminateDebuggee": True})
+                work.put({"command": "disconnect", "arguments": {"terminateDebuggee": True},
+                          "unanswered": True})
                 break
             if message.get("type") != "request":
                 continue
             command = str(message.get("command"))
-            self._request(message, command)
+            if command == "cancel":
+                self._cancel(message)
+                continue
+            with self._lock:
+                self._waiting[message.get("seq")] = command
+            work.put(message)
             if command == "disconnect":
                 break
+        work.put(None)
+        worker.join()
         self._watcher_stop.set()
         launched = self.launched
         if launched is not None and launched.process.poll() is None:
@@ -130,21 +153,72 @@ class Adapter:
             launched.process.wait()
         return 0
 
-    def _request(self, message: dict[str, Any], command: str) -> None:
+    def _work(self, work: queue.SimpleQueue[dict[str, Any] | None]) -> None:
+        while True:
+            message = work.get()
+            if message is None:
+                return
+            command = str(message.get("command"))
+            if message.get("unanswered"):  # the editor is gone: nobody to tell of a failure
+                try:
+                    self._handler(command)(message["arguments"])
+                except Exception:
+                    pass
+                continue
+            with self._lock:
+                seq = message.get("seq")
+                if self._waiting.pop(seq, None) is None:
+                    continue  # cancelled, and answered so
+                self._running = seq
+            try:
+                self._request(message, command)
+            finally:
+                with self._lock:
+                    self._running = None
+
+    def _cancel(self, message: dict[str, Any]) -> None:
+        """Cancel a request that waits (answered ``cancelled``), or abort the agent's
+        request of one that runs (an evaluation that runs too long)."""
+        target = (message.get("arguments") or {}).get("requestId")
+        with self._lock:
+            waiting = self._waiting.pop(target, None)
+            running = target is not None and target == self._running
+            if running:
+                self._cancelled = target
+            in_flight = self._in_flight
+        if waiting is not None:
+            self.out.send({"type": "response", "request_seq": target, "success": False,
+                           "command": waiting, "message": "cancelled"})
+        elif running and in_flight is not None and self.launched is not None:
+            try:
+                self.launched.conn.send("cancel", request_seq=in_flight.seq)
+            except AgentError:
+                pass  # the program ended: so did the request
+        self.out.send({"type": "response", "request_seq": message.get("seq"), "success": True,
+                       "command": "cancel", "body": {}})
+
+    def _handler(self, command: str) -> Callable[[dict[str, Any]], Any]:
         handler: Callable[[dict[str, Any]], Any] | None = getattr(
             self, "do_" + command.replace("/", "_"), None)
-        args = message.get("arguments") or {}
-        response: dict[str, Any] = {"type": "response", "request_seq": message.get("seq"),
-                                    "command": command}
         if handler is None:
-            self.out.send({**response, "success": False,
-                           "message": f"relive dap does not support {command!r}"})
-            return
+            raise RequestFailed(f"relive dap does not support {command!r}")
+        return handler
+
+    def _request(self, message: dict[str, Any], command: str) -> None:
+        args = message.get("arguments") or {}
+        seq = message.get("seq")
+        response: dict[str, Any] = {"type": "response", "request_seq": seq,
+                                    "command": command}
         try:
-            body = handler(args)
+            body = self._handler(command)(args)
         except (RequestFailed, AgentError, KeyError, TypeError, ValueError) as exc:
             text = exc.args[-1] if isinstance(exc, AgentError) else str(exc)
+            if self._cancelled == seq:
+                text = "cancelled"
             self.out.send({**response, "success": False, "message": text})
+            return
+        if self._cancelled == seq and command == "evaluate":  # aborted: not a value
+            self.out.send({**response, "success": False, "message": "cancelled"})
             return
         self.out.send({**response, "success": True, "body": body or {}})
         after = getattr(self, "after_" + command, None)
@@ -154,7 +228,15 @@ class Adapter:
     def _agent(self, command: str, **args: Any) -> Any:
         if self.launched is None:
             raise RequestFailed("no program: launch one first")
-        return self.launched.conn.request(command, **args)
+        pending = self.launched.conn.send(command, **args)
+        mine = threading.current_thread() is self._worker
+        if mine:  # the editor's request in progress: what a cancel aborts
+            self._in_flight = pending
+        try:
+            return pending.result()
+        finally:
+            if mine:
+                self._in_flight = None
 
     def _new_id(self) -> int:
         with self._lock:

@@ -82,6 +82,7 @@ class Engine:
         self._installed = False
         self._previous_excepthook: Callable[[threading.ExceptHookArgs], Any] | None = None
         self._unwatch_imports: Callable[[], None] | None = None
+        self._current_job: tuple[int, Job] | None = None  # what run_on_thread waits for
 
     # ================================================================ lifecycle
 
@@ -491,7 +492,12 @@ class Engine:
             t = self._held(thread_id)
             t.jobs.append(job)
             self._cond.notify_all()
-        if not job.done.wait(timeout):
+        self._current_job = (thread_id, job)
+        try:
+            finished = job.done.wait(timeout)
+        finally:
+            self._current_job = None
+        if not finished:
             with job.lock:
                 if job.state == "running":
                     threadstate.raise_in(thread_id, ev.EvaluationAborted)
@@ -505,6 +511,20 @@ class Engine:
         if job.error is not None:
             raise job.error
         return job.result
+
+    def abort_job(self) -> bool:
+        """Abort the work that :meth:`run_on_thread` waits for now (an evaluation that
+        runs too long): an :class:`EvaluationAborted` is raised into it. False when there
+        is none."""
+        current = self._current_job
+        if current is None:
+            return False
+        thread_id, job = current
+        with job.lock:
+            if job.state != "running":
+                return False
+            threadstate.raise_in(thread_id, ev.EvaluationAborted)
+        return True
 
     def thread_records(self) -> list[HeldThread]:
         """Every program thread the engine knows (those started or ended since, updated)."""
