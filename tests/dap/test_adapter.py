@@ -426,3 +426,38 @@ def test_cancel_aborts_an_evaluation_and_the_program_goes_on(dap: DapClient,
     dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
     dap.request("continue", threadId=stopped["body"]["threadId"])
     dap.wait_output("hello world 1")
+
+
+def test_step_into_a_chosen_call_of_the_line(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        def price(n):
+            return n * 2
+
+
+        def tax(n):
+            return n + 1
+
+
+        def report(value):
+            print("total", value, flush=True)
+
+
+        report(tax(price(20)))
+        print("after", flush=True)
+    """, line=13)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    thread = stopped["body"]["threadId"]
+    frame = _top(dap, thread)["id"]
+    targets = dap.request("stepInTargets", frameId=frame)["targets"]
+    assert [t["label"] for t in targets] == ["price", "tax", "report"]
+    dap.request("setBreakpoints", source={"path": str(tmp_path / "hello.py")}, breakpoints=[])
+    mark = len(dap.events)
+    dap.request("stepIn", threadId=thread, targetId=targets[1]["id"])
+    dap.wait_event("stopped", after=mark, reason="step")
+    top = _top(dap, thread)
+    assert (top["name"], top["line"]) == ("tax", 6)  # price ran without a stop
+    frames = dap.request("stackTrace", threadId=thread)["stackFrames"]
+    n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="watch")
+    assert n["result"] == "40"
+    dap.request("continue", threadId=thread)
+    dap.wait_output("after")

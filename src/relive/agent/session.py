@@ -198,8 +198,12 @@ class Session:
         if kind not in ("in", "over", "out"):
             raise RequestError("bad arguments", "kind must be in, over or out")
         self._maybe_apply_pending()
-        self.engine.resume(thread_id, kind, _arg(args, "all_threads", bool, True))
+        self.engine.resume(thread_id, kind, _arg(args, "all_threads", bool, True),
+                           _arg(args, "target", str, None))
         return {}
+
+    def do_step_in_targets(self, args: dict[str, Any]) -> Any:
+        return {"targets": to_wire(self.engine.inspection.step_in_targets(self._thread(args)))}
 
     def do_pause(self, args: dict[str, Any]) -> Any:
         return {"requested": self.engine.pause()}

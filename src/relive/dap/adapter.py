@@ -61,6 +61,7 @@ CAPABILITIES = {
     "supportsSetExpression": True,
     "supportsEvaluateForClipboard": True,
     "supportsCancelRequest": True,
+    "supportsStepInTargetsRequest": True,
 }
 
 _STOP_REASONS = {"breakpoint": "breakpoint", "function breakpoint": "function breakpoint",
@@ -99,6 +100,7 @@ class Adapter:
         self._launch_args: dict[str, Any] = {}
         self._pause_lock = threading.Lock()
         self._moved_thread = 0  # the thread a restartFrame moved
+        self._step_targets: dict[int, str] = {}  # stepInTargets' id: the callee's name
         # requests: waiting to be carried out, running, cancelled while running
         self._worker: threading.Thread | None = None
         self._waiting: dict[Any, str] = {}  # seq: command
@@ -245,6 +247,7 @@ class Adapter:
 
     def _forget_stop(self) -> None:
         with self._lock:
+            self._step_targets.clear()
             self._frames.clear()
             self._refs.clear()
             self._scopes.clear()
@@ -467,7 +470,25 @@ class Adapter:
         self._resume("step", int(args["threadId"]), kind="over")
 
     def do_stepIn(self, args: dict[str, Any]) -> Any:
-        self._resume("step", int(args["threadId"]), kind="in")
+        target = self._step_targets.get(int(args.get("targetId") or 0))
+        self._resume("step", int(args["threadId"]), kind="in",
+                     **({"target": target} if target else {}))
+
+    def do_stepInTargets(self, args: dict[str, Any]) -> Any:
+        """The calls of the line the frame is at, in the order they run: ``stepIn`` with
+        one's id stops in that callee only."""
+        thread, index = self._frame(args["frameId"])
+        if index != 0:
+            raise RequestFailed("step into works in the frame the thread is stopped in")
+        targets = self._agent("step_in_targets", thread_id=thread)["targets"]
+        out = []
+        for target in targets:
+            ident = self._new_id()
+            self._step_targets[ident] = str(target["name"])
+            out.append({"id": ident, "label": target["label"], "line": target["line"],
+                        "column": target["column"], "endLine": target["end_line"],
+                        "endColumn": target["end_column"]})
+        return {"targets": out}
 
     def do_stepOut(self, args: dict[str, Any]) -> Any:
         self._resume("step", int(args["threadId"]), kind="out")

@@ -35,6 +35,7 @@ from relive.debugger.backends import Backend, make_backend
 from relive.debugger.backends.import_watch import watch_imports
 from relive.debugger.breakpoint_control import BreakpointControl
 from relive.debugger.breakpoints import Breakpoint
+from relive.debugger.calls import runs_target
 from relive.debugger.editing import EditAndContinue
 from relive.debugger.edits import RemapOffer, RemapResult
 from relive.debugger.held import EngineError, HeldThread, Job, Step
@@ -540,9 +541,12 @@ class Engine:
                     return t.ident
         return None
 
-    def resume(self, thread_id: int, action: str = "continue", all_threads: bool = True) -> None:
+    def resume(self, thread_id: int, action: str = "continue", all_threads: bool = True,
+               target: str | None = None) -> None:
         """Let the program go on: ``continue``, or step ``in``/``over``/``out`` in
-        ``thread_id``'s top frame. With ``all_threads`` every held thread goes on."""
+        ``thread_id``'s top frame (``in`` with a ``target``: into that callee of the line
+        only, see :mod:`relive.debugger.calls`). With ``all_threads`` every held thread
+        goes on."""
         with self._cond:
             t = self._held(thread_id)
             remap_step = False
@@ -563,7 +567,8 @@ class Engine:
                     )
                 if t.step is None:
                     self._stepping += 1
-                t.step = Step(action if top is not None else "in", top)
+                t.step = Step(action if top is not None else "in", top,
+                              target if action == "in" and top is not None else None)
                 if remap_step:
                     t.step = Step(f"remap-{action}", None)
             self.inspection.forget_values()
@@ -691,6 +696,11 @@ class Engine:
     def _step_done(self, step: Step, frame: FrameType) -> bool:
         if not self._steppable(frame):
             return False
+        if step.kind == "in" and step.target is not None and step.frame is not None:
+            code = frame.f_code
+            return frame is step.frame or (
+                frame.f_back is step.frame
+                and runs_target(code.co_name, code.co_qualname, step.target))
         if step.kind in ("in", "entry"):
             return True
         return frame is step.frame and step.kind == "over"

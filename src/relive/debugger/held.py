@@ -22,6 +22,9 @@ class Step:
     kind: str  # "in", "over", "out", or "entry" (like "in", reported as the entry stop);
     # "remap-in" etc.: the step asked for at a remap opportunity, from the moved frame's line
     frame: FrameType | None  # the frame the step is about (None: any user frame will do)
+    # "in" to one callee of ``frame`` only (its function's name, see debugger.calls): the
+    # step stops there, or back in ``frame`` if the call does not happen
+    target: str | None = None
 
 
 @dataclass(eq=False)

@@ -7,6 +7,7 @@ Evaluation and jumps run on the frame's own thread, handed to it as a job while 
 
 from __future__ import annotations
 
+import linecache
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Any
 from relive._cpython.code import GENERATOR
 from relive.debugger import evaluate as ev
 from relive.debugger.breakpoints import body_first_line
+from relive.debugger.calls import CallTarget, call_targets
 from relive.debugger.edits import CodeStatus
 from relive.debugger.held import EngineError, HeldThread
 from relive.debugger.jump import check_jump
@@ -89,6 +91,18 @@ class Inspection:
         text = self._running_source(frame.f_code) if stale else None
         return {"path": frame.f_code.co_filename, "stale": stale,
                 "lines": text.splitlines() if text is not None else None}
+
+    def step_in_targets(self, thread_id: int) -> list[CallTarget]:
+        """The calls of the statement the stopped thread's top frame is at, in the order
+        they run (from the text its code was compiled from)."""
+        frame = self.frame(thread_id, 0)
+        found = self.source(thread_id, 0)
+        if found["lines"] is not None:
+            text = "\n".join(found["lines"]) + "\n"
+        else:
+            linecache.checkcache(frame.f_code.co_filename)
+            text = "".join(linecache.getlines(frame.f_code.co_filename))
+        return call_targets(text, frame.f_lineno or 0)
 
     def frame(self, thread_id: int, index: int) -> FrameType:
         t = self._held(thread_id)
