@@ -24,6 +24,8 @@ class DapClient:
         self.events: list[dict[str, Any]] = []
         self._new_event = threading.Condition()
         self.output = ""
+        self.terminal: subprocess.Popen[bytes] | None = None
+        self.terminal_requests: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -42,7 +44,9 @@ class DapClient:
                     length = int(value)
             assert length is not None
             message = json.loads(stream.read(length))
-            if message["type"] == "response":
+            if message["type"] == "request" and message["command"] == "runInTerminal":
+                self._run_in_terminal(message)
+            elif message["type"] == "response":
                 self._responses.setdefault(message["request_seq"], queue.Queue()).put(message)
             elif message["type"] == "event":
                 with self._new_event:
@@ -51,13 +55,27 @@ class DapClient:
                     self.events.append(message)
                     self._new_event.notify_all()
 
-    def send(self, command: str, **arguments: Any) -> int:
-        self._seq += 1
-        body = json.dumps({"seq": self._seq, "type": "request", "command": command,
-                           "arguments": arguments}).encode()
+    def _run_in_terminal(self, request: dict[str, Any]) -> None:
+        """Be the editor's terminal: run the command, its input and output are ours."""
+        args = request["arguments"]
+        self.terminal = subprocess.Popen(
+            args["args"], cwd=args.get("cwd"), env={**os.environ, **(args.get("env") or {})},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.terminal_requests.append(request)
+        self._write({"seq": 0, "type": "response", "request_seq": request["seq"],
+                     "success": True, "command": "runInTerminal",
+                     "body": {"processId": self.terminal.pid}})
+
+    def _write(self, message: dict[str, Any]) -> None:
+        body = json.dumps(message).encode()
         assert self.process.stdin is not None
         self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.process.stdin.flush()
+
+    def send(self, command: str, **arguments: Any) -> int:
+        self._seq += 1
+        self._write({"seq": self._seq, "type": "request", "command": command,
+                     "arguments": arguments})
         return self._seq
 
     def responses(self, seq: int) -> queue.Queue[dict[str, Any]]:
@@ -98,6 +116,9 @@ class DapClient:
                 self._new_event.wait(left)
 
     def close(self) -> None:
+        if self.terminal is not None and self.terminal.poll() is None:
+            self.terminal.kill()
+            self.terminal.wait()
         if self.process.poll() is None:
             try:
                 self.send("disconnect", terminateDebuggee=True)

@@ -461,3 +461,29 @@ def test_step_into_a_chosen_call_of_the_line(dap: DapClient, tmp_path: Path) -> 
     assert n["result"] == "40"
     dap.request("continue", threadId=thread)
     dap.wait_output("after")
+
+
+def test_a_program_in_the_editors_terminal_reads_its_input_there(dap: DapClient,
+                                                                 tmp_path: Path) -> None:
+    program = _start(dap, tmp_path, """\
+        name = input("name? ")
+        greeting = "hello " + name
+        print(greeting, flush=True)
+    """, line=3, console="integratedTerminal")
+    assert dap.terminal is not None and dap.terminal.stdin is not None
+    request = dap.terminal_requests[0]["arguments"]
+    assert request["kind"] == "integrated" and request["cwd"] == str(tmp_path)
+    assert str(program) in request["args"] and "--token-file" in request["args"]
+    token_file = request["args"][request["args"].index("--token-file") + 1]
+    assert not Path(token_file).exists()  # read and removed by the program's agent
+    dap.terminal.stdin.write(b"relive\n")
+    dap.terminal.stdin.flush()
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    frame = _top(dap, stopped["body"]["threadId"])["id"]
+    found = dap.request("evaluate", expression="greeting", frameId=frame, context="watch")
+    assert found["result"] == "'hello relive'"
+    dap.request("continue", threadId=stopped["body"]["threadId"])
+    dap.wait_event("exited")
+    assert dap.terminal.stdout is not None
+    assert b"hello relive" in dap.terminal.stdout.read()
+    assert dap.terminal.wait(timeout=10) == 0

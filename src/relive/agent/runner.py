@@ -4,8 +4,10 @@ This is what :func:`relive.client.launch.launch` starts. Order of events, which 
 contract with the client:
 
 1. read the session token from ``--token-fd`` (a pipe: the token is never in the
-   environment or on the command line), start the engine and the agent's socket;
-2. write ``ready`` to ``--ready-fd``; the client connects and says ``hello``;
+   environment or on the command line) or from ``--token-file`` (a file in the socket's
+   private directory, removed once read: for a program the editor starts in its terminal),
+   start the engine and the agent's socket;
+2. write ``ready`` to ``--ready-fd`` (if given); the client connects and says ``hello``;
 3. wait for the client's ``start`` request (it sets breakpoints first), or for the client
    to go away, or for ``--wait-s`` seconds without any client (the program then runs);
 4. run the program as ``__main__`` (a script, or a module with ``-m``) with its own
@@ -49,16 +51,23 @@ def _load_edit_service(spec: str | None) -> EditService | None:
     return service
 
 
-def _read_token(fd: int) -> str:
-    with os.fdopen(fd, "rb") as pipe:
-        return pipe.read().decode().strip()
+def _read_token(args: argparse.Namespace) -> str:
+    if args.token_fd is not None:
+        with os.fdopen(args.token_fd, "rb") as pipe:
+            return pipe.read().decode().strip()
+    with open(args.token_file, "rb") as file:
+        token = file.read().decode().strip()
+    os.unlink(args.token_file)
+    return token
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m relive.agent")
     parser.add_argument("--socket", required=True)
-    parser.add_argument("--token-fd", type=int, required=True)
-    parser.add_argument("--ready-fd", type=int, required=True)
+    token = parser.add_mutually_exclusive_group(required=True)
+    token.add_argument("--token-fd", type=int, default=None)
+    token.add_argument("--token-file", default=None)
+    parser.add_argument("--ready-fd", type=int, default=None)
     parser.add_argument("--wait-s", type=float, default=120.0)
     parser.add_argument("--edit-service", default=None)
     parser.add_argument("-m", dest="module", default=None)
@@ -143,7 +152,7 @@ def _program_traceback(tb: types.TracebackType | None) -> types.TracebackType | 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    token = _read_token(args.token_fd)
+    token = _read_token(args)
 
     agent_holder: list[Agent] = []
 
@@ -158,8 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent_holder.append(agent)
     engine.install()
     agent.listen()
-    with os.fdopen(args.ready_fd, "wb") as ready:
-        ready.write(b"ready\n")
+    if args.ready_fd is not None:
+        with os.fdopen(args.ready_fd, "wb") as ready:
+            ready.write(b"ready\n")
     if not agent.client_seen.wait(args.wait_s):
         session.start_program.set()  # nobody came: run the program undisturbed
     session.start_program.wait()

@@ -13,7 +13,8 @@ usage: relive dap [--listen HOST:PORT]
 
 Serve the Debug Adapter Protocol: an editor starts `relive dap` and talks to it on standard
 input and output (or connects to HOST:PORT with --listen, one session). Launch arguments:
-program or module, args, cwd, env, stopOnEntry, justMyCode, hotReload (auto, manual,
+program or module, args, cwd, env, console (internalConsole, integratedTerminal,
+externalTerminal), stopOnEntry, justMyCode, hotReload (auto, manual,
 never) and remap (auto, ask).
 """
 

@@ -13,13 +13,14 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 from relive.client.connection import AgentError, Connection
 
@@ -35,11 +36,70 @@ class Target:
     module: bool = False
 
 
+class ProgramProcess(Protocol):
+    """The program's process as the client sees it: a child (``subprocess.Popen``), or a
+    process someone else started (:class:`ForeignProcess`)."""
+
+    pid: int
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+class ForeignProcess:
+    """A program's process that is not this process's child (an editor started it in its
+    terminal): seen by its pid; its exit status is not known here (reported as 0; the
+    agent's ``process exited`` event has the real one)."""
+
+    stdout: IO[bytes] | None = None
+    stderr: IO[bytes] | None = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._returncode: int | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._returncode
+
+    def poll(self) -> int | None:
+        if self._returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self._returncode = 0
+            except PermissionError:  # alive, as someone else (it cannot be ours then)
+                pass
+        return self._returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return self._returncode or 0
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class Launched:
     """A program running under the agent, and the connection to it."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], conn: Connection, socket_path: str, token: str
+        self, process: ProgramProcess, conn: Connection, socket_path: str, token: str
     ) -> None:
         self.process = process
         self.conn = conn
@@ -119,6 +179,49 @@ def launch(
     finally:
         os.close(ready_read)
     return Launched(process, conn, socket_path, token)
+
+
+def launch_elsewhere(
+    target: Target,
+    start: Callable[[list[str]], None],
+    *,
+    edit_service: str | None = None,
+    python: str | None = None,
+) -> Launched:
+    """Have ``start`` run the agent's command line for ``target`` (an editor runs it in its
+    terminal, say) and connect to it. The token goes through a file in the socket's
+    private directory, which the agent removes once read. Raises :class:`AgentError` when
+    the agent does not come up within a minute."""
+    directory = tempfile.mkdtemp(prefix="relive-")
+    socket_path = os.path.join(directory, "agent.sock")
+    token_path = os.path.join(directory, "token")
+    token = secrets.token_hex(32)
+    with open(os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(token)
+    command = [python or sys.executable, "-m", "relive.agent", "--socket", socket_path,
+               "--token-file", token_path]
+    if edit_service:
+        command += ["--edit-service", edit_service]
+    command += (["-m", target.name, "--", *target.args] if target.module
+                else ["--", target.name, *target.args])
+    try:
+        start(command)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:  # until the agent listens
+            try:
+                conn = Connection.connect(socket_path, token,
+                                          timeout=max(0.1, deadline - time.monotonic()))
+                break
+            except AgentError:
+                if time.monotonic() >= deadline:
+                    raise AgentError("timeout", "the program did not start its agent within "
+                                     "a minute") from None
+                time.sleep(0.02)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    pid = int(conn.welcome.get("pid") or 0)
+    return Launched(ForeignProcess(pid), conn, socket_path, token)
 
 
 def _wait_ready(fd: int, process: subprocess.Popen[bytes]) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from relive.client.connection import AgentError, Pending
-from relive.client.launch import Launched, Target, launch
+from relive.client.launch import Launched, Target, launch, launch_elsewhere
 from relive.dap.wire import WireError, Writer, read_message
 from relive.debugger.breakpoints import BreakpointError, source_lines_with_code
 from relive.runtime.result import changes_text
@@ -107,6 +107,7 @@ class Adapter:
         self._running: Any = None
         self._cancelled: Any = None
         self._in_flight: Pending | None = None
+        self._reverse: dict[int, queue.SimpleQueue[dict[str, Any]]] = {}  # adapter's requests
         self._last_stop: dict[str, Any] = {}
         self._last_exception: dict[str, Any] = {}
         self._silent_pause: threading.Event | None = None
@@ -134,6 +135,12 @@ class Adapter:
                 work.put({"command": "disconnect", "arguments": {"terminateDebuggee": True},
                           "unanswered": True})
                 break
+            if message.get("type") == "response":  # to a request of the adapter's
+                with self._lock:
+                    waiter = self._reverse.pop(int(message.get("request_seq") or 0), None)
+                if waiter is not None:
+                    waiter.put(message)
+                continue
             if message.get("type") != "request":
                 continue
             command = str(message.get("command"))
@@ -145,11 +152,14 @@ class Adapter:
             work.put(message)
             if command == "disconnect":
                 break
+        for waiter in list(self._reverse.values()):
+            waiter.put({"success": False, "message": "the editor went away"})
         work.put(None)
         worker.join()
         self._watcher_stop.set()
         launched = self.launched
-        if launched is not None and launched.process.poll() is None:
+        if (launched is not None and launched.process.stdout is not None
+                and launched.process.poll() is None):
             # detached, the program runs on: its output still comes through here (dropped
             # once the editor has gone), so this process stays until the program ends
             launched.process.wait()
@@ -285,10 +295,20 @@ class Adapter:
         if remap not in ("auto", "ask"):
             raise RequestFailed("remap must be auto or ask")
         cwd = args.get("cwd") or None
+        console = str(args.get("console") or "internalConsole")
+        if console not in ("internalConsole", "integratedTerminal", "externalTerminal"):
+            raise RequestFailed("console must be internalConsole, integratedTerminal or "
+                                "externalTerminal")
         try:
-            launched = launch(target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, cwd=cwd,
-                                   python=args.get("python") or None)
+            if console == "internalConsole":
+                launched = launch(target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, cwd=cwd,
+                                  python=args.get("python") or None)
+            else:  # the editor runs it in a terminal: stdin is the user's there
+                launched = launch_elsewhere(
+                    target, lambda command: self._run_in_terminal(
+                        command, console, cwd or os.getcwd(), args),
+                    python=args.get("python") or None)
         except (AgentError, OSError) as exc:
             raise RequestFailed(f"could not start the program: {exc}") from None
         self.launched, self.exited, self.running = launched, False, False
@@ -310,6 +330,29 @@ class Adapter:
         self._agent("start", stop_on_entry=self._stop_on_entry)
         self.running = True
         return {}
+
+    def _run_in_terminal(self, command: list[str], console: str, cwd: str,
+                         args: dict[str, Any]) -> None:
+        """Ask the editor to run ``command`` in its terminal (``runInTerminal``) and wait
+        for its answer."""
+        waiter: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        env = {str(k): str(v) for k, v in (args.get("env") or {}).items()}
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        name = args.get("program") or args.get("module")
+        request = {"type": "request", "command": "runInTerminal", "arguments": {
+            "kind": "integrated" if console == "integratedTerminal" else "external",
+            "title": f"relive: {os.path.basename(str(name))}", "cwd": cwd,
+            "args": command, "env": env}}
+        with self._lock:  # the answer may come before send returns
+            self._reverse[self.out.send(request)] = waiter
+        try:
+            answer = waiter.get(timeout=60.0)
+        except queue.Empty:
+            raise RequestFailed("the editor did not start the program in its terminal "
+                                "within a minute") from None
+        if not answer.get("success"):
+            raise RequestFailed("the editor could not run the program in its terminal: "
+                                f"{answer.get('message') or 'no reason given'}")
 
     def do_disconnect(self, args: dict[str, Any]) -> Any:
         launched = self.launched

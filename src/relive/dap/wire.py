@@ -54,7 +54,8 @@ class Writer:
         self._lock = threading.Lock()
         self._seq = 0
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any]) -> int:
+        """Send ``message``; returns its ``seq``."""
         with self._lock:
             self._seq += 1
             body = json.dumps({"seq": self._seq, **message}).encode()
@@ -63,6 +64,7 @@ class Writer:
                 self._stream.flush()
             except (OSError, ValueError):
                 pass  # the client is gone
+            return self._seq
 
     def event(self, name: str, body: dict[str, Any] | None = None) -> None:
         self.send({"type": "event", "event": name, "body": body or {}})
