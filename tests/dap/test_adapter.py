@@ -4,7 +4,11 @@ evaluation, stepping, and Edit and Continue while stopped and while running."""
 from __future__ import annotations
 
 import queue
+import shutil
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -487,3 +491,40 @@ def test_a_program_in_the_editors_terminal_reads_its_input_there(dap: DapClient,
     assert dap.terminal.stdout is not None
     assert b"hello relive" in dap.terminal.stdout.read()
     assert dap.terminal.wait(timeout=10) == 0
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14) and shutil.which("gdb") is None,
+                    reason="attaching to CPython before 3.14 needs gdb")
+def test_attach_to_a_running_process_debug_edit_and_leave_it_running(
+        dap: DapClient, tmp_path: Path) -> None:
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO.replace("range(200)", "range(100000)"), encoding="utf-8")
+    plain = subprocess.Popen([sys.executable, str(program)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert plain.stdout is not None
+        assert plain.stdout.readline().startswith("hello world")
+        dap.request("initialize", adapterID="relive")
+        dap.request("attach", processId=plain.pid)
+        dap.wait_event("initialized")
+        dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[{"line": 6}])
+        dap.request("configurationDone")
+        stopped = dap.wait_event("stopped", reason="breakpoint")
+        thread = stopped["body"]["threadId"]
+        frame = _top(dap, thread)["id"]
+        assert dap.request("evaluate", expression="word", frameId=frame,
+                           context="watch")["result"] == "'world'"
+        dap.request("setBreakpoints", source={"path": str(program)}, breakpoints=[])
+        dap.request("continue", threadId=thread)
+        program.write_text(program.read_text(encoding="utf-8").replace(
+            'word = "world"', 'word = "attached"'), encoding="utf-8")
+        dap.wait_event("relive/editApplied")
+        dap.request("disconnect")  # an attached process runs on
+        assert dap.process.wait(timeout=10) == 0
+        deadline = time.monotonic() + 30
+        while "hello attached" not in plain.stdout.readline():
+            assert time.monotonic() < deadline
+        assert plain.poll() is None
+    finally:
+        plain.kill()
+        plain.wait()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, str] = {
     "run": "run a program and apply every save of its source to it, live",
     "debug": "debug a program (breakpoints, stepping, evaluation, Edit and Continue)",
+    "attach": "bring relive into a running process: debug it, or apply saves to it",
     "dap": "a Debug Adapter Protocol adapter for editors (VS Code, Neovim, Emacs...)",
     "demo": "a guided tour: a running program edited step by step, state kept",
 }

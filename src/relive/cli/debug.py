@@ -42,7 +42,8 @@ WAIT_FOR_STOP_S = None  # a program may run as long as it likes between stops
 
 
 SYNOPSIS = """relive debug [options] script.py [args...]
-       relive debug [options] -m module [args...]"""
+       relive debug [options] -m module [args...]
+       relive debug [options] --attach PID"""
 
 USAGE = f"""\
 usage: {SYNOPSIS}
@@ -57,6 +58,9 @@ options:
                                  terminal
   --stop-one-thread              when a thread stops, let the other threads run (by
                                  default all of them stop)
+  --attach PID                   debug the running process PID (of your user): it runs
+                                 on; set breakpoints, `go` waits for one, Ctrl-C pauses,
+                                 `detach` leaves it running
   -h, --help                     show this help
 """
 
@@ -67,6 +71,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--stop-on-entry", action="store_true")
     parser.add_argument("--commands", metavar="FILE")
     parser.add_argument("--stop-one-thread", action="store_true")
+    parser.add_argument("--attach", type=int, metavar="PID")
     parser.add_argument("--edit-service", help=argparse.SUPPRESS)
     parser.add_argument("-h", "--help", action="store_true")
     parser.add_argument("-m", dest="module", metavar="MODULE")
@@ -75,9 +80,11 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     if args.help:
         print(USAGE, end="")
         raise SystemExit(0)
-    if args.module is None and not args.target:
+    if args.attach is not None and (args.module is not None or args.target):
+        parser.error("--attach debugs a running process: give no script or module")
+    if args.attach is None and args.module is None and not args.target:
         parser.error("give a script to debug, or -m module")
-    if args.module is None and args.target[0].startswith("-"):
+    if args.module is None and args.target and args.target[0].startswith("-"):
         parser.error(f"unrecognized arguments: {args.target[0]}")
     return args
 
@@ -121,6 +128,7 @@ class Debugger:
         self.list_next: tuple[str, int] | None = None
         self.list_running: list[str] | None = None  # the old text a stale frame runs
         self.main_path = ""
+        self.attached: int | None = None  # the pid of a process attached to (not launched)
         self.interrupted_at: float | None = None  # the last Ctrl-C while the program ran
         self.commands: dict[str, Callable[[str], None]] = {}
         for names, fn in _COMMANDS:
@@ -132,15 +140,17 @@ class Debugger:
     def request(self, command: str, **args: Any) -> Any:
         return self.conn.request(command, **args)
 
-    def run_until_stop(self, command: str, **args: Any) -> None:
-        """Send ``command`` (which lets the program run), then show events until the
-        program stops or ends. Ctrl-C pauses the program (its agent pauses it too, on the
-        same signal from the terminal); a second one within a second ends it."""
+    def run_until_stop(self, command: str | None, **args: Any) -> None:
+        """Send ``command`` (which lets the program run; None: it runs already), then show
+        events until the program stops or ends. Ctrl-C pauses the program (its agent pauses
+        it too, on the same signal from the terminal); a second one within a second ends
+        it."""
         presses: list[float] = []
         previous = signal.signal(signal.SIGINT,
                                  lambda signum, frame: presses.append(time.monotonic()))
         try:
-            self.request(command, **args)
+            if command is not None:
+                self.request(command, **args)
             self.running = True
             self._wait_for_stop(presses)
         finally:
@@ -148,6 +158,13 @@ class Debugger:
 
     def _interrupted(self, when: float) -> bool:
         """Ctrl-C while the program runs; True when the program was ended."""
+        if self.attached is not None:  # a process of its own: pause it, never end it
+            self.out.say("Pausing the program.")
+            try:
+                self.request("pause")
+            except AgentError:
+                pass
+            return False
         if self.interrupted_at is not None and when - self.interrupted_at < 1.0:
             self.out.say("Ending the program (Ctrl-C twice).")
             self.launched.kill()
@@ -226,6 +243,12 @@ class Debugger:
             # A step before the start stops at the program's first line.
             self.run_until_stop("start", stop_on_entry=command == "step")
             return
+        if self.running:  # attached to a running process: wait for a stop
+            if command != "continue":
+                raise AgentError("refused", "the program is running: `go` waits for a "
+                                 "breakpoint, Ctrl-C pauses it")
+            self.run_until_stop(None)
+            return
         if command == "continue":
             self.run_until_stop("continue", thread_id=self.thread)
         else:
@@ -269,7 +292,12 @@ class Debugger:
         return self.finish()
 
     def finish(self) -> int:
-        """Detach: the program runs on without breakpoints; wait for its end."""
+        """Detach: the program runs on without breakpoints; wait for its end (not for a
+        process attached to: it runs on as it was)."""
+        if self.attached is not None and self.exited is None:
+            self.launched.close()
+            self.out.say(f"Detached from process {self.attached}: it runs on without relive.")
+            return 0
         if self.exited is None:
             self.launched.close()
             code = self.launched.wait()
@@ -642,6 +670,8 @@ def main(argv: Sequence[str]) -> int:
     lines, interactive = _command_lines(args)
     out = view.Out(color=sys.stdout.isatty())
     commands_from_stdin = not args.commands and not interactive
+    if args.attach is not None:
+        return _attach(args, lines, interactive, out)
     target = (
         Target(args.module, tuple(args.target), module=True)
         if args.module is not None
@@ -676,6 +706,41 @@ def main(argv: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if not interactive else None
     try:
         return dbg.run(lines, args.stop_on_entry)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _attach(args: argparse.Namespace, lines: Iterator[str], interactive: bool,
+            out: view.Out) -> int:
+    """``--attach PID``: the same commands, on a process that was running already."""
+    from relive.client.attach import AttachError, attach
+
+    pid = int(args.attach)
+    try:
+        launched = attach(pid, waiting=lambda: out.say(
+            f"Waiting for process {pid} to run Python code (its main thread may be blocked "
+            "in a system call); Ctrl-C gives up."))
+    except AttachError as exc:
+        out.error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        out.error("given up")
+        return 2
+    dbg = Debugger(launched, out, interactive)
+    dbg.attached = pid
+    dbg.started = dbg.running = True
+    if args.stop_one_thread:
+        dbg.request("settings", stop_all_threads=False)
+    welcome = launched.conn.welcome
+    out.say(f"relive debug: attached to process {pid} (Python {welcome.get('python')}, "
+            f"{welcome.get('backend')}). It runs: set breakpoints, `go` waits for one, "
+            "Ctrl-C pauses it, `detach` leaves it running.")
+    if interactive:
+        _install_completion(dbg)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if not interactive else None
+    try:
+        return dbg.run(lines, False)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

@@ -73,11 +73,21 @@ class ForeignProcess:
     def poll(self) -> int | None:
         if self._returncode is None:
             try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
+                with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                    # state is the field after the command name, which ends with ')'
+                    ended = stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+            except FileNotFoundError:
+                ended = True
+            except OSError:  # no /proc: ask the kernel whether the pid is taken
+                try:
+                    os.kill(self.pid, 0)
+                    ended = False
+                except ProcessLookupError:
+                    ended = True
+                except PermissionError:
+                    ended = False
+            if ended:
                 self._returncode = 0
-            except PermissionError:  # alive, as someone else (it cannot be ours then)
-                pass
         return self._returncode
 
     def wait(self, timeout: float | None = None) -> int:

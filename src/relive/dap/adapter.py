@@ -100,6 +100,7 @@ class Adapter:
         self._launch_args: dict[str, Any] = {}
         self._pause_lock = threading.Lock()
         self._moved_thread = 0  # the thread a restartFrame moved
+        self._attached = False  # the program was running before (attach), not launched
         self._step_targets: dict[int, str] = {}  # stepInTargets' id: the callee's name
         # requests: waiting to be carried out, running, cancelled while running
         self._worker: threading.Thread | None = None
@@ -132,8 +133,8 @@ class Adapter:
                                           "output": f"relive dap: {exc}\n"})
                 continue
             if message is None:  # the editor went away: so does the program it launched
-                work.put({"command": "disconnect", "arguments": {"terminateDebuggee": True},
-                          "unanswered": True})
+                work.put({"command": "disconnect", "unanswered": True,
+                          "arguments": {"terminateDebuggee": not self._attached}})
                 break
             if message.get("type") == "response":  # to a request of the adapter's
                 with self._lock:
@@ -327,9 +328,52 @@ class Adapter:
         self.out.event("initialized")
 
     def do_configurationDone(self, args: dict[str, Any]) -> Any:
-        self._agent("start", stop_on_entry=self._stop_on_entry)
+        if not self._attached:
+            self._agent("start", stop_on_entry=self._stop_on_entry)
         self.running = True
         return {}
+
+    def do_attach(self, args: dict[str, Any]) -> Any:
+        """Attach to a running process (``processId``): it runs on, as it was, until the
+        editor sets breakpoints or pauses it; saved files are applied to it (``hotReload``)
+        from the directories ``watch`` names (default: the process's working directory)."""
+        from relive.client.attach import AttachError, attach
+
+        try:
+            pid = int(args["processId"])
+        except (KeyError, TypeError, ValueError):
+            raise RequestFailed("attach needs processId, the process to attach to") from None
+        self.hot_reload = str(args.get("hotReload", "auto"))
+        if self.hot_reload not in ("auto", "manual", "never"):
+            raise RequestFailed("hotReload must be auto, manual or never")
+        remap = str(args.get("remap", "auto"))
+        if remap not in ("auto", "ask"):
+            raise RequestFailed("remap must be auto or ask")
+        try:
+            launched = attach(pid, waiting=lambda: self._say(
+                f"relive: waiting for process {pid} to run Python code (its main thread may "
+                "be blocked in a system call)\n"), timeout=float(args.get("timeout") or 60))
+        except AttachError as exc:
+            raise RequestFailed(str(exc)) from None
+        self.launched, self.exited, self.running = launched, False, True
+        self._attached = True
+        self._launch_args = dict(args)
+        self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
+                    step_into_libraries=not args.get("justMyCode", True))
+        self._agent("set_exception_mode", mode=self._exception_mode)
+        threading.Thread(target=self._pump_events, args=(launched,), daemon=True,
+                         name="relive-dap-events").start()
+        if self.hot_reload == "auto":
+            watch = args.get("watch") or [os.readlink(f"/proc/{pid}/cwd")]
+            for directory in watch if isinstance(watch, list) else [watch]:
+                threading.Thread(target=self._watch, args=(str(directory),), daemon=True,
+                                 name="relive-dap-watch").start()
+        self._say(f"relive: attached to process {pid} (Python "
+                  f"{launched.conn.welcome.get('python')})\n")
+        return {}
+
+    def after_attach(self, args: dict[str, Any]) -> None:
+        self.out.event("initialized")
 
     def _run_in_terminal(self, command: list[str], console: str, cwd: str,
                          args: dict[str, Any]) -> None:
@@ -358,7 +402,8 @@ class Adapter:
         launched = self.launched
         if launched is None:
             return {}
-        if args.get("terminateDebuggee", True) and not self.exited:
+        # a program launched ends with the session, one attached to runs on (DAP's defaults)
+        if args.get("terminateDebuggee", not self._attached) and not self.exited:
             launched.kill()
         launched.close()
         return {}
@@ -373,6 +418,9 @@ class Adapter:
         old = self.launched
         if old is None:
             raise RequestFailed("no program to restart: launch one first")
+        if self._attached:
+            raise RequestFailed("a process attached to is not restarted by relive: detach, "
+                                "restart it, and attach again")
         wanted = args.get("arguments") or self._launch_args
         self.launched = None  # its events and its end are no longer the session's
         old.kill()

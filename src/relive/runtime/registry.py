@@ -53,6 +53,19 @@ class TrackedModule:
         # copy), by the copy's id: the copy's reference and the original
         self.aliases: dict[int, tuple[weakref.ref[CodeType], CodeType]] = {}
 
+    def take_file_now(self) -> None:
+        """Take the file as it is now for the source this module runs (a module tracked
+        after its import, when relive comes into a running process): a later save of the
+        file is then an edit to apply. The first apply checks this against the live code
+        (:mod:`relive.runtime.apply.verify`)."""
+        if self._baseline is not None or self._source is not None:
+            return
+        try:
+            with open(self.filename, "rb") as f:
+                self._source = self.source_bytes = f.read()
+        except OSError:
+            return  # the baseline is read on first use, as for any module tracked late
+
     @property
     def baseline(self) -> Baseline:
         """The baseline; made from the import-time source on first use."""
