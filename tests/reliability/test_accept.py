@@ -70,6 +70,7 @@ def test_owner_attaches_again_after_accept_ran_out_of_descriptors() -> None:
 def test_a_flood_without_hello_leaves_the_program_its_descriptors_and_lets_the_owner_in() -> None:
     with program("descriptors.py", "count", stdin=subprocess.PIPE) as prog:
         prog.conn.request("start")
+        prog.wait_for_output("counting")
         prog.detach()
         flood: list[socket.socket] = []
         refused = 0
@@ -88,6 +89,6 @@ def test_a_flood_without_hello_leaves_the_program_its_descriptors_and_lets_the_o
         process.stdin.write(b"done\n")
         process.stdin.close()
         assert prog.launched.wait(WAIT) == 0
-        opened, failed = prog.stdout().split()[1::2]
+        opened, failed = prog.stdout().splitlines()[-1].split()[1::2]
         assert int(opened) > 0 and int(failed) == 0, prog.stdout()
         assert prog.stderr() == ""

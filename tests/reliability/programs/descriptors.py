@@ -3,7 +3,7 @@
 ``exhaust``: at a line on stdin, opens files until none is left, says ``full``, holds them
 (and any that is freed) a moment, says ``free`` and waits for another line. ``count``: few
 descriptors to spare; opens and closes a file over and over until a line comes on stdin,
-then says how many opens failed.
+then says how many opens failed (it says ``counting`` first).
 """
 
 import os
@@ -49,6 +49,7 @@ if mode == "exhaust":
 elif mode == "count":
     spare(16)
     opened = failed = 0
+    print("counting", flush=True)
     while not line_waiting():
         try:
             with open(__file__, "rb"):
