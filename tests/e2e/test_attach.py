@@ -166,6 +166,9 @@ def test_attach_debug_edit_detach_and_attach_again(plain: type[Plain], tmp_path:
     program.edit('word = "old"', 'word = "new"')
     assert "prog.py: gen 1: updated tick" in watching.wait_err("gen 1")
     program.wait_line("new")
+    # main() was running before relive came: it cannot move, and says so
+    program.edit("time.sleep(0.05)", "time.sleep(0.04)")
+    assert "cannot move" in watching.wait_err("still running the old code: frame of main")
     second = relive("debug", "--attach", str(pid), cwd=tmp_path, stdin="")
     assert second.returncode == 2
     assert "relive is attached to this process already" in second.stdout + second.stderr
@@ -311,3 +314,43 @@ def test_another_users_process_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     name = pwd.getpwuid(65534).pw_name
     assert f"process {other.pid} belongs to {name}, not to you (uid 4242)" in str(refused.value)
     assert f"run it as {name}" in str(refused.value)
+
+
+def test_code_an_apply_put_in_moves_at_the_next_edit(plain: type[Plain],
+                                                     tmp_path: Path) -> None:
+    program = plain("""\
+        import time
+
+
+        def phase(k):
+            for i in range(40):
+                print("A", k, i, flush=True)
+                time.sleep(0.05)
+
+
+        k = 0
+        while True:
+            phase(k)
+            k += 1
+    """)
+    program.wait_line("A 0 1")
+    watching = Watching(program.process.pid, tmp_path)
+    watching.wait_err("watching")
+    program.edit('"A", k, i', '"B", k, i')
+    watching.wait_err("gen 1")
+    # a new call runs the new code, compiled so that it can move
+    last_b = program.wait_line("B")
+    assert last_b.split()[2] == "0"
+    program.edit('"B", k, i', '"C", k, i')
+    watching.wait_err("gen 2")
+    next_c = ""
+    while not next_c:
+        line = program.wait_line("")
+        if line.startswith("B"):
+            last_b = line
+        elif line.startswith("C"):
+            next_c = line
+    k_b, i_b = map(int, last_b.split()[1:])
+    k_c, i_c = map(int, next_c.split()[1:])
+    assert (k_c, i_c) == (k_b, i_b + 1), (last_b, next_c)  # moved mid-loop, state kept
+    assert watching.stop() == 0

@@ -208,7 +208,11 @@ def test_a_signal_sent_to_relive_reaches_the_programs_handler(tmp_path: Path) ->
 
         signal.signal(signal.SIGUSR1, on_usr1)
         print("ready", flush=True)
-        time.sleep(30)
+        # short sleeps: a signal that lands between the print and the sleep's system call
+        # (a thread descheduled there on a loaded machine) runs its handler only when the
+        # sleep ends, with or without relive
+        for _ in range(300):
+            time.sleep(0.1)
     """), encoding="utf-8")
     process = _relive(tmp_path, "--on-rude=ignore", "app.py")
     try:

@@ -64,6 +64,9 @@ class Attached:
         if self._hooked_imports:
             for tracked in self._importhook.install():
                 tracked.take_file_now()  # so that a save from now on is an edit
+                # what an apply puts in is compiled in EnC mode: a frame running it can
+                # move to later edits (code from before relive came cannot)
+                tracked.enc = True
         self.engine.install()
         self.agent.listen()
         self.session.start_program.set()  # the program runs already

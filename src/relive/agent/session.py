@@ -318,6 +318,10 @@ class Session:
             "duration_s": outcome.duration_s,
         }
 
+    def do_pending(self, args: dict[str, Any]) -> Any:
+        service = self.edit_service
+        return {"paths": list(service.pending_paths()) if service is not None else []}
+
     def do_remap(self, args: dict[str, Any]) -> Any:
         line = self.engine.remap(self._thread(args), _arg(args, "line", int, None))
         return {"line": line}

@@ -97,7 +97,9 @@ class Watcher:
         self.directories = directories
         self._stop = threading.Event()
         self._stopped: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        # the agent sends stack-free notices of each apply too: keep the events flowing
+        # a stale frame moves to the new code by itself, as under relive run (nobody is
+        # here to choose at a remap opportunity)
+        launched.conn.request("settings", remap="auto")
         threading.Thread(target=self._events, daemon=True, name="relive-events").start()
 
     def _events(self) -> None:
@@ -108,6 +110,9 @@ class Watcher:
                 return
             if event.get("event") == "stopped":
                 self._stopped.put(event.get("body") or {})
+            elif event.get("event") == "output":  # notes on an apply
+                print(str((event.get("body") or {}).get("text", "")).rstrip("\n"),
+                      file=sys.stderr, flush=True)
             elif event.get("event") == "process exited":
                 self._stop.set()
 
@@ -117,13 +122,18 @@ class Watcher:
         from watchfiles import watch
 
         logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own Ctrl-C notice
-
-        print(f"relive attach: watching {', '.join(self.directories)}; Ctrl-C detaches",
-              file=sys.stderr, flush=True)
-        previous = signal.getsignal(signal.SIGINT)
+        # Ctrl-C detaches once the apply under way (if any) is done, never in its middle
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: self._stop.set())
+        armed = False
         try:
             for changes in watch(*self.directories, stop_event=self._stop, debounce=50,
-                                 step=20, raise_interrupt=False):
+                                 step=20, raise_interrupt=False, rust_timeout=100,
+                                 yield_on_timeout=True):
+                if not armed:  # the first answer: the watch is in place
+                    armed = True
+                    print(f"relive attach: watching {', '.join(self.directories)}; Ctrl-C "
+                          "detaches", file=sys.stderr, flush=True)
+                    self.apply(quiet=True)  # a save made before the watch was in place
                 if any(path.endswith(".py") for _change, path in changes):
                     self.apply()
         finally:
@@ -137,9 +147,12 @@ class Watcher:
               "edits", file=sys.stderr)
         return 0
 
-    def apply(self) -> None:
-        """Pause the process, apply the saved edits, let it run on."""
+    def apply(self, quiet: bool = False) -> None:
+        """Pause the process, apply the saved edits, let it run on (``quiet``: only if
+        there are saved edits, and say nothing otherwise)."""
         conn = self.launched.conn
+        if quiet and not conn.request("pending")["paths"]:
+            return
         try:
             if conn.request("pause").get("requested", True):
                 try:

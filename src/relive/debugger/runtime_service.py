@@ -76,6 +76,9 @@ class RuntimeEditService:
             self._apply(targets, results, messages)
         finally:
             unsubscribe()
+        for r in results:  # frames that will never move to the new code
+            notes += [f"{display_path(r.filename)}: still running the old code: {s}"
+                      for s in r.stale if s.reason]
         return _outcome(results, messages, tuple(notes))
 
     def _apply(self, targets: list[str], results: list[ApplyResult],

@@ -7,7 +7,11 @@ import threading
 from types import CodeType, FrameType
 
 from relive._cpython.code import function_kind
+from relive.runtime.enc import is_enc_code
 from relive.runtime.result import StaleFrame
+
+PLAIN_CODE = ("compiled before relive came into the process (or without EnC mode), it cannot "
+              "move: it finishes on the old code; new calls run the new code")
 
 
 def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]:
@@ -23,8 +27,11 @@ def stale_frames(old_codes: dict[int, tuple[CodeType, str]]) -> list[StaleFrame]
             if found is not None and found[0] is f.f_code:
                 path = found[1]
                 kind = _frame_kind(f.f_code)
+                # code compiled without EnC mode (imported before relive came into the
+                # process) has no remap point: the frame can only finish on the old code
+                reason = "" if is_enc_code(f.f_code) else PLAIN_CODE
                 out.append(StaleFrame(path, f.f_code.co_filename, f.f_lineno or 0, thread_id,
-                                      names.get(thread_id, str(thread_id)), kind))
+                                      names.get(thread_id, str(thread_id)), kind, reason))
             f = f.f_back
     return out
 
