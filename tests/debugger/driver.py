@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,25 @@ class Interactive:
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
+
+    def wait_until_asleep(self) -> None:
+        """Until the program (the debugger's child) sleeps in the kernel: a pause asked now
+        cannot land at a line before the sleep starts."""
+        children = f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                with open(children) as f:
+                    kids = f.read().split()
+                with open(f"/proc/{kids[0]}/wchan") as f:
+                    if "sleep" in f.read():
+                        return
+            except (OSError, IndexError):
+                if not os.path.exists(children):  # no /proc: give it a moment
+                    time.sleep(0.5)
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the program did not go to sleep")
 
     def interrupt(self) -> None:
         """Ctrl-C at the terminal: SIGINT to the debugger and the program alike."""

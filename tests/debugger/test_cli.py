@@ -576,6 +576,7 @@ def test_a_second_ctrl_c_within_a_second_ends_a_program_that_does_not_pause() ->
     session = Interactive(program("sleep_prog.py"))
     session.send("go")
     session.expect("sleeping")
+    session.wait_until_asleep()
     session.interrupt()  # the program sleeps in C: it cannot stop at a line yet
     session.expect("Pausing the program")
     session.interrupt()

@@ -92,3 +92,59 @@ def test_on_a_terminal_a_rude_edit_asks_before_restarting(tmp_path: Path) -> Non
         os.kill(pid, 9)
         os.waitpid(pid, 0)
         os.close(fd)
+
+
+@pytest.mark.slow
+def test_on_a_terminal_relive_debug_reads_pause_and_kill_while_the_program_runs(
+        tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(textwrap.dedent("""
+        import time
+        n = 0
+        while True:
+            n += 1
+            time.sleep(0.01)
+    """), encoding="utf-8")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: relive debug on a terminal
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "relive", "debug", "app.py"])
+    output = b""
+
+    def read_until(needle: bytes, timeout: float = 30.0) -> None:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while needle not in output:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} not seen in {output[-2000:]!r}")
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"(relive) ")
+        os.write(fd, b"go\n")
+        time.sleep(0.5)
+        os.write(fd, b"status\n")
+        read_until(b"the program is running")
+        os.write(fd, b"pause\n")
+        read_until(b"Stopped (pause)")
+        read_until(b"(relive) ")
+        os.write(fd, b"print n > 0\n")
+        read_until(b"True")
+        os.write(fd, b"go\n")
+        time.sleep(0.3)
+        os.write(fd, b"kill\n")
+        read_until(b"Program exited")
+        read_until(b"(relive) ")
+        os.write(fd, b"quit\n")
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        assert os.WIFEXITED(status), status
+    finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import select
 import shlex
 import signal
 import subprocess
@@ -183,6 +184,8 @@ class Debugger:
             while presses:
                 if self._interrupted(presses.pop(0)):
                     return
+            if self._typed_while_running():
+                return
             try:
                 event = self.conn.events.get(timeout=0.1)
             except queue.Empty:
@@ -207,6 +210,39 @@ class Debugger:
                 self._ended(body.get("exit_code"))
                 return
             self.out.event(str(name), body)
+
+    def _typed_while_running(self) -> bool:
+        """A command typed at the terminal while the program runs: ``pause``, ``kill`` or
+        ``quit``. True when the wait for a stop is over (the program ended)."""
+        if not self.interactive:
+            return False
+        try:
+            if not select.select([sys.stdin], [], [], 0)[0]:
+                return False
+            line = sys.stdin.readline()
+        except (OSError, ValueError):
+            return False
+        word = line.strip().split(" ")[0] if line else ""
+        if word == "pause":
+            self.out.say("Pausing the program.")
+            try:
+                self.request("pause")
+            except AgentError:
+                pass  # stopped already, or ending: the event says which
+            return False
+        if word in ("kill", "quit", "q", "exit"):
+            if self.attached is not None and word != "kill":
+                raise _Quit  # leave a process of its own running: detach
+            self.out.say("Ending the program.")
+            self.launched.kill()
+            self._ended(self.launched.process.returncode)
+            if word != "kill":
+                raise _Quit
+            return True
+        if word:
+            self.out.error(f"the program is running: `pause` (or Ctrl-C) stops it, `kill` "
+                           f"ends it, `quit` ends it and relive debug; not {word!r}")
+        return False
 
     def drain_events(self) -> None:
         while True:
@@ -313,8 +349,9 @@ class Debugger:
         self.out.say(view.help_text(rest))
 
     def cmd_quit(self, rest: str) -> None:
-        """End the program, as pdb's ``quit`` does (``detach`` lets it run on)."""
-        if self.exited is None:
+        """End the program, as pdb's ``quit`` does (``detach`` lets it run on); a process
+        attached to is left running."""
+        if self.exited is None and self.attached is None:
             self.launched.kill()
             self._ended(self.launched.process.returncode)
         raise _Quit

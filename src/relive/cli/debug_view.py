@@ -32,7 +32,8 @@ HELP = {
     "log": "log FILE:LINE MESSAGE -- print MESSAGE, with {expressions}, without stopping",
     "catch": "catch raised|user|uncaught|off -- when exceptions stop the program",
     "mode": "mode all|one -- when a thread stops, stop all threads (default) or only it",
-    "go": "go [g, c] -- continue",
+    "go": "go [g, c] -- continue; while the program runs, type `pause` (or Ctrl-C) to stop "
+          "it, `kill` to end it, `quit` to end it and leave",
     "next": "next [n] -- run to the next line of this function (over calls)",
     "step": "step [s] -- run to the next line, entering calls",
     "out": "out [o] -- run until this function returns",
