@@ -16,12 +16,12 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT
+from tests.e2e.conftest import TIMEOUT, RunningProgram
 
 pytestmark = [
     pytest.mark.slow,
@@ -354,3 +354,18 @@ def test_code_an_apply_put_in_moves_at_the_next_edit(plain: type[Plain],
     k_c, i_c = map(int, next_c.split()[1:])
     assert (k_c, i_c) == (k_b, i_b + 1), (last_b, next_c)  # moved mid-loop, state kept
     assert watching.stop() == 0
+
+
+def test_debug_a_program_that_relive_run_runs(program: Callable[..., RunningProgram],
+                                              tmp_path: Path) -> None:
+    run = program({"app.py": TICKING}, ["app.py"])
+    run.wait_line(lambda line: line.startswith("old"))
+    with open(f"/proc/{run.process.pid}/task/{run.process.pid}/children") as f:
+        pid = int(f.read().split()[0])  # the program's process, under relive run
+    session = relive("debug", "--attach", str(pid), cwd=tmp_path,
+                     stdin="break app.py:6\ngo\nprint n >= 0\ndetach\n")
+    assert "Stopped (breakpoint 1) in tick at app.py:6" in session.stdout, (
+        session.stdout + session.stderr)
+    assert "True" in session.stdout
+    run.edit("app.py", 'word = "old"', 'word = "new"')  # relive run goes on applying
+    run.wait_line(lambda line: line.startswith("new"))

@@ -723,7 +723,7 @@ def _visible_stack(frames: list[FrameType]) -> list[FrameType]:
         f is not frames[0] and in_remap_machinery(f))]
 
 
-_LAUNCHERS = ("runner.py", "__main__.py", "program.py")
+_LAUNCHERS = ("runner.py", "__main__.py", "program.py", "supervised.py")
 
 
 _HANDLER_OFFSETS: dict[int, tuple[CodeType, int | None]] = {}
