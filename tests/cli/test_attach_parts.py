@@ -3,6 +3,8 @@ process, its options, and the lines an apply prints."""
 
 from __future__ import annotations
 
+import pytest
+
 from relive.cli.attach import outcome_lines
 from relive.client.attach import _has_option, _version
 
@@ -40,3 +42,29 @@ def test_an_apply_is_told_in_relive_runs_words() -> None:
     refused = {"applied": False, "message": "a syntax error", "files": [], "edits": [],
                "rude_edits": [], "generation": {}}
     assert outcome_lines(refused) == ["not applied: a syntax error"]
+
+
+def test_restricted_ptrace_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import relive.client.attach as attach
+
+    info = attach.ProcessInfo(pid=4321, exe="/usr/bin/python3.12", version=(3, 12), uid=0)
+    monkeypatch.setattr(attach.shutil, "which", lambda name: "/usr/bin/gdb")
+    monkeypatch.setattr(attach, "_ptrace_scope", lambda: 3)
+    with pytest.raises(attach.AttachError, match=r"forbids attaching.*ptrace_scope is 3"):
+        attach._pending_call(info, "pass")
+    monkeypatch.setattr(attach, "_ptrace_scope", lambda: 2)
+    monkeypatch.setattr(attach.os, "getuid", lambda: 1000)
+    with pytest.raises(attach.AttachError, match=r"only root may attach.*run relive attach as"):
+        attach._pending_call(info, "pass")
+    monkeypatch.setattr(attach, "_ptrace_scope", lambda: 1)
+    assert "ptrace_scope is 1" in attach._ptrace_hint()
+    assert "sysctl kernel.yama.ptrace_scope=0" in attach._ptrace_hint()
+
+
+def test_without_gdb_the_message_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import relive.client.attach as attach
+
+    info = attach.ProcessInfo(pid=4321, exe="/usr/bin/python3.12", version=(3, 12), uid=0)
+    monkeypatch.setattr(attach.shutil, "which", lambda name: None)
+    with pytest.raises(attach.AttachError, match=r"needs gdb.*apt install gdb"):
+        attach._pending_call(info, "pass")
