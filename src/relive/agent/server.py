@@ -286,8 +286,7 @@ class Agent:
                 requests.queued(message.get("seq"))
                 work.put(message)
         finally:
-            requests.closed = True
-            work.put(None)
+            work.put(None)  # what the client sent before it went away is still carried out
             worker.join()
             self._client = None
             self.session.detached()
@@ -300,7 +299,7 @@ class Agent:
             if message is None:
                 return
             if not requests.start(message.get("seq")):
-                continue  # cancelled (and answered so), or the client is gone
+                continue  # cancelled, and answered so
             try:
                 self._dispatch(message)
             finally:
@@ -356,7 +355,6 @@ class Requests:
         self._lock = threading.Lock()
         self._waiting: set[int] = set()
         self.running: int | None = None
-        self.closed = False  # the client went away: what still waits is dropped
 
     def queued(self, seq: Any) -> None:
         if type(seq) is int:
@@ -364,12 +362,11 @@ class Requests:
                 self._waiting.add(seq)
 
     def start(self, seq: Any) -> bool:
-        """Mark ``seq`` running; False when it was cancelled (or the client is gone)."""
+        """Mark ``seq`` running; False when it was cancelled."""
         with self._lock:
             if type(seq) is not int:
-                return not self.closed
-            if seq not in self._waiting or self.closed:
-                self._waiting.discard(seq)
+                return True  # malformed: _dispatch answers it
+            if seq not in self._waiting:
                 return False
             self._waiting.discard(seq)
             self.running = seq
