@@ -165,6 +165,8 @@ def test_an_unknown_request_fails_and_the_session_goes_on(dap: DapClient,
                                                           tmp_path: Path) -> None:
     response = dap.response(dap.send("frobnicate"))
     assert not response["success"] and "frobnicate" in response["message"]
+    dap._write({"seq": 99, "type": "response", "request_seq": "junk", "success": True})
+    dap._write({"seq": 100, "type": "response", "request_seq": 12345, "success": True})
     assert dap.request("initialize", adapterID="relive")["supportsLogPoints"]
 
 

@@ -137,8 +137,9 @@ class Adapter:
                           "arguments": {"terminateDebuggee": not self._attached}})
                 break
             if message.get("type") == "response":  # to a request of the adapter's
+                seq = message.get("request_seq")
                 with self._lock:
-                    waiter = self._reverse.pop(int(message.get("request_seq") or 0), None)
+                    waiter = self._reverse.pop(seq, None) if type(seq) is int else None
                 if waiter is not None:
                     waiter.put(message)
                 continue
