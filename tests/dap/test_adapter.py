@@ -385,7 +385,7 @@ def test_async_frames_say_where_they_were_awaited_from(dap: DapClient,
     stopped = dap.wait_event("stopped", reason="breakpoint")
     names = [f["name"] for f in
              dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]]
-    assert names[:2] == ["inner (awaited from outer)", "outer"]
+    assert names[:2] == ["inner (awaited from outer)", "outer (task Task-1)"]
 
 
 def test_a_generator_frame_says_what_resumed_it(dap: DapClient, tmp_path: Path) -> None:
@@ -530,3 +530,25 @@ def test_attach_to_a_running_process_debug_edit_and_leave_it_running(
     finally:
         plain.kill()
         plain.wait()
+
+
+def test_a_tasks_coroutine_says_which_task_awaits_it(dap: DapClient, tmp_path: Path) -> None:
+    _start(dap, tmp_path, """\
+        import asyncio
+
+
+        async def fetch():
+            return 1
+
+
+        async def main():
+            worker = asyncio.create_task(fetch(), name="fetcher")
+            return await worker
+
+
+        asyncio.run(main())
+    """, line=5)
+    stopped = dap.wait_event("stopped", reason="breakpoint")
+    names = [f["name"] for f in
+             dap.request("stackTrace", threadId=stopped["body"]["threadId"])["stackFrames"]]
+    assert names[0] == ("fetch (task fetcher, awaited by Task-1 in main at hello.py:10)"), names

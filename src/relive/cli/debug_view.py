@@ -236,6 +236,10 @@ class Out:
     def stack(self, frames: Sequence[dict[str, Any]], selected: int) -> None:
         for i, frame in enumerate(frames):
             self.frame_line(frame, i == selected)
+            if frame.get("task"):
+                self.say(f"       task {frame['task']}", "dim")
+                for waiting in frame.get("awaited_by") or ():
+                    self.say(f"       awaited by {waiting}", "dim")
             if i + 1 < len(frames):
                 link = frames[i + 1]["link"]
                 if link == "await":

@@ -629,6 +629,10 @@ class Adapter:
             caller = frames[i + 1] if i + 1 < len(frames) else None
             if caller is not None and caller.get("link") == "await":
                 name += f" (awaited from {caller['name']})"
+            elif frame.get("task"):
+                waiting = "; ".join(frame.get("awaited_by") or ())
+                name += f" (task {frame['task']}" + (f", awaited by {waiting})" if waiting
+                                                     else ")")
             elif (caller is not None and caller.get("link") == "resume"
                   and frame.get("kind") != "coroutine"):  # (a task's: by the event loop)
                 name += f" ({frame.get('kind', 'generator')} resumed by {caller['name']})"

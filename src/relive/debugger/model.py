@@ -71,6 +71,8 @@ class StackFrame:
     ``module``. ``link`` says how this frame relates to the frame above it: ``call`` for
     an ordinary call, ``await`` when this frame awaits the coroutine above it, ``resume``
     when it resumed the generator above it (``next()``, a ``for`` loop, ``send``).
+    The outermost coroutine of an asyncio task names its ``task``, and ``awaited_by`` says
+    where the tasks waiting for it are (``main at app.py:12``).
     """
 
     index: int
@@ -81,6 +83,8 @@ class StackFrame:
     link: str
     stale: bool = False
     generation: int | None = None
+    task: str | None = None
+    awaited_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
