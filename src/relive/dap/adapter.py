@@ -102,6 +102,7 @@ class Adapter:
         self._moved_thread = 0  # the thread a restartFrame moved
         self._attached = False  # the program was running before (attach), not launched
         self._step_targets: dict[int, str] = {}  # stepInTargets' id: the callee's name
+        self._watches: list[threading.Event] = []  # each set once its watch is in place
         # requests: waiting to be carried out, running, cancelled while running
         self._worker: threading.Thread | None = None
         self._waiting: dict[Any, str] = {}  # seq: command
@@ -276,9 +277,15 @@ class Adapter:
             directory = os.path.abspath(args.get("cwd") or ".")
             if args.get("program"):
                 directory = os.path.dirname(os.path.join(directory, str(args["program"])))
-            threading.Thread(target=self._watch, args=(directory,), daemon=True,
-                             name="relive-dap-watch").start()
+            self._start_watch([directory])
         return {}
+
+    def _start_watch(self, directories: list[str]) -> None:
+        for directory in directories:
+            armed = threading.Event()
+            self._watches.append(armed)
+            threading.Thread(target=self._watch, args=(directory, armed), daemon=True,
+                             name="relive-dap-watch").start()
 
     def _start_program(self, args: dict[str, Any]) -> None:
         """Start the program of launch arguments ``args``, held before its first line."""
@@ -329,6 +336,8 @@ class Adapter:
         self.out.event("initialized")
 
     def do_configurationDone(self, args: dict[str, Any]) -> Any:
+        for armed in self._watches:  # a save from the program's first line on is applied
+            armed.wait(5.0)
         if not self._attached:
             self._agent("start", stop_on_entry=self._stop_on_entry)
         self.running = True
@@ -366,9 +375,7 @@ class Adapter:
                          name="relive-dap-events").start()
         if self.hot_reload == "auto":
             watch = args.get("watch") or [os.readlink(f"/proc/{pid}/cwd")]
-            for directory in watch if isinstance(watch, list) else [watch]:
-                threading.Thread(target=self._watch, args=(str(directory),), daemon=True,
-                                 name="relive-dap-watch").start()
+            self._start_watch([str(d) for d in (watch if isinstance(watch, list) else [watch])])
         self._say(f"relive: attached to process {pid} (Python "
                   f"{launched.conn.welcome.get('python')})\n")
         return {}
@@ -835,15 +842,22 @@ class Adapter:
             finally:
                 self._silent_pause = None
 
-    def _watch(self, directory: str) -> None:
+    def _watch(self, directory: str, armed: threading.Event) -> None:
+        """Apply each save under ``directory`` while the program runs (``armed`` is set once
+        the watch is in place; saves made before then are caught up with)."""
         from watchfiles import watch
 
         try:
             for changes in watch(directory, stop_event=self._watcher_stop, debounce=50,
-                                 step=20):
+                                 step=20, rust_timeout=100, yield_on_timeout=True):
                 if self.exited:
                     return
-                if not any(path.endswith(".py") for _change, path in changes):
+                paths = [path for _change, path in changes]
+                if not armed.is_set():  # in place: catch up with a save made before
+                    armed.set()
+                    if self.running:
+                        paths += self._agent("pending")["paths"]
+                if not any(path.endswith(".py") for path in paths):
                     continue
                 if self.running:
                     try:
