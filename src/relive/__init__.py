@@ -38,6 +38,9 @@ _EXPORTS: dict[str, str] = {
     "on_update": "relive.runtime",
     "reload": "relive.runtime",
     "run_code": "relive.runtime",
+    # what `%load_ext relive` calls in IPython and Jupyter
+    "load_ipython_extension": "relive.ipython",
+    "unload_ipython_extension": "relive.ipython",
 }
 
 __all__ = [
