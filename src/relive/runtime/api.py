@@ -19,8 +19,9 @@ from relive.delta import Delta, GenerationMismatchError, compute_delta
 from relive.runtime.apply.pipeline import (
     Prepared,
     apply_delta,
-    enc_recompile,
+    compiler_for,
     prepare_delta,
+    recompiler_for,
     refusal,
     told,
 )
@@ -99,7 +100,7 @@ def prepare_reload(t: TrackedModule, source: str | bytes,
     apply lock until it is committed or aborted (``relive run`` commits an edit only when every
     process of the program has prepared it)."""
     try:
-        delta = compute_delta(t.baseline, source, recompile=enc_recompile if t.enc else None)
+        delta = compute_delta(t.baseline, source, recompile=recompiler_for(t, source))
         return prepare_delta(t, delta, remap, source_bytes=(
             source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")))
     except RecursionError:
@@ -189,8 +190,6 @@ def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
     """
     from relive.delta import MODULE_PATH
     from relive.delta.units import compile_unit, region_unit, statement_at
-    from relive.runtime.apply.pipeline import enc_compiler
-
     t = tracked(module)
     base = t.baseline
     scope = base.index[MODULE_PATH]
@@ -201,7 +200,7 @@ def run_code(module: ModuleType | str, line: int) -> dict[str, object]:
                          f"such as calls, loops, `with` blocks and assignments")
     first, last = scope.first + found.first, scope.first + found.last
     code = compile_unit(region_unit(base.lines, base.index, scope, first, last), base.filename,
-                        base.future_flags, enc_compiler if t.enc else None)
+                        base.future_flags, compiler_for(t, base.source))
     namespace = t.module.__dict__
     before = dict(namespace)
     exec(code, namespace)

@@ -22,7 +22,11 @@ from relive.delta.units import pick_codes
 from relive.runtime.files import PathFilter, normalize
 
 if TYPE_CHECKING:
+    import ast
+
     from relive.runtime.apply.live import LiveIndex
+
+SourceTransform = Callable[["ast.Module", str], "ast.Module"]
 
 
 class TrackedModule:
@@ -41,6 +45,13 @@ class TrackedModule:
         # EnC mode: the plain code of the import-time source, when the EnC cache kept it; it
         # seeds the first baseline, so that the delta engine need not compile the old side
         self.plain_code: Callable[[], CodeType | None] | None = None
+        # a transform of the parsed source of every unit compiled for this module's new code,
+        # given the tree and the unit's text (or the whole new source: units keep the real
+        # line numbers); it returns the tree to compile. For modules whose import transformed
+        # their code too: pytest's assertion rewriting of test modules (relive.pytest_plugin).
+        # The delta engine still compares the untransformed code; only what is installed is
+        # transformed.
+        self.transform: SourceTransform | None = None
         # what the apply keeps of this module between applies (see relive.runtime.apply)
         self.live_index: LiveIndex | None = None
         # deleted functions with their tombstone code, by definition path: an insert of the

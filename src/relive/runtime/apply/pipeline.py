@@ -20,6 +20,7 @@ scheduled to move (:mod:`relive.runtime.remap`), update handlers and observers t
 from __future__ import annotations
 
 import ast
+import copy
 import time
 from collections.abc import Callable, Iterable
 from types import CodeType
@@ -30,6 +31,7 @@ from relive.delta import (
     GenerationMismatchError,
     RudeEdit,
 )
+from relive.delta.units import Compiler, Recompiler
 from relive.runtime import events
 from relive.runtime.apply import module_frames
 from relive.runtime.apply.plan import Plan, Refused
@@ -52,6 +54,36 @@ def enc_recompile(tree: ast.Module, plain: CodeType, filename: str, flags: int) 
     from relive.runtime.enc import enc_compile_with_trees
 
     return enc_compile_with_trees(tree, filename, flags, plain=plain)[0]
+
+
+def compiler_for(tracked: TrackedModule, source: str) -> Compiler | None:
+    """How an apply compiles ``tracked``'s new code: None (plainly), in EnC mode, and through
+    the module's source transform when it has one (``source``: the new source text)."""
+    transform = tracked.transform
+    if transform is None:
+        return enc_compiler if tracked.enc else None
+    enc = tracked.enc
+
+    def compiler(unit: str | ast.Module, filename: str, flags: int) -> CodeType:
+        tree = ast.parse(unit, filename) if isinstance(unit, str) else copy.deepcopy(unit)
+        tree = transform(tree, unit if isinstance(unit, str) else source)
+        if enc:
+            return enc_compiler(tree, filename, flags)
+        code: CodeType = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
+        return code
+
+    return compiler
+
+
+def recompiler_for(tracked: TrackedModule, source: str | bytes) -> Recompiler | None:
+    """What the delta engine compiles ``tracked``'s new code again with (see
+    :func:`compiler_for`): None when the plain code it made is what runs."""
+    if tracked.transform is None:
+        return enc_recompile if tracked.enc else None
+    text = source if isinstance(source, str) else source.decode("utf-8", "replace")
+    compiler = compiler_for(tracked, text)
+    assert compiler is not None
+    return lambda tree, _plain, filename, flags: compiler(tree, filename, flags)
 
 
 def apply_delta(tracked: TrackedModule, delta: Delta, remap: str | None = None,
@@ -129,7 +161,8 @@ def _committed_names(plan: Plan) -> Callable[[str], bool]:
 def _prepare_locked(tracked: TrackedModule, delta: Delta, remap: str | None,
                     source_bytes: bytes | None, attempt: _Attempt) -> Prepared | ApplyResult:
     start = time.perf_counter()
-    compiler = enc_compiler if tracked.enc else None
+    compiler = compiler_for(tracked, delta.next_baseline.source
+                            if delta.next_baseline is not None else "")
     rude = list(delta.rude_edits)
     try:
         delta.check_base(tracked.baseline)
@@ -155,7 +188,7 @@ def _prepare_locked(tracked: TrackedModule, delta: Delta, remap: str | None,
     try:
         plan.build()
         rude += plan.rude
-        if compiler is not None:  # functions the EnC safety net compiled plainly (RL5002)
+        if tracked.enc:  # functions the EnC safety net compiled plainly (RL5002)
             rude += fallback_rude_edits(plan.new_codes, plan.new_objects,
                                         definition_paths(plan.new.index))
     except Refused as exc:
