@@ -103,6 +103,7 @@ class Adapter:
         self._attached = False  # the program was running before (attach), not launched
         self._step_targets: dict[int, str] = {}  # stepInTargets' id: the callee's name
         self._watches: list[threading.Event] = []  # each set once its watch is in place
+        self._pumps: list[threading.Thread] = []  # the program's output, to the editor
         # requests: waiting to be carried out, running, cancelled while running
         self._worker: threading.Thread | None = None
         self._waiting: dict[Any, str] = {}  # seq: command
@@ -323,9 +324,12 @@ class Adapter:
         self.launched, self.exited, self.running = launched, False, False
         self._launch_args = dict(args)
         process = launched.process
+        self._pumps = []
         for stream, category in ((process.stdout, "stdout"), (process.stderr, "stderr")):
-            threading.Thread(target=self._pump_output, args=(stream, category), daemon=True,
-                             name=f"relive-dap-{category}").start()
+            pump = threading.Thread(target=self._pump_output, args=(stream, category),
+                                    daemon=True, name=f"relive-dap-{category}")
+            pump.start()
+            self._pumps.append(pump)
         self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
                     step_into_libraries=not args.get("justMyCode", True))
         self._agent("set_exception_mode", mode=self._exception_mode)
@@ -685,7 +689,7 @@ class Adapter:
         for name, key, expensive in (("Locals", "locals", False),
                                      ("Globals", "globals", True)):
             ref = self._new_id()
-            self._refs[ref] = scopes[key]
+            self._refs[ref] = key  # read again at each variables request: setVariable, exec
             self._scopes[ref] = (thread, index)
             out.append({"name": name, "variablesReference": ref, "expensive": expensive,
                         "namedVariables": len(scopes[key])})
@@ -706,11 +710,15 @@ class Adapter:
                 "variablesReference": self._reference(variable.get("ref"))}
 
     def do_variables(self, args: dict[str, Any]) -> Any:
-        found = self._refs.get(int(args["variablesReference"]))
+        reference = int(args["variablesReference"])
+        found = self._refs.get(reference)
         if found is None:
             raise RequestFailed("those variables are gone: the program ran since")
-        variables = (found if isinstance(found, list)
-                     else self._agent("children", ref=found)["variables"])
+        if isinstance(found, str):  # a frame's scope, as it is now
+            thread, index = self._scopes[reference]
+            variables = self._agent("scopes", thread_id=thread, frame=index)[found]
+        else:
+            variables = self._agent("children", ref=found)["variables"]
         start = int(args.get("start") or 0)
         count = int(args.get("count") or 0) or len(variables)
         return {"variables": [self._variable(v) for v in variables[start:start + count]]}
@@ -861,7 +869,10 @@ class Adapter:
                     continue
                 if self.running:
                     try:
-                        self._apply()
+                        # a save taken already (by the step or continue that followed it)
+                        # needs no pause, which would end a step under way
+                        if self._agent("pending")["paths"]:
+                            self._apply()
                     except (RequestFailed, AgentError) as exc:
                         self._say(f"relive: the edit was not applied: {exc.args[-1]}\n")
         except Exception:  # the directory went away: no more hot reload
@@ -894,8 +905,22 @@ class Adapter:
             except Exception as exc:  # one bad event must not end the session
                 self._say(f"relive dap: {type(exc).__name__}: {exc}\n")
         if launched is self.launched and not self.exited:
+            # the program ended without the agent's word (os._exit, a crash, a kill):
+            # its exit status is its process's
             self.exited = True
+            try:
+                code: int | None = launched.process.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                code = None
+            self._drain_output()
+            if code is not None:
+                self.out.event("exited", {"exitCode": code if code >= 0 else 128 - code})
             self.out.event("terminated")
+
+    def _drain_output(self) -> None:
+        """Let the program's last output go out before the editor hears it ended."""
+        for pump in self._pumps:
+            pump.join(timeout=2.0)
 
     def _event(self, name: str, body: dict[str, Any]) -> None:
         if name == "stopped":
@@ -953,6 +978,13 @@ class Adapter:
                       "important")
         elif name == "process exited":
             self.exited = True
+            launched = self.launched
+            if launched is not None:  # the output comes to its end once the process has
+                try:
+                    launched.process.wait(timeout=5.0)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._drain_output()
             self.out.event("exited", {"exitCode": body.get("exit_code", 0)})
             self.out.event("terminated")
         elif name == "module loaded":

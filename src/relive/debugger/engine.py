@@ -195,6 +195,8 @@ class Engine:
                 # the moved frame's first line: the statement it stood at, in the new code;
                 # the step the user asked for starts here
                 t.step = Step(t.step.kind.removeprefix("remap-"), frame)
+                if self._pause_requested:  # a pause asked meanwhile stops here, as always
+                    reason = StopReason.PAUSE
         elif t.step is not None and self._step_done(t.step, frame):
             reason = StopReason.ENTRY if t.step.kind == "entry" else StopReason.STEP
         elif self._pause_requested:
@@ -569,7 +571,11 @@ class Engine:
                     self._stepping += 1
                 t.step = Step(action if top is not None else "in", top,
                               target if action == "in" and top is not None else None)
-                if remap_step:
+                if remap_step or (top is not None and t.at_line and action != "out"
+                                  and self.enc.remap_policy == "auto"
+                                  and self._is_stale(top)):
+                    # an edit made the frame stale (applied at this very step, say): it moves
+                    # to the new code at this line by itself, and the step goes on from there
                     t.step = Step(f"remap-{action}", None)
             self.inspection.forget_values()
             if all_threads or not self.stop_all:
@@ -686,6 +692,10 @@ class Engine:
         return answer
 
     # ------------------------------------------------------------------ stepping
+
+    def _is_stale(self, frame: FrameType) -> bool:
+        status = self.enc.code_status(frame.f_code)
+        return status is not None and status.stale
 
     def _steppable(self, frame: FrameType) -> bool:
         filename = frame.f_code.co_filename

@@ -176,10 +176,9 @@ test('a rude edit: relive/rudeEdit with its code and message, the old code runs 
   });
 
 // After an edit of the function a thread is stopped in, taken at a `next` (hotReload auto: the
-// step applies it), the frame moves to the new code and should stop at its next line; it does
-// not stop at all: the program runs to its end.
+// step applies it), the frame moves to the new code and stops at its next line there.
 test('next after an edit of the stopped function stops at the next line',
-  knownBug('a step that takes an edit of its frame\'s function does not stop'), async (t) => {
+  {}, async (t) => {
     const s = new Session(t, HELLO);
     const dc = s.dc;
     await s.launch({ breakpoints: [2] });

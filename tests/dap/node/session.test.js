@@ -162,7 +162,7 @@ test('evaluate in the repl and for a hover; setVariable sticks', async (t) => {
 // editor that asks for them again after a setVariable or a repl assignment (VS Code refreshes
 // its Variables view so) shows the old values.
 test('the same scope reference, asked again after setVariable, has the new value',
-  knownBug('a scope reference keeps the variables of its scopes request'), async (t) => {
+  {}, async (t) => {
     const s = new Session(t, GREET);
     const dc = s.dc;
     await s.launch({ breakpoints: [3] });
@@ -200,10 +200,9 @@ test('terminate ends the program', async (t) => {
 });
 
 // The program's output is read from its pipes by threads of their own, its end comes on the
-// agent's channel: terminated may come before the last lines, which an editor that ends the
-// session at terminated never shows.
-test("the program's last output comes before terminated",
-  knownBug('the program\'s last output can come after exited and terminated (at times)'),
+// agent's channel: the adapter lets the output out first, or an editor that ends the session
+// at terminated would never show the last lines.
+test("the program's last output comes before terminated", {},
   async (t) => {
     const s = new Session(t, `
       import sys
@@ -218,10 +217,9 @@ test("the program's last output comes before terminated",
     assert.ok(s.dc.output.includes('last line\n'), s.dc.output.slice(-100));
   });
 
-// The program ends with os._exit (so does a terminate request): the agent cannot say so, and
-// the adapter sends terminated without exited, the exit code lost.
-test('a program that ends with os._exit: exited has its exit code',
-  knownBug('no exited event when the program ends without the agent saying so'),
+// The program ends with os._exit (so does a terminate request): the agent cannot say so; the
+// exit code comes from the process.
+test('a program that ends with os._exit: exited has its exit code', {},
   async (t) => {
     const s = new Session(t, `
       import os
