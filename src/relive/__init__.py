@@ -9,6 +9,10 @@ else lives in submodules:
 
 Names are imported on first use, so that ``import relive`` costs next to nothing in a program
 that is never edited.
+
+PYTEST_DONT_REWRITE: pytest loads relive's plugin (``pytest --relive``) in every session, and
+would otherwise warn that this package, imported already under ``relive run``, cannot have its
+assertions rewritten (an error with ``-W error``).
 """
 
 from __future__ import annotations

@@ -270,15 +270,15 @@ class Agent:
             }
         )
         self.client_seen.set()
-        work: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        work: queue.SimpleQueue[dict[str, Any] | ProtocolError | None] = queue.SimpleQueue()
         requests = Requests()
         worker = threading.Thread(target=self._work, args=(work, requests), daemon=True,
                                   name="relive-agent-requests")
         worker.start()
         try:
             for message in reader:
-                if isinstance(message, ProtocolError):
-                    self._send({"type": "error", "code": message.code, "message": str(message)})
+                if isinstance(message, ProtocolError):  # told in its turn, after the requests
+                    work.put(message)
                     continue
                 if message.get("command") == "cancel" and type(message.get("seq")) is int:
                     self._cancel(message, requests)
@@ -291,13 +291,17 @@ class Agent:
             self._client = None
             self.session.detached()
 
-    def _work(self, work: queue.SimpleQueue[dict[str, Any] | None], requests: Requests) -> None:
+    def _work(self, work: queue.SimpleQueue[dict[str, Any] | ProtocolError | None],
+              requests: Requests) -> None:
         """Carry out the client's requests in order (see the module docstring)."""
         self.engine.ignore_thread(threading.get_ident())
         while True:
             message = work.get()
             if message is None:
                 return
+            if isinstance(message, ProtocolError):
+                self._send({"type": "error", "code": message.code, "message": str(message)})
+                continue
             if not requests.start(message.get("seq")):
                 continue  # cancelled, and answered so
             try:
