@@ -39,8 +39,9 @@ class RunningProgram:
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1"),
             # as a terminal starts a command: a test run started in the background (where a
-            # shell ignores SIGINT) must not give the program an ignored Ctrl-C
-            preexec_fn=_interruptible)
+            # shell ignores SIGINT) must not give the program an ignored Ctrl-C; a process
+            # group of its own, so that stop() ends every process the program started
+            preexec_fn=_interruptible, process_group=0)
         threading.Thread(target=self._pump_out, daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
 
@@ -111,9 +112,15 @@ class RunningProgram:
         return self.process.wait(timeout=timeout)
 
     def stop(self) -> None:
+        """End relive and every process of the program (pool workers whose parent was
+        killed would otherwise wait for work for ever)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait(timeout=10)
+        self.process.wait(timeout=10)
 
 
 @pytest.fixture
