@@ -310,6 +310,12 @@ def test_restart_runs_the_program_again_with_the_same_breakpoints(
     n = dap.request("evaluate", expression="n", frameId=frames[0]["id"], context="watch")
     assert n["result"] == "0"  # a new run
     assert not [e for e in dap.events[mark:] if e["event"] in ("terminated", "exited")]
+    # the breakpoint the editor clears is the new program's
+    dap.request("setBreakpoints", source={"path": str(tmp_path / "hello.py")}, breakpoints=[])
+    mark = len(dap.events)
+    dap.request("continue", threadId=again["body"]["threadId"])
+    dap.wait_output("hello world 3")
+    assert not [e for e in dap.events[mark:] if e["event"] == "stopped"]
 
 
 def test_evaluate_without_a_frame_uses_the_programs_globals_while_it_runs(

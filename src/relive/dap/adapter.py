@@ -440,6 +440,8 @@ class Adapter:
         self._forget_stop()
         self._last_stop, self._last_exception = {}, {}
         self._start_program(wanted)
+        self._to_agent.clear()  # the new agent numbers its breakpoints anew
+        self._from_agent.clear()
         for path, breakpoints in self._line_wanted.items():
             for ident, (_, info) in zip(self._line_bps[path],
                                         self._set_line_breakpoints(path, breakpoints),
