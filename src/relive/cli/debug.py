@@ -160,11 +160,7 @@ class Debugger:
     def _interrupted(self, when: float) -> bool:
         """Ctrl-C while the program runs; True when the program was ended."""
         if self.attached is not None:  # a process of its own: pause it, never end it
-            self.out.say("Pausing the program.")
-            try:
-                self.request("pause")
-            except AgentError:
-                pass
+            self._pause("Pausing the program.")
             return False
         if self.interrupted_at is not None and when - self.interrupted_at < 1.0:
             self.out.say("Ending the program (Ctrl-C twice).")
@@ -172,12 +168,16 @@ class Debugger:
             self._ended(self.launched.process.returncode)
             return True
         self.interrupted_at = when
-        self.out.say("Pausing the program (Ctrl-C again within a second ends it).")
+        self._pause("Pausing the program (Ctrl-C again within a second ends it).")
+        return False
+
+    def _pause(self, text: str) -> None:
+        """Say ``text`` and ask the running program to pause."""
+        self.out.say(text)
         try:
             self.request("pause")
         except AgentError:
             pass  # stopped already, or ending: the event says which
-        return False
 
     def _wait_for_stop(self, presses: list[float]) -> None:
         while True:
@@ -224,11 +224,7 @@ class Debugger:
             return False
         word = line.strip().split(" ")[0] if line else ""
         if word == "pause":
-            self.out.say("Pausing the program.")
-            try:
-                self.request("pause")
-            except AgentError:
-                pass  # stopped already, or ending: the event says which
+            self._pause("Pausing the program.")
             return False
         if word in ("kill", "quit", "q", "exit"):
             if self.attached is not None and word != "kill":

@@ -288,6 +288,25 @@ class Adapter:
             threading.Thread(target=self._watch, args=(directory, armed), daemon=True,
                              name="relive-dap-watch").start()
 
+    def _edit_options(self, args: dict[str, Any]) -> str:
+        """Take ``hotReload`` from launch or attach arguments; returns ``remap``."""
+        self.hot_reload = str(args.get("hotReload", "auto"))
+        if self.hot_reload not in ("auto", "manual", "never"):
+            raise RequestFailed("hotReload must be auto, manual or never")
+        remap = str(args.get("remap", "auto"))
+        if remap not in ("auto", "ask"):
+            raise RequestFailed("remap must be auto or ask")
+        return remap
+
+    def _configure(self, launched: Launched, args: dict[str, Any], remap: str) -> None:
+        """The session's settings in a program just launched or attached to, and its
+        events to the editor."""
+        self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
+                    step_into_libraries=not args.get("justMyCode", True))
+        self._agent("set_exception_mode", mode=self._exception_mode)
+        threading.Thread(target=self._pump_events, args=(launched,), daemon=True,
+                         name="relive-dap-events").start()
+
     def _start_program(self, args: dict[str, Any]) -> None:
         """Start the program of launch arguments ``args``, held before its first line."""
         program, module = args.get("program"), args.get("module")
@@ -298,12 +317,7 @@ class Adapter:
         env = dict(os.environ)
         env.update({str(k): str(v) for k, v in (args.get("env") or {}).items()})
         env.setdefault("PYTHONUNBUFFERED", "1")
-        self.hot_reload = str(args.get("hotReload", "auto"))
-        if self.hot_reload not in ("auto", "manual", "never"):
-            raise RequestFailed("hotReload must be auto, manual or never")
-        remap = str(args.get("remap", "auto"))
-        if remap not in ("auto", "ask"):
-            raise RequestFailed("remap must be auto or ask")
+        remap = self._edit_options(args)
         cwd = args.get("cwd") or None
         console = str(args.get("console") or "internalConsole")
         if console not in ("internalConsole", "integratedTerminal", "externalTerminal"):
@@ -330,11 +344,7 @@ class Adapter:
                                     daemon=True, name=f"relive-dap-{category}")
             pump.start()
             self._pumps.append(pump)
-        self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
-                    step_into_libraries=not args.get("justMyCode", True))
-        self._agent("set_exception_mode", mode=self._exception_mode)
-        threading.Thread(target=self._pump_events, args=(launched,), daemon=True,
-                         name="relive-dap-events").start()
+        self._configure(launched, args, remap)
 
     def after_launch(self, args: dict[str, Any]) -> None:
         self.out.event("initialized")
@@ -357,12 +367,7 @@ class Adapter:
             pid = int(args["processId"])
         except (KeyError, TypeError, ValueError):
             raise RequestFailed("attach needs processId, the process to attach to") from None
-        self.hot_reload = str(args.get("hotReload", "auto"))
-        if self.hot_reload not in ("auto", "manual", "never"):
-            raise RequestFailed("hotReload must be auto, manual or never")
-        remap = str(args.get("remap", "auto"))
-        if remap not in ("auto", "ask"):
-            raise RequestFailed("remap must be auto or ask")
+        remap = self._edit_options(args)
         try:
             launched = attach(pid, waiting=lambda: self._say(
                 f"relive: waiting for process {pid} to run Python code (its main thread may "
@@ -372,11 +377,7 @@ class Adapter:
         self.launched, self.exited, self.running = launched, False, True
         self._attached = True
         self._launch_args = dict(args)
-        self._agent("settings", remap=remap, apply_on_continue=self.hot_reload == "auto",
-                    step_into_libraries=not args.get("justMyCode", True))
-        self._agent("set_exception_mode", mode=self._exception_mode)
-        threading.Thread(target=self._pump_events, args=(launched,), daemon=True,
-                         name="relive-dap-events").start()
+        self._configure(launched, args, remap)
         if self.hot_reload == "auto":
             watch = args.get("watch") or [os.readlink(f"/proc/{pid}/cwd")]
             self._start_watch([str(d) for d in (watch if isinstance(watch, list) else [watch])])
