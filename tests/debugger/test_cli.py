@@ -414,6 +414,48 @@ def test_the_mdbg_hello_world_walkthrough(tmp_path: Path) -> None:
     assert printed.index("new World") < printed.index("done"), output
 
 
+HANDLER_PROG = """\
+def report():
+    try:
+        raise ValueError("bad input")
+    except ValueError as exc:
+        print("World", exc)
+    print("done")
+
+
+report()
+"""
+
+
+def test_the_walkthrough_inside_an_except_handler_keeps_handling_its_exception(
+        tmp_path: Path) -> None:
+    """Stopped in an `except` body: the frame moves to the new code at once, still handling
+    the same exception (its name bound, as in the old code)."""
+    source = tmp_path / "handler_prog.py"
+    source.write_text(HANDLER_PROG)
+    session = Interactive(source)
+    session.send(f"break {source}:5")
+    session.send("go")
+    session.expect("Stopped (breakpoint 1) in report")
+    source.write_text(HANDLER_PROG.replace('print("World", exc)', 'print("new World", exc)'))
+    session.send("enc")
+    session.expect("Edit applied (generation 1): update report")
+    session.send("go")
+    session.expect("Remap opportunity: report is at line 5 of the old code; the new code"
+                   " continues at line 5")
+    session.send("remap")
+    session.expect("Remap complete: report continues at line 5 of the new code")
+    session.expect("Stopped (breakpoint 1) in report")
+    session.send("print repr(exc)")
+    session.expect("ValueError('bad input')")
+    session.send("go")
+    output, code = session.finish()
+    assert code == 0, output
+    printed = [line.strip() for line in output.splitlines()]
+    assert "new World bad input" in printed and "World bad input" not in printed, output
+    assert printed.index("new World bad input") < printed.index("done"), output
+
+
 def _stopped_in_f(tmp_path: Path) -> tuple[Path, int, Interactive]:
     """enc_prog.py copied to ``tmp_path``, run under relive debug and stopped at a breakpoint
     on the first line of ``f``'s body: the file, that line, the session."""

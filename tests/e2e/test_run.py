@@ -236,3 +236,45 @@ def test_a_main_loop_inside_try_and_with_takes_an_edit_and_its_handler_still_run
     line = p.wait_line(lambda line: line.startswith("interrupted"))
     assert line.endswith("locked: False"), "the with was left once, by the new code"
     assert p.wait() == 0
+
+
+HANDLER_LOOP = """
+    import sys
+    import time
+
+    def main():
+        try:
+            raise ConnectionError("primary down")
+        except ConnectionError:
+            tries = 0
+            while tries < 100_000:
+                tries += 1
+                print("fallback", tries, repr(sys.exception()), flush=True)
+                time.sleep(0.02)
+            raise
+
+    if __name__ == "__main__":
+        main()
+"""
+
+
+def test_a_loop_inside_an_except_handler_takes_an_edit_and_still_handles_its_exception(
+        program: Start) -> None:
+    p = program({"handler.py": HANDLER_LOOP}, ["handler.py"])
+    p.wait_line(lambda line: line.startswith("fallback 5 "))
+    p.edit("handler.py", 'print("fallback", tries, repr(sys.exception()), flush=True)',
+           'print("edited", tries * 10, repr(sys.exception()), flush=True)\n'
+           '            if tries > 20:\n'
+           '                raise RuntimeError("gave up")')
+    remapped = p.wait_event("remap", what="remapped")
+    assert remapped["path"] == "main"
+    line = p.wait_line(lambda line: line.startswith("edited"))
+    value = int(line.split()[1])
+    assert value > 50 and value % 10 == 0, "the loop carries on with its counter"
+    assert line.endswith("ConnectionError('primary down')"), "the same exception is handled"
+    assert p.wait() == 1
+    p.wait_stderr(lambda line: "RuntimeError: gave up" in line)
+    err = "\n".join(p.stderr_lines)
+    # the new code's exception, raised while handling the old one: both in the traceback
+    assert "ConnectionError: primary down" in err and "RuntimeError: gave up" in err
+    assert "During handling of the above exception, another exception occurred" in err

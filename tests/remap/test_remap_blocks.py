@@ -35,23 +35,6 @@ def test_if_elif_branch_continues_in_the_new_branch_without_testing_again() -> N
     assert log == ["ZERO", "END"]
 
 
-def test_a_frame_inside_an_except_handler_waits_until_it_leaves_the_handler() -> None:
-    source = """
-    def run(hook, log):
-        try:
-            raise KeyError("k")
-        except KeyError:
-            hook()
-            log.append("handled")
-        log.append("after")
-    """
-    new = source.replace('"handled"', '"HANDLED"').replace('"after"', '"AFTER"')
-    prog = Program(source)
-    log: list[Any] = []
-    prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
-    assert log == ["handled", "AFTER"]
-
-
 def test_match_case_body_continues_in_the_new_case_body() -> None:
     source = """
     def run(command, hook, log):

@@ -9,7 +9,7 @@ from types import CodeType
 
 import pytest
 
-from relive._cpython.bytecode import WITH_STACK_ITEMS
+from relive._cpython.bytecode import FOR_STACK_ITEMS, WITH_STACK_ITEMS
 from relive.runtime.enc import enc_compile_with_trees, is_enc_code, iter_code_objects
 from relive.runtime.remap.layout import Layout, compute_layout
 
@@ -37,7 +37,7 @@ def test_a_for_loop_has_a_start_point_and_a_head_point() -> None:
     assert _point_lines(code, layout) == [(2, "head"), (2, "start"), (3, "start"), (4, "start")]
 
 
-def test_try_and_with_bodies_are_jump_points_and_except_and_finally_bodies_are_no_points() -> None:
+def test_try_except_finally_and_with_bodies_are_jump_points() -> None:
     source = """def f(cm):
     try:
         a = 1
@@ -51,15 +51,45 @@ def test_try_and_with_bodies_are_jump_points_and_except_and_finally_bodies_are_n
 """
     code, layout = _layout(source, "f")
     lines = {line for line, _mode in _point_lines(code, layout)}
-    assert lines.isdisjoint({5, 7})
-    assert {3, 8, 9, 10} <= lines
+    assert {3, 5, 7, 8, 9, 10} <= lines
     at = {i.offset: i.positions.lineno for i in dis.get_instructions(code) if i.positions}
     by_line = {at[offset]: point for offset, point in layout.points.items()}
     items = WITH_STACK_ITEMS
-    assert by_line[3].jump and by_line[3].withs == ()
+    assert by_line[3].jump and by_line[3].withs == () and by_line[3].handled == ()
     assert by_line[9].jump and by_line[9].withs == (0, items)  # one exit per item
     assert not by_line[8].jump and not by_line[10].jump  # the signal reaches them
+    # the handlers sit on the exception they saved, at the try's stack depth
+    assert by_line[5].jump and by_line[5].handled == (0,)
+    assert by_line[7].jump and by_line[7].handled == (0,)
     assert layout.landing is not None and layout.landing > 10
+
+
+def test_the_copies_of_a_finally_body_run_before_a_break_have_no_points() -> None:
+    source = """def f(xs):
+    for x in xs:
+        try:
+            if x:
+                break
+            print(x)
+        finally:
+            for y in xs:
+                print(y)
+    print("after")
+"""
+    code, layout = _layout(source, "f")
+    on_line = [i for i in dis.get_instructions(code)
+               if i.positions and i.positions.lineno == 9]
+    copies = [i.offset for i in on_line if i.opname == "LOAD_GLOBAL"]  # `print`, once a copy
+    pointed = [i.offset for i in on_line if i.offset in layout.points]
+    # three copies of `print(y)`: after the body, before the break, and for an exception;
+    # the one before the break has no point (it must break afterwards)
+    assert len(copies) == 3 and len(pointed) == 2
+    loop = FOR_STACK_ITEMS  # the outer loop's items, below the try's
+    assert sorted(layout.points[o].finals for o in pointed) == [(False,), (True,)]
+    assert {layout.points[o].handled for o in pointed} == {(), (loop,)}
+    # the inner loop's head there: its items above the saved and the raised exception
+    heads = [p for p in layout.points.values() if p.mode == "head" and p.handled]
+    assert heads and all(p.fors[-1][1] == loop + 2 for p in heads)
 
 
 def test_the_middle_of_a_multi_line_expression_is_not_a_point() -> None:

@@ -18,6 +18,12 @@ function would run from there:
   hidden local holds a :func:`reentered` item standing for the one the frame entered:
   entering it does nothing, leaving it calls the exit the frame held (read from its value
   stack), so the context manager is entered once and left once, by the new code;
+- the rest of an ``except`` body handles the very exception the frame was handling, raised
+  again inside a ``try`` whose ``except BaseException`` clause binds the handler's name and
+  puts the exception's traceback back (:func:`_rehandled`); then the new ``finally`` runs and
+  what follows the ``try``. The rest of a ``finally`` body run for an exception is handled
+  the same way and ends by raising it again; the rest of one run on leaving the ``try``
+  normally just runs, then what follows;
 - locals are unpacked from a hidden parameter; closure cells are *shared* with the old frame
   (the continuation is built with the old frame's cells as its closure), so closures created
   before the remap and the frame keep seeing the same variables.
@@ -83,12 +89,20 @@ _VALUES = CONTINUATION_VALUES
 _UNBOUND = "__relive_u__"
 _OUTER = "__relive_outer__"
 _WITH_PREFIX = "__relive_with"
+_HANDLED_PREFIX = "__relive_exc"
 
 
 def with_local(index: int) -> str:
     """The hidden local of a continuation that holds the ``index``-th ``with`` item (from the
     outermost) that the frame had entered."""
     return f"{_WITH_PREFIX}{index}__"
+
+
+def handled_local(index: int) -> str:
+    """The hidden local of a continuation that holds ``(exception, its traceback)`` for the
+    ``index``-th handler (from the outermost) that the frame was in: an ``except`` body, or a
+    ``finally`` body run for an exception."""
+    return f"{_HANDLED_PREFIX}{index}__"
 
 
 async def _entered() -> None:
@@ -231,6 +245,9 @@ class ResumePoint:
     loops: tuple[tuple[str, int], ...]  # (hidden local in new, the old loop's stack index)
     async_loops: frozenset[str]  # hidden locals (new) of `async for` loops
     withs: tuple[int, ...] = ()  # value-stack index of each entered `with` item's exit
+    # value-stack index of the exception each entered handler saved (see layout.Point)
+    handled: tuple[int, ...] = ()
+    finals: tuple[bool, ...] = ()  # each finally body around: the copy run for an exception?
 
 
 def _loops_of(stmt: ast.stmt, ancestors: tuple[ast.stmt, ...], mode: PointMode) -> list[ast.stmt]:
@@ -278,7 +295,7 @@ def resolve_target(
         if isinstance(loop, ast.AsyncFor):
             async_loops.add(for_local(new_index))
     return ResumePoint(path, point.mode, stmt.lineno, new_line, tuple(pairs),
-                       frozenset(async_loops), point.withs)
+                       frozenset(async_loops), point.withs, point.handled, point.finals)
 
 
 def _blocks(version: FunctionVersion, path: Path) -> list[tuple[ast.stmt, str]]:
@@ -296,17 +313,69 @@ def _header(stmt: ast.With | ast.AsyncWith) -> str:
     return ast.dump(ast.Module(body=[type(stmt)(items=stmt.items, body=[])], type_ignores=[]))
 
 
+def _handlers(version: FunctionVersion, path: Path) -> list[tuple[ast.stmt, str, int]]:
+    """The handlers around the statement at ``path``, outermost first: each ``try`` whose
+    ``except`` (or ``except*``) or ``finally`` block holds it, with that field and the index
+    of the ``except`` clause."""
+    found: list[tuple[ast.stmt, str, int]] = []
+    for depth in range(1, len(path)):
+        outer = version.statements.get(path[:depth])
+        field, index = path[depth]
+        if (outer is not None and isinstance(outer[0], (ast.Try, ast.TryStar))
+                and field in ("handlers", "finalbody")):
+            found.append((outer[0], field, index))
+    return found
+
+
+def _block_name(stmt: ast.stmt, field: str, exceptional: bool | None = None) -> str:
+    if field == "finalbody":
+        return {None: "finally", True: "finally (run for an exception)",
+                False: "finally (run on leaving the try)"}[exceptional]
+    return "except*" if isinstance(stmt, ast.TryStar) else "except"
+
+
+def _clause(stmt: ast.stmt, index: int) -> str:
+    handler = stmt.handlers[index]  # type: ignore[attr-defined]
+    return ast.dump(ast.ExceptHandler(type=handler.type, name=handler.name, body=[]))
+
+
+def _handlers_problem(old: FunctionVersion, point: Point, new: FunctionVersion,
+                      path: Path) -> str | None:
+    """Why a frame at ``point`` cannot continue at ``path`` for the handlers around them: the
+    new code would enter a handler the frame is not in, or leave one it is in, or the
+    ``except`` clause it is in changed."""
+    olds = _handlers(old, point.path)
+    news = _handlers(new, path)
+    finals = iter(point.finals)
+    for depth, (stmt, field, index) in enumerate(news):
+        if depth >= len(olds) or olds[depth][1] != field:
+            return (f"the target is inside the {_block_name(stmt, field)} block of the try at"
+                    f" line {stmt.lineno} in the new version")
+        before, _field, old_index = olds[depth]
+        if field == "finalbody":
+            next(finals, None)
+        elif _clause(before, old_index) != _clause(stmt, index):
+            clause = before.handlers[old_index]  # type: ignore[attr-defined]
+            return (f"the `except` at line {clause.lineno} changed: the frame goes on handling"
+                    " its exception in the old code until it leaves the handler")
+    if len(olds) > len(news):
+        stmt, field, _index = olds[len(news)]
+        exceptional = next(finals, None) if field == "finalbody" else None
+        return (f"the frame is in the {_block_name(stmt, field, exceptional)} block of the try"
+                f" at line {stmt.lineno}, which the target is not: it waits until it leaves"
+                " the block")
+    return None
+
+
 def _blocks_problem(old: FunctionVersion, point: Point, new: FunctionVersion,
                     path: Path) -> str | None:
     """Why a frame at ``point`` cannot continue at ``path`` for the blocks around them: the
-    new code would enter a ``try`` handler or ``finally`` in the middle, or the ``with``
-    blocks the frame is in are not the ones around the target."""
+    handlers it is in are not the ones around the target, or the ``with`` blocks it is in
+    are not."""
+    problem = _handlers_problem(old, point, new, path)
+    if problem is not None:
+        return problem
     new_blocks = _blocks(new, path)
-    for stmt, field in new_blocks:
-        if isinstance(stmt, (ast.Try, ast.TryStar)) and field not in ("body", "orelse"):
-            kind = "finally" if field == "finalbody" else "except"
-            return (f"the target is inside the {kind} block of the try at line {stmt.lineno}"
-                    " in the new version")
     olds = [b for b, f in _blocks(old, point.path) if isinstance(b, (ast.With, ast.AsyncWith))]
     news = [b for b, f in new_blocks if isinstance(b, (ast.With, ast.AsyncWith))]
     for before, after in zip(olds, news, strict=False):
@@ -374,12 +443,57 @@ def _same(node: Any) -> Any:
     return node
 
 
+def _rehandled(index: int, handler: ast.ExceptHandler | None, partial: list[ast.stmt]
+               ) -> ast.stmt:
+    """The frame's ``index``-th handled exception handled again, by ``handler`` (an ``except``
+    clause, whose name it binds) or, for a ``finally`` body run for an exception, by a clause
+    that raises it again at the end::
+
+        try:
+            raise __relive_exc<index>__[0]
+        except BaseException [as <name>]:
+            __relive_exc<index>__[0].__traceback__ = __relive_exc<index>__[1]
+            del __relive_exc<index>__
+            <partial>
+            [raise]                                     # finally
+
+    It is the same exception object, so ``sys.exception()``, a bare ``raise`` and the
+    ``__context__`` of anything raised in the handler are what they were in the old code;
+    its traceback is put back as it was (the ``raise`` added this frame's entry to it).
+    """
+    saved = handled_local(index)
+
+    def part(item: int) -> ast.expr:
+        return ast.Subscript(value=ast.Name(id=saved, ctx=ast.Load()),
+                             slice=ast.Constant(value=item), ctx=ast.Load())
+
+    restore = ast.Assign(
+        targets=[ast.Attribute(value=part(0), attr="__traceback__", ctx=ast.Store())],
+        value=part(1))
+    forget = ast.Delete(targets=[ast.Name(id=saved, ctx=ast.Del())])
+    prologue: list[ast.stmt] = [restore, forget]
+    epilogue: list[ast.stmt] = [] if handler is not None else [ast.Raise(exc=None, cause=None)]
+    for stmt in (*prologue, *epilogue):
+        _hidden(stmt)
+        mark_synthetic(stmt)
+    clause = ast.ExceptHandler(type=ast.Name(id="BaseException", ctx=ast.Load()),
+                               name=handler.name if handler is not None else None, body=[])
+    attempt = ast.Try(body=[ast.Raise(exc=part(0), cause=None)], handlers=[clause], orelse=[],
+                      finalbody=[])
+    _hidden(attempt)
+    clause.body = [*prologue, *partial, *epilogue]
+    return mark_synthetic(attempt)
+
+
 def _resume_block(
     block: list[ast.stmt], steps: Path, mode: PointMode, clone: Callable[[Any], Any],
-    entered: int = 0, at: ast.stmt | None = None,
+    entered: int = 0, at: ast.stmt | None = None, handled: int = 0,
+    finals: tuple[bool, ...] = (),
 ) -> list[ast.stmt]:
-    """``block`` resumed at ``steps``; ``entered`` counts the ``with`` items around it, ``at``
-    is the target statement (where a re-entered ``with`` is placed)."""
+    """``block`` resumed at ``steps``; ``entered`` counts the ``with`` items around it and
+    ``handled`` the handlers, ``finals`` says which copy each finally body around it is (see
+    :class:`ResumePoint`), ``at`` is the target statement (where a re-entered ``with`` is
+    placed)."""
     index = steps[0][1]
     stmt = block[index]
     rest = [clone(s) for s in block[index + 1:]]
@@ -389,19 +503,25 @@ def _resume_block(
             return [_resumed_loop(stmt, clone), *rest]
         return [clone(stmt), *rest]
     field, inner = steps[1]
+
+    def resume(inner_block: list[ast.stmt], inner_steps: Path, more_entered: int = 0,
+               more_handled: int = 0, more_finals: int = 0) -> list[ast.stmt]:
+        return _resume_block(inner_block, inner_steps, mode, clone, entered + more_entered, at,
+                             handled + more_handled, finals[more_finals:])
+
     if isinstance(stmt, ast.If):
-        return [*_resume_block(getattr(stmt, field), steps[1:], mode, clone, entered, at), *rest]
+        return [*resume(getattr(stmt, field), steps[1:]), *rest]
     if isinstance(stmt, ast.Match):
         case = stmt.cases[inner]
-        return [*_resume_block(case.body, steps[2:], mode, clone, entered, at), *rest]
+        return [*resume(case.body, steps[2:]), *rest]
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
         if field == "orelse":
-            return [*_resume_block(stmt.orelse, steps[1:], mode, clone, entered, at), *rest]
-        partial = _resume_block(stmt.body, steps[1:], mode, clone, entered, at)
+            return [*resume(stmt.orelse, steps[1:]), *rest]
+        partial = resume(stmt.body, steps[1:])
         loop = clone(stmt) if isinstance(stmt, ast.While) else _resumed_loop(stmt, clone)
         return [_one_shot(partial, loop), *rest]
     if isinstance(stmt, (ast.Try, ast.TryStar)) and field in ("body", "orelse"):
-        partial = _resume_block(getattr(stmt, field), steps[1:], mode, clone, entered, at)
+        partial = resume(getattr(stmt, field), steps[1:])
         resumed = copy.copy(stmt)
         if field == "body":
             resumed.body = partial
@@ -415,10 +535,28 @@ def _resume_block(
             mark_synthetic(resumed)
         resumed.finalbody = [clone(s) for s in stmt.finalbody]
         return [resumed, *rest]
+    if isinstance(stmt, ast.Try) and field == "handlers":
+        # the rest of the except body, handling the same exception; then the finally body
+        # (also when the handler raises), then what follows the try
+        handler = stmt.handlers[inner]
+        again = _rehandled(handled, handler, resume(handler.body, steps[2:], 0, 1))
+        if not stmt.finalbody:
+            return [again, *rest]
+        guarded = ast.Try(body=[], handlers=[], orelse=[], finalbody=[])
+        _hidden(guarded)
+        guarded.body = [again]
+        guarded.finalbody = [clone(s) for s in stmt.finalbody]
+        return [mark_synthetic(guarded), *rest]
+    if isinstance(stmt, (ast.Try, ast.TryStar)) and field == "finalbody":
+        if not finals[0]:  # the copy run on leaving the try normally: then what follows it
+            return [*resume(stmt.finalbody, steps[1:], 0, 0, 1), *rest]
+        # the rest of a finally body run for an exception, which goes on afterwards (what
+        # follows the try is never reached from here)
+        return [_rehandled(handled, None, resume(stmt.finalbody, steps[1:], 0, 1, 1))]
     if isinstance(stmt, (ast.With, ast.AsyncWith)) and field == "body":
         names = [ast.Name(id=with_local(entered + i), ctx=ast.Load())
                  for i in range(len(stmt.items))]
-        partial = _resume_block(stmt.body, steps[1:], mode, clone, entered + len(names), at)
+        partial = resume(stmt.body, steps[1:], len(names))
         entry = type(stmt)(items=[ast.withitem(context_expr=name) for name in names], body=[])
         _hidden(entry)
         for name in names:
@@ -438,7 +576,8 @@ def resumed_body(new: FunctionVersion, target: ResumePoint,
     if target.path is None:
         return [clone(s) for s in new.logical.body]
     at = new.statements[target.path][0]
-    return _resume_block(new.logical.body, target.path, target.mode, clone, 0, at)
+    return _resume_block(new.logical.body, target.path, target.mode, clone, 0, at, 0,
+                         target.finals)
 
 
 def target_reads(new: FunctionVersion, target: ResumePoint) -> frozenset[str]:
@@ -512,12 +651,13 @@ def _first_positional(fn: FunctionNode) -> str | None:
 
 def _plain_locals(new: FunctionVersion, target: ResumePoint, skip: set[str]) -> tuple[str, ...]:
     """The locals a continuation unpacks: the new version's own, then the carried loop
-    iterators and ``with`` items under their hidden names."""
+    iterators, ``with`` items and handled exceptions under their hidden names."""
     return (
         tuple(sorted(name for name in new.varnames
                      if name not in skip and not name.startswith(HIDDEN_PREFIX)))
         + tuple(sorted(new_name for new_name, _at in target.loops))
         + tuple(with_local(i) for i in range(len(target.withs)))
+        + tuple(handled_local(i) for i in range(len(target.handled)))
     )
 
 

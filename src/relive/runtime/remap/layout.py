@@ -24,8 +24,13 @@ compiled from:
   :mod:`relive.runtime.enc.transform`), which leaves the blocks without running their code.
   The point records where on the value stack each enclosing ``with`` keeps its exit, so that
   the continuation can take it along; the stack there must hold exactly the items of the
-  enclosing loops and ``with`` blocks. Inside an ``except`` or ``finally`` body there is no
-  point (the exception being handled, or the pending ``return``, are not carried).
+  enclosing loops and ``with`` blocks;
+- an ``except`` body, and a ``finally`` body run for an exception, sit on the exception saved
+  when they were entered (and the latter on the one raised): their points are jump points too,
+  and record where each saved exception is, so that the continuation can handle the same
+  exceptions again. A ``finally`` body run on the way out of its ``try`` otherwise (its copy
+  after the body, or before a ``break``, ``continue`` or ``return``) and an ``except*`` body
+  offer no point: what the frame must do once they end is not carried.
 
 Every rule errs on the side of *no point*: a frame that finds no point simply waits for the
 next line. Anything the analysis does not understand (an inconsistent stack depth, say) makes
@@ -38,7 +43,7 @@ import ast
 import bisect
 import dis
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import CodeType
 from typing import Literal
 
@@ -91,6 +96,13 @@ class Point:
     # the value-stack index of each running ``for`` loop of the function around the point (and
     # of the loop itself at its head), by the loop's statement path: where its iterator is
     fors: tuple[tuple[Path, int], ...] = ()
+    # for each ``except`` body or ``finally`` body entered by an exception around the point,
+    # from the outermost, the value-stack index of the exception it saved on entry (the one
+    # being handled around it; the innermost block's own is the frame's handled exception)
+    handled: tuple[int, ...] = ()
+    # for each finally body around the point, from the outermost: whether it is the copy run
+    # for an exception (True) or the one run when its try is left normally
+    finals: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,57 +144,81 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class _Context:
+    """What the blocks around a statement of the compiled tree mean for a point there."""
+
+    stack: int = 0  # value-stack items the enclosing blocks hold here
+    handling: bool = False  # inside an except* body: no point
+    blocked: bool = False  # inside a try, except, finally or with body: a jump point
+    withs: tuple[int, ...] = ()  # stack index of each enclosing `with` item's exit
+    fors: tuple[tuple[Path, int], ...] = ()  # stack index of each enclosing logical `for`
+    handled: tuple[int, ...] = ()  # stack index of each enclosing handler's saved exception
+    exceptional: bool = False  # in a finally body's copy run for an exception
+    # each finally body around, outermost first: its try, and whether this is the copy run
+    # for an exception (else the one run when the try is left normally)
+    finals: tuple[tuple[ast.stmt, bool], ...] = ()
+
+
+@dataclass(frozen=True)
 class _StatementSpan:
     node: ast.stmt
     path: Path | None
     depth: int  # nesting depth in the compiled tree, to find the innermost owner
-    stack: int  # value-stack items the enclosing loops and `with` blocks hold here
-    handling: bool  # inside an except or finally body of the compiled tree: no point
-    blocked: bool  # inside a try body or a with body: a jump point
-    withs: tuple[int, ...]  # stack index of each enclosing `with` item's exit
-    fors: tuple[tuple[Path, int], ...]  # stack index of each enclosing logical `for`
+    context: _Context
 
 
 def _statements(fn: FunctionNode) -> list[_StatementSpan]:
     found: list[_StatementSpan] = []
 
-    def visit(block: list[ast.stmt], depth: int, stack: int, handling: bool, blocked: bool,
-              withs: tuple[int, ...], fors: tuple[tuple[Path, int], ...]) -> None:
+    def visit(block: list[ast.stmt], depth: int, here: _Context) -> None:
         for stmt in block:
             path = statement_path(stmt)
-            found.append(_StatementSpan(stmt, path, depth, stack, handling, blocked, withs,
-                                        fors))
+            found.append(_StatementSpan(stmt, path, depth, here))
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             inner = depth + 1
-            loop_stack = (stack + FOR_STACK_ITEMS if isinstance(stmt, ast.For)
-                          else stack + 1 if isinstance(stmt, ast.AsyncFor) else stack)
-            here = (blocked, withs)
+            stack = here.stack
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                running = fors
-                if isinstance(stmt, (ast.For, ast.AsyncFor)) and path is not None:
-                    running = (*fors, (path, stack))
-                visit(stmt.body, inner, loop_stack, handling, *here, running)
-                visit(stmt.orelse, inner, stack, handling, *here, fors)
+                body = here
+                if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                    items = FOR_STACK_ITEMS if isinstance(stmt, ast.For) else 1
+                    running = here.fors if path is None else (*here.fors, (path, stack))
+                    body = replace(here, stack=stack + items, fors=running)
+                visit(stmt.body, inner, body)
+                visit(stmt.orelse, inner, here)
             elif isinstance(stmt, ast.If):
-                visit(stmt.body, inner, stack, handling, *here, fors)
-                visit(stmt.orelse, inner, stack, handling, *here, fors)
+                visit(stmt.body, inner, here)
+                visit(stmt.orelse, inner, here)
             elif isinstance(stmt, ast.Match):
                 for case in stmt.cases:
-                    visit(case.body, inner, stack, handling, *here, fors)
+                    visit(case.body, inner, here)
             elif isinstance(stmt, (ast.Try, ast.TryStar)):
-                guarded = blocked or not is_remap_wrapper(stmt)
-                visit(stmt.body, inner, stack, handling, guarded, withs, fors)
-                for handler in stmt.handlers:
-                    visit(handler.body, inner, stack, True, *here, fors)
-                visit(stmt.orelse, inner, stack, handling, guarded, withs, fors)
-                visit(stmt.finalbody, inner, stack, True, *here, fors)
+                guarded = replace(here, blocked=here.blocked or not is_remap_wrapper(stmt))
+                visit(stmt.body, inner, guarded)
+                visit(stmt.orelse, inner, guarded)
+                # an except body sits on the exception it saved on entry (the one handled
+                # around the try); an except* body on more, which no point carries
+                handler = replace(here, stack=stack + 1, blocked=True,
+                                  handling=here.handling or isinstance(stmt, ast.TryStar),
+                                  handled=(*here.handled, stack))
+                for clause in stmt.handlers:
+                    visit(clause.body, inner, handler)
+                # a finally body is compiled several times: the copy run for an exception
+                # sits on the saved exception and the one raised; the copy run when the try
+                # is left normally sits on nothing more (those run before a break, continue
+                # or return also do, and offer no point: see _normal_copies)
+                visit(stmt.finalbody, inner, replace(
+                    here, stack=stack + 2, blocked=True, handled=(*here.handled, stack),
+                    exceptional=True, finals=(*here.finals, (stmt, True))))
+                visit(stmt.finalbody, inner, replace(
+                    here, blocked=True, finals=(*here.finals, (stmt, False))))
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 exits = tuple(stack + WITH_STACK_ITEMS * i for i in range(len(stmt.items)))
-                visit(stmt.body, inner, stack + WITH_STACK_ITEMS * len(stmt.items), handling,
-                      True, withs + exits, fors)
+                visit(stmt.body, inner, replace(
+                    here, stack=stack + WITH_STACK_ITEMS * len(stmt.items), blocked=True,
+                    withs=here.withs + exits))
 
-    visit(fn.body, 0, 0, False, False, (), ())
+    visit(fn.body, 0, _Context())
     return found
 
 
@@ -330,6 +366,16 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
         found = owners.get(offset)
         return found[0].path if found else None
 
+    # what runs without an exception: a finally body's copy for an exception is not in it
+    normal: set[int] = set()
+    todo = [instrs[0].offset]
+    while todo:
+        current = todo.pop()
+        if current not in normal:
+            normal.add(current)
+            todo.extend(successors.get(current, ()))
+
+    regions = _normal_copies(statements, owners, predecessors, successors, normal)
     points: dict[int, Point] = {}
     pending_prefix: list[int] = []  # EXTENDED_ARG offsets that lead to the next instruction
     for instr in instrs:
@@ -351,23 +397,89 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
             continue
         point: Point | None = None
         for stmt in candidates:
-            if stmt.handling or stmt.path != path:
+            ctx = stmt.context
+            if ctx.handling or stmt.path != path:
                 continue
-            if (landing is None) if stmt.blocked else not caught:
+            if (landing is None) if ctx.blocked else not caught:
                 continue
-            if depth == stmt.stack:
-                point = Point(path, "start", stmt.blocked, stmt.withs, stmt.fors)
+            if ctx.exceptional and first in normal:
+                continue
+            if any(not exceptional and first not in regions.get(id(outer), ())
+                   for outer, exceptional in ctx.finals):
+                continue
+            finals = tuple(exceptional for _outer, exceptional in ctx.finals)
+            if depth == ctx.stack:
+                point = Point(path, "start", ctx.blocked, ctx.withs, ctx.fors, ctx.handled,
+                              finals)
             elif (
-                depth == stmt.stack + FOR_STACK_ITEMS
+                depth == ctx.stack + FOR_STACK_ITEMS
                 and isinstance(stmt.node, ast.For)
                 and loop_index(stmt.node) is not None
             ):
-                point = Point(path, "head", stmt.blocked, stmt.withs,
-                              (*stmt.fors, (path, stmt.stack)))
+                point = Point(path, "head", ctx.blocked, ctx.withs,
+                              (*ctx.fors, (path, ctx.stack)), ctx.handled, finals)
         if point is not None:
             for offset in (*prefix, instr.offset):
                 points[offset] = point
     return Layout(points, None, successors, handler, landing)
+
+
+_JUMP_STATEMENTS = (ast.Break, ast.Continue, ast.Return)
+
+
+def _normal_copies(
+    statements: list[_StatementSpan], owners: Mapping[int, list[_StatementSpan]],
+    predecessors: Mapping[int, list[int]], successors: Mapping[int, tuple[int, ...]],
+    normal: set[int],
+) -> dict[int, set[int]]:
+    """id(try) -> the offsets of the copy of its finally body that runs when the try is left
+    normally (by the end of its body, ``else`` or a handler), for each try where that copy
+    is told apart for sure.
+
+    The compiler emits a finally body once more before each ``break``, ``continue`` or
+    ``return`` that leaves the try; those copies end differently, and a frame moved from one
+    would carry on wrongly. The copy wanted is the one entered from the try's own statements
+    and from none of those: when that does not single out one copy (a ``break`` that shares
+    its line with an ``if``, an exit block the compiler duplicated), no copy has points.
+    """
+    def owned(offset: int, nodes: set[int]) -> bool:
+        return any(id(span.node) in nodes for span in owners.get(offset, ()))
+
+    def ids(blocks: list[list[ast.stmt]]) -> set[int]:
+        return {id(node) for block in blocks for stmt in block for node in ast.walk(stmt)
+                if isinstance(node, ast.stmt)}
+
+    regions: dict[int, set[int]] = {}
+    tries = {id(span.node): span.node for span in statements
+             if isinstance(span.node, (ast.Try, ast.TryStar)) and span.node.finalbody}
+    for try_stmt in tries.values():
+        assert isinstance(try_stmt, (ast.Try, ast.TryStar))
+        final = ids([try_stmt.finalbody])
+        inside = ids([try_stmt.body, try_stmt.orelse, *(h.body for h in try_stmt.handlers)])
+        inside.add(id(try_stmt))
+        first = try_stmt.finalbody[0]
+        entries = []
+        for offset in normal:
+            if not any(span.node is first for span in owners.get(offset, ())):
+                continue
+            outside = [p for p in predecessors.get(offset, []) if not owned(p, final)]
+            if outside and all(
+                owned(p, inside)
+                and not any(isinstance(span.node, _JUMP_STATEMENTS) for span in owners[p])
+                for p in outside
+            ):
+                entries.append(offset)
+        if len(entries) != 1:
+            continue
+        region: set[int] = set()
+        todo = entries
+        while todo:
+            current = todo.pop()
+            if current not in region and owned(current, final):
+                region.add(current)
+                todo.extend(successors.get(current, ()))
+        regions[id(try_stmt)] = region
+    return regions
 
 
 def _landing(instrs: list[dis.Instruction], handler: int, depths: Mapping[int, int]) -> int | None:

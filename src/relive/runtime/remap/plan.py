@@ -7,6 +7,7 @@ does not depend on the frame. It holds no frame and takes no lock: the tracker d
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
@@ -19,6 +20,7 @@ from relive.runtime.remap.continuation import (
     FunctionVersion,
     ResumePoint,
     build_continuation,
+    handled_local,
     reentered,
     resolve_target,
     restart_target,
@@ -55,6 +57,19 @@ def _param_names(fn: FunctionNode) -> list[str]:
     if args.kwarg:
         names.append(args.kwarg.arg)
     return names
+
+
+def _handled(frame: FrameType, saved: tuple[int, ...]) -> list[BaseException] | str:
+    """The exceptions the handlers around a frame handle, from the outermost: each one is
+    what the next inner handler saved on entry (on the value stack), the innermost one the
+    frame's own (this runs in the frame's line event, on its thread)."""
+    found = [valuestack.items(frame, index, 1)[0] for index in saved[1:]]
+    if saved:
+        found.append(sys.exception())
+    for exc in found:
+        if not isinstance(exc, BaseException):
+            return "the exception the frame is handling cannot be read from it"
+    return found  # type: ignore[return-value]  # checked above
 
 
 # asked at a frame's remap opportunity, on the frame's own thread, where it should continue:
@@ -109,7 +124,7 @@ class Plan:
         if restart and point.withs:
             return ("restarting would leave the `with` around the frame without running its"
                     " exit")
-        if (target.withs or target.loops) and not valuestack.available():
+        if (target.withs or target.loops or target.handled[1:]) and not valuestack.available():
             return f"the frame's value stack cannot be read here: {valuestack.problem()}"
         if restart:
             names = _param_names(new.logical)
@@ -130,6 +145,11 @@ class Plan:
                 state[new_name] = iterator
             for index, stack_index in enumerate(target.withs):
                 state[with_local(index)] = reentered(valuestack.with_exit(frame, stack_index))
+            handled = _handled(frame, target.handled)
+            if isinstance(handled, str):
+                return handled
+            for index, exc in enumerate(handled):
+                state[handled_local(index)] = (exc, exc.__traceback__)
             reads = self.reads.get(target)
             if reads is None:
                 reads = self.reads[target] = target_reads(new, target)
