@@ -7,7 +7,7 @@ way to keep its tracebacks exact is to give the very code object it runs a locat
 with the new lines. Only the module body's code is relocated this way (:mod:`module_frames`):
 no live function holds it and no remap plan reads its lines.
 
-The location table format is the one of CPython 3.11 to 3.13 (``Objects/locations.md``):
+The location table format is the one of CPython 3.11 to 3.15 (``Objects/locations.md``):
 entries of 1 to 8 code units, each starting with a byte ``0x80 | code << 3 | (units - 1)``;
 code 14 (used here for every entry that has a line) is followed by the line delta (signed
 varint, from the previous entry's line, starting at ``co_firstlineno``), the end line delta,
@@ -108,8 +108,8 @@ def _probe() -> int | None:
     return slot if slot is not None and slot == _table_slot(b) else None
 
 
-_SLOT: int | None = _probe() if (3, 11) <= sys.version_info < (3, 14) else None
-# Can a running code object be given new lines here? (3.11-3.13: the layout is known)
+_SLOT: int | None = _probe() if (3, 11) <= sys.version_info < (3, 16) else None
+# Can a running code object be given new lines here? (3.11-3.15: the layout is known)
 RELOCATES = _SLOT is not None
 
 
