@@ -8,8 +8,10 @@ import os
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,7 +182,8 @@ def test_uncaught_exception_reports_exit_status_and_event() -> None:
         assert session.wait(WAIT) == 1
 
 
-def test_cancel_aborts_an_evaluation_that_runs_and_the_program_goes_on() -> None:
+def test_cancel_aborts_an_evaluation_that_runs_and_the_program_goes_on(tmp_path: Path) -> None:
+    started = tmp_path / "evaluating"
     with launched("spin_prog.py") as session:
         conn = session.conn
         assert "cancel" in conn.welcome["commands"]
@@ -195,18 +198,21 @@ def test_cancel_aborts_an_evaluation_that_runs_and_the_program_goes_on() -> None
             conn.request("continue")
         assert stopped is not None
         thread = stopped["thread_id"]
-        running = conn.send("evaluate", thread_id=thread, frame=0, mode="exec",
-                            text="while True:\n    count += 1", timeout=300.0)
+        text = f"open({str(started)!r}, 'w').close()\nwhile True:\n    count += 1"
+        running = conn.send("evaluate", thread_id=thread, frame=0, mode="exec", text=text,
+                            timeout=300.0)
         waiting = conn.send("threads")  # queued behind the evaluation
         assert conn.request("cancel", request_seq=waiting.seq) == {"cancelled": True}
         with pytest.raises(AgentError) as refused:
             waiting.result(WAIT)
         assert refused.value.code == "cancelled"
-        # the evaluation may not have started yet when the cancel comes: try until it lands
-        for _ in range(200):
-            if conn.request("cancel", request_seq=running.seq)["cancelled"]:
-                break
-            threading.Event().wait(0.02)
+        # a cancel that comes before the evaluation starts cancels the request instead:
+        # wait until it runs
+        deadline = time.monotonic() + WAIT
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert started.exists(), "the evaluation never started"
+        assert conn.request("cancel", request_seq=running.seq) == {"cancelled": True}
         result = running.result(WAIT)
         assert not result["ok"] and "aborted" in result["error"]
         assert conn.request("cancel", request_seq=running.seq) == {"cancelled": False}

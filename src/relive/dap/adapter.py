@@ -22,6 +22,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -921,9 +922,12 @@ class Adapter:
             self.out.event("terminated")
 
     def _drain_output(self) -> None:
-        """Let the program's last output go out before the editor hears it ended."""
+        """Let the program's last output go out before the editor hears it ended: its pipes
+        end with its process (on a busy machine their readers may take a while to be run),
+        unless a process it started holds them open, which is waited for 10 s at most."""
+        deadline = time.monotonic() + 10.0
         for pump in self._pumps:
-            pump.join(timeout=2.0)
+            pump.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _event(self, name: str, body: dict[str, Any]) -> None:
         if name == "stopped":

@@ -249,7 +249,7 @@ class _Tracker:
 
     def _retarget(self, item: RemapItem, new: FunctionVersion) -> None:
         """Frames still waiting to move to ``item.old_code``'s version go straight to the new."""
-        for entry in self.stale.values():
+        for entry in list(self.stale.values()):  # a code freed meanwhile leaves it
             plan = entry.plan
             if plan.new.code is item.old_code and plan.new is not new:
                 plan.line_map = {
@@ -366,7 +366,7 @@ class _Tracker:
         if self.frames:
             return
         if HAS_MONITORING and any(
-            e.generator and e.code_ref() is not None for e in self.stale.values()
+            e.generator and e.code_ref() is not None for e in list(self.stale.values())
         ):
             return
         self.hooks.idle()
