@@ -4,9 +4,11 @@ under ``relive debug``.
     python benchmarks/overhead.py [--repeat N]
 
 Runs with the interpreter it is started with (run it from each version's virtual
-environment). Three configurations:
+environment). Four configurations:
 
 - plain: ``python kernel.py``
+- run: ``relive run kernel.py``, the program compiled in EnC mode and watched, no debugger
+  (what EnC mode and the runtime cost, apart from the debugger's own events)
 - debug: ``relive debug kernel.py`` with no breakpoints
 - idle breakpoint: ``relive debug`` with a breakpoint in a function that is never called
 
@@ -17,6 +19,14 @@ chunks make one depth dearer than another), so process start-up and the debugger
 not counted: the figure is what the program's own code pays. Targets: at most 1.03x on 3.12+
 and 1.5x on 3.11.
 
+Wall-clock figures on a shared machine move by several per cent from run to run, and the
+same code runs a few per cent faster or slower depending on where its frames and objects
+land in memory (a program started a few frames deeper, as under a debugger, is enough). So
+``--instructions`` measures what cannot move: the instructions the CPU executes for the
+kernels' work in the program's process, counted by valgrind (callgrind), as the difference
+between a run that does the work and one that does not. A ratio of 1.000 there
+means relive adds no work to the program's own code.
+
 This prints figures; it is not a test and asserts nothing.
 """
 
@@ -25,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +86,78 @@ print(f"call_s={best(fib, 25, repeat):.6f} loop_s={best(loop, 1_000_000, repeat)
 '''
 
 
+# the work counted by --instructions: the same two kernels, a fixed amount of each
+WORK = '''\
+import sys
+
+
+def never_called():
+    return "this function is never called"  # breakpoint here
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def loop(n):
+    total = 0
+    for i in range(n):
+        total += (i * i) % 7
+    return total
+
+
+kernel, times = sys.argv[1], int(sys.argv[2])
+for _ in range(times):
+    if kernel == "call":
+        fib(22)
+    else:
+        loop(100_000)
+'''
+
+
+def _instructions(command: list[str], env: dict[str, str], tmp: str) -> int:
+    """Instructions executed by the process that runs the program: ``command`` itself, or
+    the process it starts for it (relive's front end waits meanwhile, and its own count
+    grows with the time it waits, which valgrind stretches)."""
+    logs = os.path.join(tmp, "logs")
+    shutil.rmtree(logs, ignore_errors=True)
+    os.mkdir(logs)
+    valgrind = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                f"--callgrind-out-file={logs}/out.%p", f"--log-file={logs}/log.%p"]
+    proc = subprocess.run([*valgrind, *command], capture_output=True, text=True, env=env,
+                          timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stdout}\n{proc.stderr}")
+    counts: dict[int, int] = {}  # by pid: the front end has the lowest
+    for name in os.listdir(logs):
+        if name.startswith("log."):
+            with open(os.path.join(logs, name)) as f:
+                found = re.search(r"Collected : (\d+)", f.read())
+            if found:
+                counts[int(name.split(".")[1])] = int(found.group(1))
+    if len(counts) != (1 if command[1:3] != ["-m", "relive"] else 2):
+        raise SystemExit(f"{' '.join(command)}: expected the program's process and its front"
+                         f" end, found {len(counts)} processes")
+    return counts[max(counts)]
+
+
+def _count(configurations: dict[str, list[str]], env: dict[str, str], tmp: str) -> int:
+    print(f"CPython {'.'.join(map(str, sys.version_info[:3]))}: instructions of the kernels'"
+          " work, relative to plain (valgrind callgrind)")
+    print(f"{'configuration':<26}{'call-heavy':>14}{'loop-heavy':>14}")
+    plain: dict[str, int] = {}
+    for name, command in configurations.items():
+        cells = ""
+        for kernel in ("call", "loop"):
+            idle = _instructions([*command, kernel, "0"], env, tmp)
+            work = _instructions([*command, kernel, "3"], env, tmp) - idle
+            plain.setdefault(kernel, work)
+            cells += (f"{work / 1e6:>12.1f} M" if name == "plain"
+                      else f"{work / plain[kernel]:>13.4f}x")
+        print(f"{name:<26}{cells}", flush=True)
+    return 0
+
+
 def _run(command: list[str], env: dict[str, str]) -> dict[str, float]:
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     match = re.search(r"call_s=([0-9.]+) loop_s=([0-9.]+)", proc.stdout)
@@ -87,14 +170,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per kernel")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each configuration")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with valgrind instead of timing")
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on the PATH")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    source = WORK if args.instructions else KERNEL
     with tempfile.TemporaryDirectory() as tmp:
         kernel = os.path.join(tmp, "kernel.py")
         with open(kernel, "w") as f:
-            f.write(KERNEL)
+            f.write(source)
         line = next(
-            n for n, text in enumerate(KERNEL.splitlines(), 1) if "breakpoint here" in text
+            n for n, text in enumerate(source.splitlines(), 1) if "breakpoint here" in text
         )
         no_breakpoints = os.path.join(tmp, "go.txt")
         with open(no_breakpoints, "w") as f:
@@ -103,9 +191,17 @@ def main() -> int:
         with open(idle_breakpoint, "w") as f:
             f.write(f"break {kernel}:{line}\ngo\n")
         debug = [sys.executable, "-m", "relive", "debug", "--commands"]
+        if args.instructions:
+            return _count({
+                "plain": [sys.executable, kernel],
+                "run (EnC, no debugger)": [sys.executable, "-m", "relive", "run", kernel],
+                "debug, no breakpoints": [*debug, no_breakpoints, kernel],
+                "debug, idle breakpoint": [*debug, idle_breakpoint, kernel],
+            }, env, tmp)
         repeat = str(args.repeat)
         commands = {
             "plain": [sys.executable, kernel, repeat],
+            "run (EnC, no debugger)": [sys.executable, "-m", "relive", "run", kernel, repeat],
             "debug, no breakpoints": [*debug, no_breakpoints, kernel, repeat],
             "debug, idle breakpoint": [*debug, idle_breakpoint, kernel, repeat],
         }
