@@ -28,9 +28,10 @@ compiled from:
 - an ``except`` body, and a ``finally`` body run for an exception, sit on the exception saved
   when they were entered (and the latter on the one raised): their points are jump points too,
   and record where each saved exception is, so that the continuation can handle the same
-  exceptions again. A ``finally`` body run on the way out of its ``try`` otherwise (its copy
-  after the body, or before a ``break``, ``continue`` or ``return``) and an ``except*`` body
-  offer no point: what the frame must do once they end is not carried.
+  exceptions again. The copy of a ``finally`` body run when its ``try`` is left normally has
+  points as well; the copies run before a ``break``, ``continue`` or ``return`` that leaves
+  the ``try``, and an ``except*`` body, offer none: what the frame must do once they end is
+  not carried (see :func:`_normal_copies`).
 
 Every rule errs on the side of *no point*: a frame that finds no point simply waits for the
 next line. Anything the analysis does not understand (an inconsistent stack depth, say) makes

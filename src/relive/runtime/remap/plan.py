@@ -63,13 +63,13 @@ def _handled(frame: FrameType, saved: tuple[int, ...]) -> list[BaseException] | 
     """The exceptions the handlers around a frame handle, from the outermost: each one is
     what the next inner handler saved on entry (on the value stack), the innermost one the
     frame's own (this runs in the frame's line event, on its thread)."""
-    found = [valuestack.items(frame, index, 1)[0] for index in saved[1:]]
+    read = [valuestack.items(frame, index, 1)[0] for index in saved[1:]]
     if saved:
-        found.append(sys.exception())
-    for exc in found:
-        if not isinstance(exc, BaseException):
-            return "the exception the frame is handling cannot be read from it"
-    return found  # type: ignore[return-value]  # checked above
+        read.append(sys.exception())
+    found = [exc for exc in read if isinstance(exc, BaseException)]
+    if len(found) != len(read):
+        return "the exception the frame is handling cannot be read from it"
+    return found
 
 
 # asked at a frame's remap opportunity, on the frame's own thread, where it should continue:
