@@ -472,3 +472,76 @@ def test_a_second_edit_moves_a_frame_already_in_a_moved_handler() -> None:
     assert log == [("v2", 0, ("k",)), ("v3", 1, ("k",)), ("v3", 2, ("k",)), "after"]
     assert len(prog.remapped()) == 2
 
+
+
+def test_a_finally_body_run_only_on_the_way_to_a_return_waits() -> None:
+    # the try always returns: its only copy of the finally body (besides the one for an
+    # exception) is run on the way to the return, and must return afterwards
+    source = """
+    def run(cm, hook, log):
+        try:
+            with cm:
+                return "returned"
+        finally:
+            hook()
+            log.append("finally")
+        log.append("never")
+    """
+    new = source.replace('"finally"', '"FINALLY"')
+    prog = Program(source)
+    log: list[Any] = []
+
+    class Plain:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc: Any) -> None:
+            return None
+
+    result = prog.function("run")(Plain(), _once(lambda: prog.edit(new, "run")), log)
+    assert (result, log) == ("returned", ["finally"])
+    assert prog.remapped() == []
+
+
+def test_a_finally_body_run_after_an_inner_finally_on_the_way_to_a_return_waits() -> None:
+    source = """
+    def run(hook, log):
+        try:
+            try:
+                return "returned"
+            finally:
+                log.append("inner")
+        finally:
+            hook()
+            log.append("outer")
+        log.append("never")
+    """
+    new = source.replace('"outer"', '"OUTER"')
+    prog = Program(source)
+    log: list[Any] = []
+    result = prog.function("run")(_once(lambda: prog.edit(new, "run")), log)
+    assert (result, log) == ("returned", ["inner", "outer"])
+
+
+def test_a_finally_body_run_on_the_way_to_a_break_on_an_if_line_waits() -> None:
+    # the try never ends normally: its copies run before the break (whose jump shares the
+    # `if` line) and before the continue; neither may go on as the end of the try would
+    source = """
+    def run(hook, log):
+        count = 0
+        while True:
+            try:
+                count += 1
+                if count == 2: break
+                continue
+            finally:
+                hook(count)
+                log.append(("finally", count))
+        log.append("after")
+    """
+    new = source.replace('("finally", count)', '("FINALLY", count)')
+    prog = Program(source)
+    log: list[Any] = []
+    edit = _once(lambda: prog.edit(new, "run"))
+    prog.function("run")(lambda count: edit() if count == 2 else None, log)
+    assert log == [("finally", 1), ("finally", 2), "after"]

@@ -166,15 +166,20 @@ class _StatementSpan:
     path: Path | None
     depth: int  # nesting depth in the compiled tree, to find the innermost owner
     context: _Context
+    # where control goes when the statement ends normally: the next statement of its block,
+    # or the loop whose body it ends (None: somewhere else)
+    follows: ast.stmt | None = None
 
 
 def _statements(fn: FunctionNode) -> list[_StatementSpan]:
     found: list[_StatementSpan] = []
 
-    def visit(block: list[ast.stmt], depth: int, here: _Context) -> None:
-        for stmt in block:
+    def visit(block: list[ast.stmt], depth: int, here: _Context,
+              loop: ast.stmt | None = None) -> None:
+        for index, stmt in enumerate(block):
             path = statement_path(stmt)
-            found.append(_StatementSpan(stmt, path, depth, here))
+            follows = block[index + 1] if index + 1 < len(block) else loop
+            found.append(_StatementSpan(stmt, path, depth, here, follows))
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             inner = depth + 1
@@ -185,7 +190,7 @@ def _statements(fn: FunctionNode) -> list[_StatementSpan]:
                     items = FOR_STACK_ITEMS if isinstance(stmt, ast.For) else 1
                     running = here.fors if path is None else (*here.fors, (path, stack))
                     body = replace(here, stack=stack + items, fors=running)
-                visit(stmt.body, inner, body)
+                visit(stmt.body, inner, body, stmt)
                 visit(stmt.orelse, inner, here)
             elif isinstance(stmt, ast.If):
                 visit(stmt.body, inner, here)
@@ -376,7 +381,8 @@ def compute_layout(code: CodeType, fn: FunctionNode) -> Layout:
             normal.add(current)
             todo.extend(successors.get(current, ()))
 
-    regions = _normal_copies(statements, owners, predecessors, successors, normal)
+    opnames = {instr.offset: instr.opname for instr in instrs}
+    regions = _normal_copies(statements, owners, predecessors, successors, normal, opnames)
     points: dict[int, Point] = {}
     pending_prefix: list[int] = []  # EXTENDED_ARG offsets that lead to the next instruction
     for instr in instrs:
@@ -431,7 +437,7 @@ _JUMP_STATEMENTS = (ast.Break, ast.Continue, ast.Return)
 def _normal_copies(
     statements: list[_StatementSpan], owners: Mapping[int, list[_StatementSpan]],
     predecessors: Mapping[int, list[int]], successors: Mapping[int, tuple[int, ...]],
-    normal: set[int],
+    normal: set[int], opnames: Mapping[int, str],
 ) -> dict[int, set[int]]:
     """id(try) -> the offsets of the copy of its finally body that runs when the try is left
     normally (by the end of its body, ``else`` or a handler), for each try where that copy
@@ -440,8 +446,10 @@ def _normal_copies(
     The compiler emits a finally body once more before each ``break``, ``continue`` or
     ``return`` that leaves the try; those copies end differently, and a frame moved from one
     would carry on wrongly. The copy wanted is the one entered from the try's own statements
-    and from none of those: when that does not single out one copy (a ``break`` that shares
-    its line with an ``if``, an exit block the compiler duplicated), no copy has points.
+    and from none of those, that goes on to the statement after the try (or back to the head
+    of the loop whose body the try ends) and returns nowhere: when that does not single out
+    one copy (a ``break`` that shares its line with an ``if``, an exit block the compiler
+    duplicated, a try at the end of a block that is not a loop body), no copy has points.
     """
     def owned(offset: int, nodes: set[int]) -> bool:
         return any(id(span.node) in nodes for span in owners.get(offset, ()))
@@ -451,10 +459,12 @@ def _normal_copies(
                 if isinstance(node, ast.stmt)}
 
     regions: dict[int, set[int]] = {}
-    tries = {id(span.node): span.node for span in statements
+    tries = {id(span.node): (span.node, span.follows) for span in statements
              if isinstance(span.node, (ast.Try, ast.TryStar)) and span.node.finalbody}
-    for try_stmt in tries.values():
+    for try_stmt, follows in tries.values():
         assert isinstance(try_stmt, (ast.Try, ast.TryStar))
+        if follows is None:
+            continue  # where the try goes next is not checked: no points
         final = ids([try_stmt.finalbody])
         inside = ids([try_stmt.body, try_stmt.orelse, *(h.body for h in try_stmt.handlers)])
         inside.add(id(try_stmt))
@@ -472,13 +482,30 @@ def _normal_copies(
                 entries.append(offset)
         if len(entries) != 1:
             continue
+        # the copy, and where it goes once it ends: to what follows the try, as a try left
+        # normally does (a copy run on the way to a return returns, one run on the way to a
+        # break jumps out of the loop: a try that never ends normally has no normal copy, and
+        # its one copy found above is one of those)
         region: set[int] = set()
+        exits: set[int] = set()
         todo = entries
         while todo:
             current = todo.pop()
-            if current not in region and owned(current, final):
+            if current in region:
+                continue
+            if owned(current, final) or not owners.get(current):
                 region.add(current)
                 todo.extend(successors.get(current, ()))
+            else:
+                exits.add(current)
+        after = ids([[follows]])
+        returns = any(
+            opnames.get(offset, "").startswith("RETURN")
+            and not any(isinstance(span.node, ast.Return) and id(span.node) in final
+                        for span in owners.get(offset, ()))
+            for offset in region)
+        if returns or not exits or not all(owned(offset, after) for offset in exits):
+            continue
         regions[id(try_stmt)] = region
     return regions
 
