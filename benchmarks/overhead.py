@@ -40,10 +40,8 @@ import subprocess
 import sys
 import tempfile
 
-KERNEL = '''\
-import sys
-import time
-
+# the two kernels, and a function a breakpoint is set in that is never called
+FUNCTIONS = '''
 
 def never_called():
     return "this function is never called"  # breakpoint here
@@ -58,7 +56,12 @@ def loop(n):
     for i in range(n):
         total += (i * i) % 7
     return total
+'''
 
+KERNEL = '''\
+import sys
+import time
+''' + FUNCTIONS + '''
 
 def at_depth(depth, fn, arg):
     return fn(arg) if depth == 0 else at_depth(depth - 1, fn, arg)
@@ -89,22 +92,7 @@ print(f"call_s={best(fib, 25, repeat):.6f} loop_s={best(loop, 1_000_000, repeat)
 # the work counted by --instructions: the same two kernels, a fixed amount of each
 WORK = '''\
 import sys
-
-
-def never_called():
-    return "this function is never called"  # breakpoint here
-
-
-def fib(n):
-    return n if n < 2 else fib(n - 1) + fib(n - 2)
-
-
-def loop(n):
-    total = 0
-    for i in range(n):
-        total += (i * i) % 7
-    return total
-
+''' + FUNCTIONS + '''
 
 kernel, times = sys.argv[1], int(sys.argv[2])
 for _ in range(times):
